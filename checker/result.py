@@ -1,0 +1,68 @@
+"""The result of checking one site: the JSON shape shared by `check --json`, `audit` and the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Verdict = Literal["legitimate", "suspicious", "rogue", "not_a_pharmacy", "unreachable"]
+Kind = Literal["red_flag", "trust_signal"]
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+# Order used by `--fail-on` and by summaries: higher is worse.
+VERDICT_RANK: dict[str, int] = {
+    "legitimate": 0,
+    "not_a_pharmacy": 0,
+    "unreachable": 1,
+    "suspicious": 2,
+    "rogue": 3,
+}
+
+
+class Evidence(BaseModel):
+    url: str
+    snippet: str
+    locator: str = ""
+
+
+class Finding(BaseModel):
+    rule: str
+    name: str
+    category: str
+    kind: Kind
+    severity: Severity
+    weight: float
+    message: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class PageSummary(BaseModel):
+    url: str
+    status: int | None
+    role: str
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    message: str
+
+
+class Result(BaseModel):
+    url: str
+    final_url: str | None = None
+    verdict: Verdict
+    risk_score: int = Field(ge=0, le=100)
+    jurisdiction: str
+    rules_version: str
+    checked_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    error: ErrorInfo | None = None
+    pages: list[PageSummary] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+
+    def red_flags(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "red_flag"]
+
+    def trust_signals(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "trust_signal"]
