@@ -1,0 +1,146 @@
+"""Discovery: which same-site links to follow, and what role each page plays (about, contact, returns, product...)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from urllib.parse import urlsplit
+
+import tldextract
+
+from checker.parse import Link
+from checker.reference import Reference
+
+_extract = tldextract.TLDExtract(suffix_list_urls=())
+SEGMENT_SPLIT = re.compile(r"[/\-_.?=&]+")
+SKIP_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".css", ".js", ".ico", ".zip", ".mp4", ".woff")
+SKIP_URL_WORDS = {"login", "logout", "account", "signin", "register", "cart", "basket", "checkout", "wishlist", "warenkorb",
+                  "panier", "winkelwagen", "search", "suche", "recherche", "zoeken", "feed", "wp-json", "cdn-cgi"}  # fmt: skip
+
+
+def registrable_domain(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    parts = _extract(host)
+    return parts.top_domain_under_public_suffix or host
+
+
+@dataclass(frozen=True)
+class Candidate:
+    url: str
+    role: str
+    priority: int
+
+
+class RoleMatcher:
+    """Names the role of a page from its URL and link text, using `reference/page_roles.yaml` and the medicines list."""
+
+    def __init__(self, reference: Reference) -> None:
+        roles = (reference.get("page_roles") or {}).get("roles", {})
+        self.roles: list[tuple[str, int, set[str], list[str]]] = sorted(
+            ((name, spec.get("priority", 50), {w.lower() for w in spec.get("url", [])},
+              [t.lower() for t in spec.get("text", [])]) for name, spec in roles.items()),
+            key=lambda role: role[1],
+        )  # fmt: skip
+        self.medicine_words = _medicine_words(reference)
+
+    @property
+    def role_names(self) -> list[str]:
+        return [name for name, *_ in self.roles]
+
+    @cached_property
+    def _medicine_pattern(self) -> re.Pattern[str] | None:
+        if not self.medicine_words:
+            return None
+        words = sorted(self.medicine_words, key=len, reverse=True)
+        return re.compile(r"(?<![a-z])(" + "|".join(map(re.escape, words)) + r")(?![a-z])")
+
+    def mentions_medicine(self, text: str) -> bool:
+        pattern = self._medicine_pattern
+        return bool(pattern and pattern.search(text.lower()))
+
+    def role_of(self, url: str, text: str = "") -> tuple[str, int]:
+        """The best role for a link (or page URL + title) and its crawl priority; ('other', 99) when none fits."""
+        path = urlsplit(url).path.lower()
+        segments = {s for s in SEGMENT_SPLIT.split(path) if s}
+        whole_segments = {s for s in path.split("/") if s}
+        label = " ".join(text.lower().split())
+        best: tuple[str, int] | None = None
+        for name, priority, url_words, phrases in self.roles:
+            if name in ("product", "category"):
+                continue
+            by_text = any(label == p or (len(p) > 4 and p in label and len(label) < 40) for p in phrases)
+            by_url = bool(whole_segments & url_words) or bool(segments & url_words)
+            if by_text or by_url:
+                best = (name, priority)
+                break
+        if best:
+            return best
+        if self.mentions_medicine(path.replace("-", " ") + " " + label):
+            return ("product", self._priority("product"))
+        for name in ("category", "product"):
+            for role_name, priority, url_words, phrases in self.roles:
+                if role_name == name and (segments & url_words or any(label == p for p in phrases)):
+                    return (name, priority)
+        return ("other", 99)
+
+    def _priority(self, name: str) -> int:
+        return next((p for n, p, _, _ in self.roles if n == name), 50)
+
+
+def _medicine_words(reference: Reference) -> set[str]:
+    table = reference.get("medicines") or {}
+    entries = table.get("medicines", []) if isinstance(table, dict) else table
+    words: set[str] = set()
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        for key in ("name", "brands", "aliases", "names", "synonyms", "translations"):
+            words.update(_strings(entry.get(key)))
+    return {w.lower() for w in words if len(w) >= 4}
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def choose_links(
+    links: Iterable[Link],
+    *,
+    site_domains: set[str],
+    seen: set[str],
+    matcher: RoleMatcher,
+    per_role: dict[str, int],
+) -> list[Candidate]:
+    """Same-site links worth fetching, best first. `per_role` caps how many pages of each role to take."""
+    taken: dict[str, int] = {}
+    found: dict[str, Candidate] = {}
+    for link in links:
+        url = link.href
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or url in seen or url in found:
+            continue
+        if registrable_domain(url) not in site_domains:
+            continue
+        path = parts.path.lower()
+        if path.endswith(SKIP_EXTENSIONS) or set(SEGMENT_SPLIT.split(path)) & SKIP_URL_WORDS:
+            continue
+        role, priority = matcher.role_of(url, link.text or link.title)
+        if role == "other":
+            continue
+        found[url] = Candidate(url=url, role=role, priority=priority)
+    chosen = []
+    for candidate in sorted(found.values(), key=lambda c: c.priority):
+        if taken.get(candidate.role, 0) >= per_role.get(candidate.role, 1):
+            continue
+        taken[candidate.role] = taken.get(candidate.role, 0) + 1
+        chosen.append(candidate)
+    return chosen

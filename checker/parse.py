@@ -1,0 +1,248 @@
+"""HTML parsing, kept behind this one module so the parser can be swapped (e.g. for lxml alone).
+
+Every page is parsed exactly once into a `Document`: its visible text as blocks (each with the CSS path
+of the element that holds it, for evidence), its links, images, forms and JSON-LD.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urldefrag
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+MAX_JSON_LD_BYTES = 200_000
+
+INVISIBLE = {"script", "style", "noscript", "template", "head", "title", "meta", "link", "svg", "iframe", "object"}
+INLINE = {
+    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins", "kbd",
+    "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "wbr",
+    "img", "br", "label",
+}  # fmt: skip
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of visible text and the element that holds it."""
+
+    text: str
+    locator: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+    locator: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str
+    alt: str
+    title: str
+    link_href: str | None
+    locator: str
+
+
+@dataclass(frozen=True)
+class Form:
+    action: str
+    method: str
+    has_file_input: bool
+    input_names: tuple[str, ...]
+    text: str
+    locator: str
+
+
+@dataclass
+class Document:
+    url: str
+    title: str = ""
+    lang: str = ""
+    meta_description: str = ""
+    blocks: list[Block] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    forms: list[Form] = field(default_factory=list)
+    json_ld: list[dict] = field(default_factory=list)
+    root: Tag | None = None  # kept for CSS-selector checks
+
+    @property
+    def text(self) -> str:
+        return "\n".join(block.text for block in self.blocks)
+
+    def select(self, selector: str) -> list[Tag]:
+        return self.root.select(selector) if self.root is not None else []
+
+
+def clean(text: str) -> str:
+    return SPACES.sub(" ", text).strip()
+
+
+def css_path(element: Tag) -> str:
+    """A CSS selector that finds `element`: its nearest id, then tag:nth-of-type steps."""
+    steps: list[str] = []
+    node: Tag | None = element
+    while node is not None and node.name not in (None, "[document]"):
+        node_id = node.get("id")
+        if isinstance(node_id, str) and re.fullmatch(r"[A-Za-z][\w-]*", node_id):
+            steps.append(f"#{node_id}")
+            break
+        parent = node.parent
+        if node.name in ("html", "body") or parent is None:
+            steps.append(node.name)
+        else:
+            siblings = [s for s in parent.find_all(node.name, recursive=False)]
+            if len(siblings) > 1:
+                steps.append(f"{node.name}:nth-of-type({siblings.index(node) + 1})")
+            else:
+                steps.append(node.name)
+        node = parent
+    return " > ".join(reversed(steps))
+
+
+def _is_hidden(tag: Tag) -> bool:
+    style = tag.get("style")
+    return tag.has_attr("hidden") or (isinstance(style, str) and bool(HIDDEN_STYLE.search(style)))
+
+
+def _visible_tags(root: Tag):
+    """Walk the tree, skipping invisible and hidden subtrees."""
+    for child in root.children:
+        if isinstance(child, Tag):
+            if child.name in INVISIBLE or _is_hidden(child):
+                continue
+            yield child
+            yield from _visible_tags(child)
+
+
+def _block_of(node: Tag) -> Tag:
+    while node.name in INLINE and node.parent is not None:
+        node = node.parent
+    return node
+
+
+def _text_blocks(body: Tag) -> list[Block]:
+    pieces: dict[int, tuple[Tag, list[str]]] = {}
+    order: list[int] = []
+
+    def visit(tag: Tag) -> None:
+        for child in tag.children:
+            if isinstance(child, Comment):
+                continue
+            if isinstance(child, NavigableString):
+                text = str(child)
+                if text.strip():
+                    block = _block_of(tag)
+                    key = id(block)
+                    if key not in pieces:
+                        pieces[key] = (block, [])
+                        order.append(key)
+                    pieces[key][1].append(text)
+            elif isinstance(child, Tag):
+                if child.name in INVISIBLE or _is_hidden(child):
+                    continue
+                if child.name == "img":
+                    continue
+                if child.name == "br":
+                    block = _block_of(tag)
+                    if id(block) in pieces:
+                        pieces[id(block)][1].append("\n")
+                    continue
+                visit(child)
+
+    visit(body)
+    blocks = []
+    for key in order:
+        element, texts = pieces[key]
+        text = clean("".join(texts).replace("\n", " \n "))
+        if text:
+            blocks.append(Block(text=text, locator=css_path(element), tag=element.name))
+    return blocks
+
+
+def _json_ld(soup: BeautifulSoup) -> list[dict]:
+    found: list[dict] = []
+    for script in soup.find_all("script", type="application/ld+json"):
+        raw = script.string or ""
+        if len(raw) > MAX_JSON_LD_BYTES:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        items = data if isinstance(data, list) else [data]
+        for item in items:
+            if isinstance(item, dict):
+                graph = item.get("@graph")
+                found.extend(g for g in graph if isinstance(g, dict)) if isinstance(graph, list) else found.append(item)
+    return found
+
+
+def parse_html(body: bytes | str, url: str) -> Document:
+    """Parse one HTML page. Never raises on malformed markup: the worst case is an empty Document."""
+    soup = BeautifulSoup(body, "lxml")
+    doc = Document(url=url, root=soup)
+    base = url
+    base_tag = soup.find("base", href=True)
+    if isinstance(base_tag, Tag):
+        base = urljoin(url, str(base_tag["href"]))
+    if soup.title and soup.title.string:
+        doc.title = clean(soup.title.string)
+    html = soup.find("html")
+    if isinstance(html, Tag):
+        doc.lang = str(html.get("lang") or "").lower()
+    description = soup.find("meta", attrs={"name": "description"})
+    if isinstance(description, Tag):
+        doc.meta_description = clean(str(description.get("content") or ""))
+    doc.json_ld = _json_ld(soup)
+
+    body_tag = soup.body or soup
+    doc.blocks = _text_blocks(body_tag)
+    for tag in _visible_tags(body_tag):
+        if tag.name == "a" and tag.get("href"):
+            href = _absolute(base, str(tag["href"]))
+            if href:
+                doc.links.append(
+                    Link(href=href, text=clean(tag.get_text(" ")) or _alt_text(tag), locator=css_path(tag),
+                         title=clean(str(tag.get("title") or "")))
+                )
+        elif tag.name == "img":
+            src = str(tag.get("src") or tag.get("data-src") or "")
+            anchor = tag.find_parent("a", href=True)
+            doc.images.append(
+                Image(src=_absolute(base, src) or src, alt=clean(str(tag.get("alt") or "")),
+                      title=clean(str(tag.get("title") or "")),
+                      link_href=_absolute(base, str(anchor["href"])) if anchor else None, locator=css_path(tag))
+            )
+        elif tag.name == "form":
+            action = _absolute(base, str(tag.get("action") or "")) or url
+            doc.forms.append(
+                Form(action=action, method=str(tag.get("method") or "get").lower(),
+                     has_file_input=tag.find("input", attrs={"type": "file"}) is not None,
+                     input_names=tuple(str(i.get("name")) for i in tag.find_all(["input", "select", "textarea"])
+                                       if i.get("name")),
+                     text=clean(tag.get_text(" "))[:500], locator=css_path(tag))
+            )
+    return doc
+
+
+def _alt_text(tag: Tag) -> str:
+    img = tag.find("img")
+    return clean(str(img.get("alt") or "")) if isinstance(img, Tag) else ""
+
+
+def _absolute(base: str, href: str) -> str | None:
+    href = href.strip()
+    if not href or href.startswith(("javascript:", "data:", "#")):
+        return None
+    if href.startswith(("mailto:", "tel:")):
+        return href
+    return urldefrag(urljoin(base, href))[0]

@@ -1,0 +1,88 @@
+"""The site snapshot: every fetched page, parsed once, with the role it plays on the site."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from checker.fetch import FetchResult
+from checker.parse import Block, Document, Image, Link, parse_html
+
+HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
+
+
+@dataclass
+class Page:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    content_type: str
+    role: str
+    redirects: list[str]
+    doc: Document | None  # None when the response is not HTML
+    truncated: bool = False
+
+    @classmethod
+    def from_fetch(cls, result: FetchResult, role: str) -> Page:
+        headers = {key.lower(): value for key, value in result.final.headers}
+        doc = None
+        if result.content_type in HTML_TYPES and result.body:
+            doc = parse_html(result.body, result.final_url)
+        return cls(
+            url=result.url,
+            final_url=result.final_url,
+            status=result.status,
+            headers=headers,
+            content_type=result.content_type,
+            role=role,
+            redirects=result.redirect_chain,
+            doc=doc,
+            truncated=result.truncated,
+        )
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def title(self) -> str:
+        return self.doc.title if self.doc else ""
+
+    @property
+    def blocks(self) -> list[Block]:
+        return self.doc.blocks if self.doc else []
+
+    @property
+    def links(self) -> list[Link]:
+        return self.doc.links if self.doc else []
+
+    @property
+    def images(self) -> list[Image]:
+        return self.doc.images if self.doc else []
+
+    @property
+    def text(self) -> str:
+        return self.doc.text if self.doc else ""
+
+
+@dataclass
+class Site:
+    url: str  # as the user gave it
+    start_url: str  # normalised
+    pages: list[Page] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (url, message) for pages that failed
+
+    @property
+    def home(self) -> Page | None:
+        return self.pages[0] if self.pages else None
+
+    @property
+    def final_url(self) -> str | None:
+        return self.home.final_url if self.home else None
+
+    def html_pages(self) -> Iterator[Page]:
+        return (page for page in self.pages if page.doc is not None and page.ok)
+
+    def pages_with_role(self, *roles: str) -> list[Page]:
+        return [page for page in self.html_pages() if page.role in roles]
