@@ -1,0 +1,59 @@
+"""Evaluating rules: run each rule's named checks, combine them by its condition, explain what matched."""
+
+from __future__ import annotations
+
+from checker.engine.condition import parse_condition
+from checker.engine.matchers import Context, run_check
+from checker.engine.schema import Rule
+from checker.result import Evidence, Finding
+
+
+def applies(rule: Rule, jurisdiction: str) -> bool:
+    return not rule.jurisdictions or jurisdiction in rule.jurisdictions
+
+
+def evaluate_rule(rule: Rule, ctx: Context) -> Finding | None:
+    """The finding this rule makes on the site, or None. Checks run lazily, once each."""
+    outcomes: dict[str, list[Evidence]] = {}
+
+    def matched(name: str) -> bool:
+        if name not in outcomes:
+            outcomes[name] = run_check(rule.checks[name], ctx)
+        return bool(outcomes[name])
+
+    tree = parse_condition(rule.condition)
+    if not tree.evaluate(matched):
+        return None
+    evidence: list[Evidence] = []
+    shown = rule.evidence or sorted(tree.positive_names(), key=list(rule.checks).index)
+    for name in shown:
+        if matched(name):
+            evidence.extend(item for item in outcomes[name] if item not in evidence)
+    for name in sorted(tree.names() - tree.positive_names(), key=list(rule.checks).index):
+        if name in outcomes and not outcomes[name]:
+            evidence.append(_absence(rule, name, ctx))
+    return Finding(
+        rule=rule.id, name=rule.name, category=rule.category, kind=rule.kind, severity=rule.severity,
+        weight=rule.weight, message=rule.message, evidence=evidence,
+    )  # fmt: skip
+
+
+def _absence(rule: Rule, name: str, ctx: Context) -> Evidence:
+    check = rule.checks[name]
+    what = check.describe or name.replace("_", " ")
+    pages = ctx.pages()
+    return Evidence(
+        url=ctx.site.final_url or ctx.site.start_url,
+        snippet=f"Not found on any of the {len(pages)} pages checked: {what}.",
+        locator="",
+    )
+
+
+def evaluate(rules: list[Rule], ctx: Context) -> list[Finding]:
+    findings = []
+    for rule in rules:
+        if rule.enabled and applies(rule, ctx.jurisdiction):
+            finding = evaluate_rule(rule, ctx)
+            if finding is not None:
+                findings.append(finding)
+    return findings

@@ -1,0 +1,210 @@
+"""Loading rule packs: the bundled pack, with local packs layered over it (add, override by id, disable).
+
+Every file is validated against the schema; all problems are reported at once, each with file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from checker.engine.schema import Overrides, Rule
+from checker.engine.text import Language, compile_any
+from checker.errors import RuleError
+from checker.reference import Reference, bundled_rules_dir, load_reference
+
+PACK_VERSION = "2026.11"
+NOT_RULES = {"reference", "tests"}
+
+
+@dataclass
+class RulePack:
+    rules: list[Rule]
+    overrides: Overrides
+    reference: Reference
+    language: Language
+    version: str
+    sources: dict[str, Path] = field(default_factory=dict)  # rule id -> file
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+    def active(self) -> list[Rule]:
+        return [rule for rule in self.rules if rule.enabled]
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
+    """The line (1-based) of the YAML node at path `loc`, or of the deepest node found on the way."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for key in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == str(key):
+                    child = value_node
+                    line = key_node.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            child = node.value[key]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RuleError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def load_rule_file(path: Path) -> Rule:
+    """Load and validate one rule file. Raises `RuleError` listing every problem with its line."""
+    data, node = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise RuleError(f"{path}:1: a rule file holds one mapping (id, name, category, ...)")
+    try:
+        rule = Rule.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+            line = _line_of(node, loc) or 1
+            where = ".".join(str(p) for p in loc) or "rule"
+            problems.append(f"{path}:{line}: {where}: {error['msg']}")
+        raise RuleError("\n".join(problems)) from None
+    problems = []
+    if path.stem != rule.id:
+        problems.append(f"{path}:{_line_of(node, ['id'])}: id {rule.id!r} differs from the file name {path.stem!r}")
+    if path.parent.name != rule.category:
+        line = _line_of(node, ["category"])
+        problems.append(f"{path}:{line}: category {rule.category!r} differs from its folder {path.parent.name!r}")
+    for name, check in rule.checks.items():
+        for match in _text_matches(check):
+            try:
+                compile_any(tuple(match.phrases), tuple(match.regex))
+            except ValueError as exc:
+                problems.append(f"{path}:{_line_of(node, ['checks', name])}: checks.{name}: {exc}")
+    if problems:
+        raise RuleError("\n".join(problems))
+    return rule
+
+
+def _text_matches(check) -> list:
+    inner = getattr(check, check.type)
+    found = []
+    for attr in ("text", "near", "not_near"):
+        value = getattr(inner, attr, None)
+        if value is not None and hasattr(value, "phrases"):
+            found.append(value)
+    if hasattr(inner, "phrases"):
+        found.append(inner)
+    return found
+
+
+def rule_files(rule_dir: Path) -> list[Path]:
+    return sorted(
+        path for path in Path(rule_dir).glob("*/*.yaml") if path.parent.name not in NOT_RULES
+    )
+
+
+def load_pack(local_dirs: Sequence[Path] = (), *, include_bundled: bool = True) -> RulePack:
+    """The effective pack: bundled rules, then each local dir in order (same id replaces, `disable` removes)."""
+    dirs = ([bundled_rules_dir()] if include_bundled else []) + [Path(d) for d in local_dirs]
+    for rule_dir in dirs:
+        if not rule_dir.is_dir():
+            raise RuleError(f"{rule_dir}: no such rule directory")
+    rules: dict[str, Rule] = {}
+    sources: dict[str, Path] = {}
+    overrides = Overrides()
+    problems: list[str] = []
+    digest = hashlib.sha256()
+    for rule_dir in dirs:
+        seen_here: dict[str, Path] = {}
+        for path in rule_files(rule_dir):
+            try:
+                rule = load_rule_file(path)
+            except RuleError as exc:
+                problems.append(str(exc))
+                continue
+            if rule.id in seen_here:
+                problems.append(f"{path}:1: duplicate rule id {rule.id!r} (also in {seen_here[rule.id]})")
+                continue
+            seen_here[rule.id] = path
+            rules[rule.id] = rule
+            sources[rule.id] = path
+        overrides_file = rule_dir / "overrides.yaml"
+        if overrides_file.is_file():
+            try:
+                overrides = _merge_overrides(overrides, _load_overrides(overrides_file))
+            except RuleError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise RuleError("\n".join(problems))
+    for rule_id in overrides.disable:
+        rules.pop(rule_id, None)
+    effective = [rules[rule_id] for rule_id in sorted(rules)]
+    reference = load_reference(dirs)
+    for rule in effective:
+        digest.update(json.dumps(rule.model_dump(mode="json", exclude={"tests"}), sort_keys=True).encode())
+    digest.update(overrides.model_dump_json().encode() + reference.digest.encode())
+    return RulePack(
+        rules=effective,
+        overrides=overrides,
+        reference=reference,
+        language=Language(reference.get("language")),
+        version=f"{PACK_VERSION}-{digest.hexdigest()[:10]}",
+        sources=sources,
+    )
+
+
+def _load_overrides(path: Path) -> Overrides:
+    data, node = _read_yaml(path)
+    try:
+        return Overrides.model_validate(data or {})
+    except ValidationError as exc:
+        lines = [f"{path}:{_line_of(node, list(e['loc'])) or 1}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
+                 for e in exc.errors()]  # fmt: skip
+        raise RuleError("\n".join(lines)) from None
+
+
+def _merge_overrides(base: Overrides, extra: Overrides) -> Overrides:
+    return Overrides(allow=base.allow + extra.allow, deny=base.deny + extra.deny, disable=base.disable + extra.disable)
+
+
+def validate_dir(rule_dir: Path) -> tuple[int, list[str]]:
+    """Validate every rule file in one directory alone: (number of files, problems)."""
+    problems: list[str] = []
+    files = rule_files(rule_dir)
+    ids: dict[str, Path] = {}
+    for path in files:
+        try:
+            rule = load_rule_file(path)
+        except RuleError as exc:
+            problems.extend(str(exc).splitlines())
+            continue
+        if rule.id in ids:
+            problems.append(f"{path}:1: duplicate rule id {rule.id!r} (also in {ids[rule.id]})")
+        ids[rule.id] = path
+    return len(files), problems
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Rule.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rxcheck rule"
+    return schema

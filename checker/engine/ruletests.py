@@ -1,0 +1,75 @@
+"""Running the tests that each rule carries (`tests: {match: [...], no_match: [...]}`), as Semgrep's --test does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from checker.discover import RoleMatcher
+from checker.engine.evaluate import evaluate_rule
+from checker.engine.loader import RulePack, load_pack, rule_files
+from checker.engine.matchers import Context
+from checker.engine.schema import Rule, RuleTest
+from checker.facts.extract import extract_facts, guess_jurisdiction
+from checker.fetch import Exchange, FetchResult
+from checker.snapshot import Page, Site
+from checker.urls import normalize_url
+
+HTML = (("content-type", "text/html; charset=utf-8"),)
+
+
+@dataclass(frozen=True)
+class RuleTestOutcome:
+    rule: str
+    source: Path | None
+    expected: str  # "match" or "no_match"
+    index: int
+    passed: bool
+    note: str = ""
+
+    def describe(self) -> str:
+        where = f" ({self.source})" if self.source else ""
+        note = f": {self.note}" if self.note else ""
+        return f"{self.rule}{where} {self.expected}[{self.index}] did not behave as expected{note}"
+
+
+def site_from_test(case: RuleTest, matcher: RoleMatcher) -> Site:
+    """A site made of the test's pages, as if fetched: the first page is the home page."""
+    pages = {case.url: {"html": case.html, "role": case.role}} if case.html is not None else case.pages
+    site = Site(url=next(iter(pages)), start_url=normalize_url(next(iter(pages))))
+    for index, (url, spec) in enumerate(pages.items()):
+        html, role = (spec, None) if isinstance(spec, str) else (spec.get("html", ""), spec.get("role"))
+        role = role or ("home" if index == 0 else matcher.role_of(url)[0])
+        hops = [Exchange(url=url, status=200, headers=HTML, body=html.encode())]
+        if index == 0 and case.final_url:
+            hops = [Exchange(url=url, status=301, headers=(("location", case.final_url),)),
+                    Exchange(url=case.final_url, status=200, headers=HTML, body=html.encode())]  # fmt: skip
+        site.pages.append(Page.from_fetch(FetchResult(url=url, exchanges=tuple(hops)), role))
+    return site
+
+
+def run_case(rule: Rule, case: RuleTest, pack: RulePack, matcher: RoleMatcher) -> bool:
+    site = site_from_test(case, matcher)
+    facts = extract_facts(site, pack.reference)
+    jurisdiction = case.jurisdiction if case.jurisdiction != "auto" else guess_jurisdiction(site, facts)
+    ctx = Context(site=site, facts=facts, language=pack.language, jurisdiction=jurisdiction)
+    return evaluate_rule(rule, ctx) is not None
+
+
+def run_rule_tests(local_dirs: Sequence[Path] = ()) -> list[RuleTestOutcome]:
+    """Run the tests of every rule in the effective pack (bundled + `local_dirs`)."""
+    pack = load_pack(local_dirs)
+    matcher = RoleMatcher(pack.reference)
+    wanted = {path.stem for d in local_dirs for path in rule_files(Path(d))} if local_dirs else None
+    outcomes = []
+    for rule in pack.rules:
+        if wanted is not None and rule.id not in wanted:
+            continue
+        for expected, cases in (("match", rule.tests.match), ("no_match", rule.tests.no_match)):
+            for index, case in enumerate(cases):
+                matched = run_case(rule, case, pack, matcher)
+                outcomes.append(RuleTestOutcome(rule=rule.id, source=pack.sources.get(rule.id), expected=expected,
+                                                index=index, passed=matched == (expected == "match"),
+                                                note=case.note))  # fmt: skip
+    return outcomes
