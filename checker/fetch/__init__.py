@@ -1,0 +1,155 @@
+"""Fetching pages: live over HTTP (`LiveFetcher`) or replayed from a WARC archive (`ArchiveFetcher`).
+
+Both follow redirects themselves and return every hop, so a run can be recorded into a WARC
+(`RecordingFetcher`) and replayed later with the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from checker.errors import FetchError
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response (one hop of a redirect chain)."""
+
+    url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    truncated: bool = False  # the body was cut at the size limit: `body` is only its beginning
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What fetching one URL produced: every hop, the last one being the final response."""
+
+    url: str
+    exchanges: tuple[Exchange, ...]
+    truncated: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def final(self) -> Exchange:
+        return self.exchanges[-1]
+
+    @property
+    def final_url(self) -> str:
+        return self.final.url
+
+    @property
+    def status(self) -> int:
+        return self.final.status
+
+    @property
+    def body(self) -> bytes:
+        return self.final.body
+
+    @property
+    def content_type(self) -> str:
+        return (self.final.header("content-type") or "").split(";")[0].strip().lower()
+
+    @property
+    def redirect_chain(self) -> list[str]:
+        return [hop.url for hop in self.exchanges]
+
+
+class Fetcher(Protocol):
+    """Anything that can fetch a URL, following redirects. Raises `checker.errors.FetchError`."""
+
+    async def fetch(self, url: str) -> FetchResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class PartialFetch:
+    """What a failed fetch had received before it failed (attached to the exception as `partial`).
+
+    `failed_url` is the URL whose request failed (timeout, refused, not in the archive), or None when
+    the failure was a decision about a received hop (too many redirects, redirect to another scheme).
+    """
+
+    url: str
+    exchanges: tuple[Exchange, ...]
+    failed_url: str | None = None
+
+
+def partial_fetch(exc: BaseException) -> PartialFetch | None:
+    """The hops a failed fetch received before `exc` was raised, if any were recorded on it."""
+    partial = getattr(exc, "partial", None)
+    return partial if isinstance(partial, PartialFetch) else None
+
+
+def redirect_target(hop: Exchange) -> str | None:
+    """The absolute URL `hop` redirects to, or None when it is not a redirect.
+
+    Raises FetchError for an unusable Location (malformed, or another scheme than http/https).
+    """
+    if hop.status not in REDIRECT_STATUSES:
+        return None
+    location = (hop.header("location") or "").strip()
+    if not location:
+        return None
+    try:
+        target = httpx.URL(hop.url).join(location)
+    except httpx.InvalidURL:
+        raise FetchError(f"invalid redirect from {hop.url} to {location!r}") from None
+    if target.scheme not in ("http", "https"):
+        raise FetchError(f"refused redirect from {hop.url} to {target}: only http and https are followed")
+    return str(target.copy_with(fragment=None))
+
+
+async def follow_redirects(
+    url: str,
+    fetch_hop: Callable[[str], Awaitable[Exchange]],
+    *,
+    max_redirects: int,
+    check_target: Callable[[str], Awaitable[str]] | None = None,
+) -> FetchResult:
+    """Fetch `url` with `fetch_hop`, following redirects; the loop shared by live and replayed fetches.
+
+    `check_target` vets (and may normalise) each redirect target before it is fetched. Any
+    `FetchError` raised on the way carries the hops received so far (see `partial_fetch`).
+    """
+    exchanges: list[Exchange] = []
+    current = url
+    while True:
+        try:
+            hop = await fetch_hop(current)
+        except FetchError as exc:
+            exc.partial = PartialFetch(url, tuple(exchanges), failed_url=current)  # type: ignore[attr-defined]
+            raise
+        exchanges.append(hop)
+        try:
+            target = redirect_target(hop)
+            if target is None:
+                return FetchResult(url, tuple(exchanges), truncated=any(h.truncated for h in exchanges))
+            if len(exchanges) > max_redirects:
+                raise FetchError(f"too many redirects (>{max_redirects}) from {url}")
+        except FetchError as exc:
+            exc.partial = PartialFetch(url, tuple(exchanges))  # type: ignore[attr-defined]
+            raise
+        if check_target is not None:
+            try:
+                target = await check_target(target)
+            except FetchError as exc:
+                exc.partial = PartialFetch(url, tuple(exchanges), failed_url=target)  # type: ignore[attr-defined]
+                raise
+        current = target
