@@ -1,0 +1,99 @@
+"""Crawling one site: the start page, then the same-site pages most likely to hold evidence, breadth-first."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from checker.discover import Candidate, RoleMatcher, choose_links, registrable_domain
+from checker.errors import FetchError, FetchTimeout
+from checker.fetch import Fetcher
+from checker.fetch.robots import RobotsPolicy
+from checker.snapshot import Page, Site
+
+# How many pages of each role one site may contribute (the home page is always first).
+PAGES_PER_ROLE = {"product": 3, "category": 1}
+DEFAULT_MAX_PAGES = 12
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    max_pages: int = DEFAULT_MAX_PAGES
+    deadline: float = 60.0  # seconds for the whole site
+    obey_robots: bool = True
+
+
+class Crawler:
+    def __init__(self, fetcher: Fetcher, matcher: RoleMatcher, settings: CrawlSettings = CrawlSettings()) -> None:
+        self.fetcher = fetcher
+        self.matcher = matcher
+        self.settings = settings
+        self.robots = RobotsPolicy(fetcher) if settings.obey_robots else None
+
+    async def crawl(self, url: str, start_url: str) -> Site:
+        """Fetch the site. Raises `FetchError` only when the start page itself cannot be had."""
+        site = Site(url=url, start_url=start_url)
+        try:
+            async with asyncio.timeout(self.settings.deadline):
+                await self._crawl(site)
+        except TimeoutError:
+            if not site.pages:
+                raise FetchTimeout(f"no answer from {start_url} within {self.settings.deadline:g} s") from None
+            site.errors.append((start_url, f"site deadline of {self.settings.deadline:g} s reached; stopped crawling"))
+        return site
+
+    async def _crawl(self, site: Site) -> None:
+        home = await self._fetch(site.start_url, "home")
+        if isinstance(home, str):
+            raise FetchError(home)
+        site.pages.append(home)
+        if home.doc is None:
+            return
+        site_domains = {registrable_domain(site.start_url), registrable_domain(home.final_url)}
+        seen = {site.start_url, home.final_url}
+        frontier = [home]
+        while frontier and len(site.pages) < self.settings.max_pages:
+            links = [link for page in frontier for link in page.links]
+            per_role = {role: PAGES_PER_ROLE.get(role, 1) - _count(site, role) for role in self.matcher.role_names}
+            candidates = choose_links(
+                links, site_domains=site_domains, seen=seen, matcher=self.matcher, per_role=per_role
+            )
+            seen.update(c.url for c in candidates)
+            candidates = await self._allowed(candidates, site)
+            candidates = candidates[: self.settings.max_pages - len(site.pages)]
+            if not candidates:
+                break
+            fetched = await asyncio.gather(*(self._fetch(c.url, c.role) for c in candidates))
+            frontier = []
+            for candidate, outcome in zip(candidates, fetched, strict=True):
+                if isinstance(outcome, str):
+                    site.errors.append((candidate.url, outcome))
+                    continue
+                seen.add(outcome.final_url)
+                site.pages.append(outcome)
+                if outcome.doc is not None and outcome.ok:
+                    frontier.append(outcome)
+
+    async def _allowed(self, candidates: list[Candidate], site: Site) -> list[Candidate]:
+        """The candidates robots.txt lets us fetch; the others are noted in `site.errors`."""
+        if self.robots is None:
+            return candidates
+        verdicts = await asyncio.gather(*(self.robots.allowed(c.url) for c in candidates))
+        for candidate, allowed in zip(candidates, verdicts, strict=True):
+            if not allowed:
+                site.errors.append((candidate.url, f"robots.txt disallows {candidate.url}"))
+        return [c for c, allowed in zip(candidates, verdicts, strict=True) if allowed]
+
+    async def _fetch(self, url: str, role: str) -> Page | str:
+        """The page, or a one-line reason it could not be had."""
+        if role == "home" and self.robots is not None and not await self.robots.allowed(url):
+            return f"robots.txt disallows {url}"
+        try:
+            result = await self.fetcher.fetch(url)
+        except FetchError as exc:
+            return str(exc)
+        return await asyncio.to_thread(Page.from_fetch, result, role)  # parsing is CPU work: keep the loop free
+
+
+def _count(site: Site, role: str) -> int:
+    return sum(1 for page in site.pages if page.role == role)

@@ -1,0 +1,46 @@
+from checker.parse import parse_html
+
+HTML = b"""<html lang="en-GB"><head><title> Hartwell  Pharmacy </title>
+<meta name="description" content="Your local pharmacy">
+<script type="application/ld+json">{"@context":"https://schema.org","@graph":[{"@type":"Pharmacy","name":"Hartwell"}]}</script>
+<script>var hidden = "no prescription needed";</script></head>
+<body><div id="main"><h1>Welcome</h1><p>Prescription <b>required</b> for all POMs.<br>Call us.</p>
+<ul><li>One</li><li>Two <a href="/contact">Contact us</a></li></ul>
+<p hidden>secret keywords</p>
+<a href="https://www.pharmacyregulation.org/registers/pharmacy/1123456"><img src="/gphc.png" alt="GPhC registered"></a>
+<form action="http://pay.example.com/checkout" method="POST"><input type="file" name="rx"></form>
+</div></body></html>"""
+
+
+def test_parse_extracts_text_blocks_with_locators():
+    doc = parse_html(HTML, "https://hartwell.example.co.uk/")
+    texts = [b.text for b in doc.blocks]
+    assert "Prescription required for all POMs. Call us." in texts
+    assert "Two Contact us" in texts
+    block = next(b for b in doc.blocks if b.text.startswith("Prescription"))
+    assert block.locator == "#main > p:nth-of-type(1)"
+    assert doc.select(block.locator)[0].get_text().startswith("Prescription")
+
+
+def test_scripts_and_hidden_text_are_not_visible_text():
+    doc = parse_html(HTML, "https://hartwell.example.co.uk/")
+    assert "no prescription needed" not in doc.text
+    assert "secret keywords" not in doc.text
+
+
+def test_links_images_forms_and_json_ld():
+    doc = parse_html(HTML, "https://hartwell.example.co.uk/")
+    assert doc.title == "Hartwell Pharmacy" and doc.lang == "en-gb"
+    assert [link.href for link in doc.links][0] == "https://hartwell.example.co.uk/contact"
+    image = doc.images[0]
+    assert image.alt == "GPhC registered"
+    assert image.link_href == "https://www.pharmacyregulation.org/registers/pharmacy/1123456"
+    form = doc.forms[0]
+    assert form.action == "http://pay.example.com/checkout" and form.method == "post" and form.has_file_input
+    assert doc.json_ld == [{"@type": "Pharmacy", "name": "Hartwell"}]
+
+
+def test_malformed_markup_never_raises():
+    doc = parse_html(b"<html><body><p>unclosed <div><a href='javascript:alert(1)'>x</a><img>", "https://x.example/")
+    assert doc.links == [] and doc.images[0].src == ""
+    assert parse_html(b"", "https://x.example/").blocks == []
