@@ -1,0 +1,1 @@
+"""The rxcheck HTTP API (FastAPI): `create_app` builds the application, `serve` runs it with uvicorn."""

@@ -1,0 +1,194 @@
+"""The FastAPI application: `create_app(settings)` wires settings, stores, services, middleware and routes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.auth import KeyRing
+from api.bodylimit import BodyLimitMiddleware
+from api.cache import VerdictCache
+from api.cors import JSONErrorCORSMiddleware
+from api.deps import Services
+from api.errors import install_error_handlers
+from api.jobs import AuditRunner
+from api.models import RuleInfo
+from api.ratelimit import RateLimiter
+from api.routes_audits import router as audits_router
+from api.routes_meta import health_router, rules_router
+from api.routes_verdict import router as verdict_router
+from api.settings import Settings
+from api.store import Store
+from api.verdicts import SiteChecker, VerdictService
+from checker.fetch import Fetcher
+from checker.fetch.factory import open_fetcher
+
+API_VERSION = "1.0.0"
+
+DESCRIPTION = """\
+Is this online pharmacy legitimate? rxcheck crawls a pharmacy website, applies its rule pack and answers
+with a verdict (`legitimate`, `suspicious`, `rogue`, `not_a_pharmacy` or `unreachable`), a risk score and
+the findings behind it, each with evidence.
+
+* `GET /v1/verdict?url=...` checks one site (cached; concurrent requests share one crawl).
+* `POST /v1/audits` checks many sites in the background (API key required).
+* `GET /v1/rules` lists the rules in use.
+
+Errors are always JSON: `{"error": {"code": "...", "message": "..."}}`.
+"""
+
+TAGS = [
+    {"name": "verdicts", "description": "Check one site."},
+    {"name": "audits", "description": "Check many sites in the background. API key required."},
+    {"name": "rules", "description": "The rule pack behind the verdicts."},
+    {"name": "health", "description": "For load balancers and monitoring."},
+]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    checker: SiteChecker | None = None,
+    fetcher: Fetcher | None = None,
+) -> FastAPI:
+    """The API application. `settings` default to the environment (`Settings.from_env()`).
+
+    `checker` defaults to `checker.pipeline.Checker` over the settings' rule directories (a broken rule pack
+    raises `RuleError` here, before serving); `fetcher` defaults to replaying `settings.replay` or, without
+    it, a guarded live fetcher. Both are built once and shared by all requests; the app closes only a fetcher
+    it built itself.
+    """
+    settings = settings or Settings.from_env()
+    if checker is None:
+        from checker.pipeline import Checker
+
+        checker = Checker(
+            rules_dirs=settings.rules_dirs, max_pages=settings.max_pages, deadline=crawl_deadline(settings)
+        )
+    pack: Any = checker.pack  # type: ignore[attr-defined]
+    services = Services(
+        settings=settings,
+        keys=KeyRing(settings.api_keys),
+        ip_limiter=RateLimiter(
+            rate_per_min=settings.ip_rate_per_min,
+            burst=settings.ip_burst,
+            max_clients=settings.rate_limit_clients,
+        ),
+        key_limiter=RateLimiter(
+            rate_per_min=settings.key_rate_per_min,
+            burst=settings.key_burst,
+            max_clients=settings.rate_limit_clients,
+        ),
+        rules_version=str(pack.version),
+        rules=[
+            RuleInfo(id=r.id, name=r.name, category=r.category, kind=r.kind, severity=r.severity) for r in pack.rules
+        ],
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            store = await Store.open(settings.db_path)
+            stack.push_async_callback(store.close)
+            await store.purge_expired(time.time())
+            site_fetcher = fetcher
+            if site_fetcher is None:
+                site_fetcher = await stack.enter_async_context(
+                    open_fetcher(
+                        replay=settings.replay,
+                        proxy=settings.proxy,
+                        ca_bundle=settings.ca_bundle,
+                        allow_private=settings.allow_private_addresses,
+                    )
+                )
+            cache = VerdictCache(
+                store,
+                ttl_s=settings.cache_ttl_s,
+                unreachable_ttl_s=settings.unreachable_ttl_s,
+                memory_entries=settings.memory_cache_entries,
+            )
+            verdicts = VerdictService(
+                checker=checker,
+                fetcher=site_fetcher,
+                cache=cache,
+                rules_version=services.rules_version,
+                deadline_s=settings.verdict_deadline_s,
+                resolve_hosts=settings.replay is None,
+                allow_private=settings.allow_private_addresses,
+            )
+            stack.push_async_callback(verdicts.aclose)
+            runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
+            stack.push_async_callback(runner.stop)
+            services.store, services.verdicts, services.audits = store, verdicts, runner
+            stack.callback(_forget, services)
+            await runner.start()
+            yield
+
+    app = FastAPI(
+        title="rxcheck API",
+        version=API_VERSION,
+        summary="Online pharmacy legitimacy checker.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        JSONErrorCORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_origin_regex=settings.cors_origin_regex,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After"],
+        allow_credentials=False,
+    )
+    app.include_router(verdict_router)
+    app.include_router(audits_router)
+    app.include_router(rules_router)
+    app.include_router(health_router)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with JSON Lines responses described as they are.
+
+    FastAPI documents every response of a streaming route with the route's media type and a
+    `{"type": "string", "$ref": ...}` schema. For `application/x-ndjson` routes, the success body becomes
+    `itemSchema` (what each line holds, as FastAPI says for its own `application/jsonl` streams) and the
+    error bodies become `application/json`, which they are.
+    """
+    if app.openapi_schema is None:
+        document = FastAPI.openapi(app)
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    schema = content.get("application/x-ndjson", {}).get("schema", {})
+                    if "$ref" not in schema:
+                        continue
+                    ref = {"$ref": schema["$ref"]}
+                    if status.startswith("2"):
+                        content["application/x-ndjson"] = {"itemSchema": ref}
+                    else:
+                        response["content"] = {"application/json": {"schema": ref}}
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def _forget(services: Services) -> None:
+    services.store = services.verdicts = services.audits = None
+
+
+def crawl_deadline(settings: Settings) -> float:
+    """The crawler's own deadline: a little under the verdict deadline, so a slow site still gets a verdict
+    from the pages fetched in time rather than a 504."""
+    deadline = settings.verdict_deadline_s
+    return max(deadline * 0.5, deadline - min(5.0, deadline * 0.1))

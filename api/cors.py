@@ -1,0 +1,22 @@
+"""CORS: Starlette's middleware, with refused preflights answered in the API's JSON error shape."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from api.errors import error_response
+
+
+class JSONErrorCORSMiddleware(CORSMiddleware):
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = bytes(response.body).decode("utf-8", "replace").removeprefix("Disallowed CORS ")
+        kept = ("access-control-", "vary")
+        headers = {k: v for k, v in response.headers.items() if k.lower().startswith(kept)}
+        origin = request_headers.get("origin", "")
+        message = f"CORS preflight refused ({refused}) for origin {origin!r}"
+        return error_response(400, "cors_refused", message, headers=headers)

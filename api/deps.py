@@ -1,0 +1,102 @@
+"""FastAPI dependencies: the app's services, rate limiting and API-key checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import KeyRing, bearer_token
+from api.errors import ApiError
+from api.jobs import AuditRunner
+from api.models import RuleInfo
+from api.ratelimit import RateLimiter
+from api.settings import Settings
+from api.store import Store
+from api.verdicts import VerdictService
+
+
+@dataclass
+class Services:
+    """Everything a request may need; built by `create_app`, live between startup and shutdown."""
+
+    settings: Settings
+    keys: KeyRing
+    ip_limiter: RateLimiter
+    key_limiter: RateLimiter
+    rules_version: str
+    rules: list[RuleInfo]
+    store: Store | None = None
+    verdicts: VerdictService | None = None
+    audits: AuditRunner | None = None
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_store(services: Annotated[Services, Depends(get_services)]) -> Store:
+    if services.store is None:
+        raise ApiError(503, "unavailable", "the server is starting or stopping")
+    return services.store
+
+
+def get_verdicts(services: Annotated[Services, Depends(get_services)]) -> VerdictService:
+    if services.verdicts is None:
+        raise ApiError(503, "unavailable", "the server is starting or stopping")
+    return services.verdicts
+
+
+def get_audits(services: Annotated[Services, Depends(get_services)]) -> AuditRunner:
+    if services.audits is None:
+        raise ApiError(503, "unavailable", "the server is starting or stopping")
+    return services.audits
+
+
+def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
+    """Charge the request to its API key's bucket when it carries a valid key, else to its address's."""
+    key = services.keys.identify(bearer_token(request.headers.get("authorization")))
+    if key is not None:
+        wait = services.key_limiter.take("key:" + key)
+    else:
+        address = request.client.host if request.client else "unknown"
+        wait = services.ip_limiter.take("ip:" + address)
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise ApiError(
+            429, "rate_limited", f"too many requests; retry in {retry} s", headers={"Retry-After": str(retry)}
+        )
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `RXCHECK_API_KEYS`.")
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_key(
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The fingerprint of the caller's API key; 401 without a valid one."""
+    if credentials is None:
+        raise _unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+    key = services.keys.identify(credentials.credentials)
+    if key is None:
+        raise _unauthorized("the API key is not valid")
+    return key
+
+
+def verdict_access(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
+    """Verdicts are open unless the `verdict_requires_key` setting is on."""
+    if not services.settings.verdict_requires_key:
+        return
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise _unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+    if services.keys.identify(token) is None:
+        raise _unauthorized("the API key is not valid")

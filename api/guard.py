@@ -1,0 +1,36 @@
+"""Which URLs the API agrees to check, decided before anything is fetched.
+
+Two steps, both from `checker.fetch.guard`:
+
+1. `static_target` (every mode, every request, no I/O): normalise the URL, then refuse what its text alone
+   shows is unacceptable: a scheme other than http/https, more than 2048 characters, no host, `localhost`
+   names, and IP literals of forbidden ranges in any spelling (dotted, decimal `2130706433`, octal
+   `0177.0.0.1`, hex `0x7f000001`, IPv6 and IPv4-mapped IPv6). Replay mode runs this step too, so a
+   refused target is refused whatever the mode.
+2. `resolved_target` (live mode only, just before a crawl, so never for a cache hit): resolve the host and
+   refuse it if any address is private, loopback, link-local, multicast or otherwise not public. Replay
+   mode skips it: replay never touches the network and fixture hosts need not exist in DNS.
+
+The LiveFetcher checks again at connect time and after every redirect (DNS can change between the two).
+`allow_private=True` (setting `allow_private_addresses`) lifts the address checks, for local testing only.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from checker.fetch.guard import check_url, resolve_checked
+from checker.urls import normalize_url
+
+
+def static_target(url: str, *, allow_private: bool) -> str:
+    """The normalised URL to check. Raises `InvalidURL` or `BlockedAddress` naming what was refused."""
+    return check_url(normalize_url(url), allow_private=allow_private)
+
+
+async def resolved_target(url: str, *, allow_private: bool) -> None:
+    """Raises `BlockedAddress` when the host of `url` (already normalised) resolves to a refused address."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    await resolve_checked(host, port, allow_private=allow_private)

@@ -1,0 +1,92 @@
+"""Audits: many URLs checked in the background, each result stored the moment it is known.
+
+One queue of pending URLs is shared by all audits and drained by `concurrency` workers, so at most that many
+sites are checked at once server-wide (audits run first come, first served). Each URL goes through the
+verdict service (cache, single-flight, deadline, guard); a refused or failing URL gets an `unreachable`
+result and the audit carries on. On start, every URL still without a result in a queued or running audit
+is queued again, so a restart resumes unfinished audits; finished results are already committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+
+from api.store import PendingURL, Store
+from api.verdicts import VerdictService
+
+log = logging.getLogger("rxcheck.api")
+
+
+class AuditRunner:
+    def __init__(self, *, store: Store, verdicts: VerdictService, concurrency: int) -> None:
+        self._store = store
+        self._verdicts = verdicts
+        self._concurrency = concurrency
+        self._queue: asyncio.Queue[PendingURL] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._started: set[str] = set()  # audits already marked running by this process
+        self._failed: set[str] = set()
+
+    async def start(self) -> int:
+        """Queue the unfinished URLs found in the database and start the workers; returns how many."""
+        pending = await self._store.pending_urls()
+        for item in pending:
+            self._queue.put_nowait(item)
+        if pending:
+            audits = len({item.audit_id for item in pending})
+            log.info("resuming %d audit(s): %d URL(s) to check", audits, len(pending))
+        self._workers = [asyncio.create_task(self._work(), name=f"rxcheck-audit-{i}") for i in range(self._concurrency)]
+        return len(pending)
+
+    async def stop(self) -> None:
+        """Stop the workers. URLs not finished stay pending in the database for the next start."""
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+
+    async def submit(self, urls: Sequence[str], *, jurisdiction: str, owner: str) -> str:
+        """Store a new audit and queue its URLs; returns its id."""
+        audit_id = uuid.uuid4().hex
+        await self._store.create_audit(audit_id, urls, jurisdiction=jurisdiction, owner=owner, now=time.time())
+        for position, url in enumerate(urls):
+            self._queue.put_nowait(PendingURL(audit_id, position, url, jurisdiction))
+        return audit_id
+
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                await self._check(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a database failure: the audit cannot record its results
+                log.exception("audit %s: recording URL %d failed", item.audit_id, item.position)
+                if item.audit_id not in self._failed:
+                    self._failed.add(item.audit_id)
+                    with contextlib.suppress(Exception):
+                        await self._store.mark_failed(item.audit_id, f"storage error: {exc}", time.time())
+            finally:
+                self._queue.task_done()
+
+    async def _check(self, item: PendingURL) -> None:
+        if item.audit_id in self._failed:
+            return
+        if item.audit_id not in self._started:
+            self._started.add(item.audit_id)
+            await self._store.mark_running(item.audit_id, time.time())
+        result = await self._verdicts.result_for(item.url, jurisdiction=item.jurisdiction)
+        status = await self._store.record_result(
+            item.audit_id,
+            item.position,
+            verdict=result.verdict,
+            result_json=result.model_dump_json(),
+            now=time.time(),
+        )
+        if status == "done":
+            self._started.discard(item.audit_id)

@@ -1,0 +1,77 @@
+"""Request and response bodies of the API (they make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field
+
+from checker.result import Result
+
+JurisdictionCode = Literal["auto", "GB", "EU", "US", "CA"]  # as checker.pipeline.JURISDICTIONS
+
+
+def _normalize_jurisdiction(value: object) -> object:
+    if isinstance(value, str):
+        return value.lower() if value.lower() == "auto" else value.upper()
+    return value
+
+
+Jurisdiction = Annotated[
+    JurisdictionCode,
+    BeforeValidator(_normalize_jurisdiction),
+    Field(description="Rules of which jurisdiction apply: `auto` (guessed from the site), GB, EU, US or CA."),
+]
+AuditState = Literal["queued", "running", "done", "failed"]
+
+
+class CacheInfo(BaseModel):
+    hit: bool = Field(description="True when the verdict came from the cache.")
+    age_s: int = Field(description="Seconds since the verdict was computed.")
+    max_age_s: int = Field(description="Seconds the verdict is served from the cache in all.")
+
+
+class VerdictResponse(Result):
+    """A check result (the same JSON as `rxcheck check --json`) plus where it came from."""
+
+    cache: CacheInfo
+
+
+class AuditRequest(BaseModel):
+    urls: list[str] = Field(min_length=1, description="The URLs to check (at most the server's limit).")
+    jurisdiction: Jurisdiction = "auto"
+
+
+class AuditCreated(BaseModel):
+    id: str
+    status: AuditState
+
+
+class AuditStatus(BaseModel):
+    id: str
+    status: AuditState
+    jurisdiction: str
+    created_at: str = Field(description="When the audit was submitted (ISO 8601, UTC).")
+    total: int = Field(description="URLs in the audit.")
+    done: int = Field(description="URLs checked so far.")
+    counts: dict[str, int] = Field(description="URLs checked so far, by verdict.")
+
+
+class RuleInfo(BaseModel):
+    id: str
+    name: str
+    category: str
+    kind: str
+    severity: str
+
+
+class RulesResponse(BaseModel):
+    rules_version: str
+    rules: list[RuleInfo]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    db: Literal["ok"]
+    rules_version: str
+    mode: Literal["live", "replay"]

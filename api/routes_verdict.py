@@ -1,0 +1,50 @@
+"""`GET /v1/verdict`: the verdict for one site, from the cache or freshly crawled."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import get_verdicts, rate_limit, verdict_access
+from api.errors import ApiError, error_responses
+from api.models import CacheInfo, Jurisdiction, VerdictResponse
+from api.verdicts import VerdictService
+from checker.errors import BlockedAddress, FetchTimeout, InvalidURL
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["verdicts"],
+    dependencies=[Depends(rate_limit)],
+    responses=error_responses(400, 401, 422, 429, 500, 504),
+)
+
+
+@router.get(
+    "/verdict",
+    response_model=VerdictResponse,
+    summary="Verdict for one site",
+    description=(
+        "Check whether an online pharmacy is legitimate. A verdict computed recently (24 hours by default) "
+        "for the same site, jurisdiction and rule pack is served from the cache; otherwise the site is "
+        "crawled, within a deadline (504 past it). Concurrent requests for the same site share one crawl. "
+        "Targets that are not public http(s) sites (private or loopback addresses, other schemes, URLs "
+        "over 2048 characters) are refused with 400 before anything is fetched. Open to all unless the "
+        "server requires an API key (`Authorization: Bearer <key>`)."
+    ),
+    dependencies=[Depends(verdict_access)],
+)
+async def get_verdict(
+    verdicts: Annotated[VerdictService, Depends(get_verdicts)],
+    url: Annotated[str, Query(min_length=1, description="The site to check (scheme optional).")],
+    fresh: Annotated[bool, Query(description="Crawl now even if a cached verdict exists.")] = False,
+    jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
+) -> VerdictResponse:
+    try:
+        lookup = await verdicts.lookup(url, jurisdiction=jurisdiction, fresh=fresh)
+    except (InvalidURL, BlockedAddress) as exc:
+        raise ApiError(400, exc.type, str(exc)) from None
+    except FetchTimeout as exc:
+        raise ApiError(504, "deadline_exceeded", str(exc)) from None
+    cache = CacheInfo(hit=lookup.hit, age_s=lookup.age_s, max_age_s=lookup.max_age_s)
+    return VerdictResponse(**dict(lookup.result), cache=cache)

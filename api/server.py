@@ -1,0 +1,96 @@
+"""Run the API with uvicorn: `serve(host, port, replay=..., db=..., rules_dirs=...)`.
+
+`rxcheck serve` calls `serve`; `python -m api.server [--host H] [--port P] [--replay WARC] [--db PATH]
+[--rules DIR]` does the same without the CLI. Settings not given as arguments come from `RXCHECK_*`
+environment variables (`api/settings.py`). A broken rule pack (`RuleError`), an invalid setting
+(`SettingsError`) or an unusable database (`StoreError`), all `RxcheckError`s with a one-line message, is
+raised before the port is bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from api.store import Store
+from checker.errors import RxcheckError
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    replay: Path | None = None,
+    db: Path | None = None,
+    rules_dirs: Sequence[Path] = (),
+    settings: Settings | None = None,
+    log_level: str = "info",
+    proxy_headers: bool = False,
+    forwarded_allow_ips: str | None = None,
+) -> None:
+    """Serve the API until interrupted (one process: the cache's single-flight and the audit queue are in it).
+
+    `replay`, `db` and `rules_dirs` override the environment. Behind a reverse proxy, set `proxy_headers`
+    and `forwarded_allow_ips` so rate limits see the client's address rather than the proxy's.
+    """
+    overrides = {"replay": replay, "db_path": db, "rules_dirs": tuple(rules_dirs) or None}
+    if settings is None:
+        settings = Settings.from_env(**overrides)
+    else:
+        settings = Settings.model_validate(
+            settings.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+        )
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    app = create_app(settings)
+    asyncio.run(_check_database(settings.db_path))
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+
+
+async def _check_database(path: Path) -> None:
+    """Open and close the database once, so a bad path fails here in one line, not inside uvicorn."""
+    store = await Store.open(path)
+    await store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.server", description="Run the rxcheck API server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--replay", type=Path, help="replay this WARC instead of fetching the network")
+    parser.add_argument("--db", type=Path, help="SQLite database (default: $RXCHECK_DB or ./rxcheck.sqlite)")
+    parser.add_argument("--rules", type=Path, action="append", default=[], help="extra rule directory")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    try:
+        serve(
+            args.host,
+            args.port,
+            replay=args.replay,
+            db=args.db,
+            rules_dirs=args.rules,
+            log_level=args.log_level,
+        )
+    except RxcheckError as exc:  # SettingsError, StoreError, RuleError...
+        print(f"rxcheck serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

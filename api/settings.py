@@ -1,0 +1,110 @@
+"""Server settings: one pydantic model, read from `RXCHECK_*` environment variables.
+
+Every field can be set from the environment: the variable is `RXCHECK_` + the field name in capitals unless
+`ENV_NAMES` gives another (`db_path` is `RXCHECK_DB`). Lists are comma-separated (`rules_dirs` uses the
+path separator, `:` on POSIX); booleans accept `1/0`, `true/false`, `yes/no`, `on/off`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from checker.errors import RxcheckError
+
+ENV_PREFIX = "RXCHECK_"
+
+# Fields whose variable is not simply RXCHECK_<FIELD>.
+ENV_NAMES: dict[str, str] = {
+    "db_path": "RXCHECK_DB",
+    "allow_private_addresses": "RXCHECK_ALLOW_PRIVATE",
+    "replay": "RXCHECK_REPLAY",
+    "rules_dirs": "RXCHECK_RULES",
+}
+
+
+class SettingsError(RxcheckError):
+    """An environment variable holds a value the server cannot use; the message names it."""
+
+    type = "settings_error"
+
+
+class Settings(BaseModel):
+    """Everything the API server can be configured with. Defaults suit a public deployment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # storage and cache
+    db_path: Path = Field(Path("rxcheck.sqlite"), description="SQLite database file (cache and audits).")
+    cache_ttl_s: int = Field(24 * 3600, ge=0, description="How long a verdict is served from the cache.")
+    unreachable_ttl_s: int = Field(
+        15 * 60, ge=0, description="How long an `unreachable` verdict is cached (outages are often brief)."
+    )
+    memory_cache_entries: int = Field(10_000, ge=0, description="Verdicts kept in memory in front of SQLite.")
+
+    # checking
+    verdict_deadline_s: float = Field(45.0, gt=0, description="A fresh verdict past this answers 504.")
+    audit_concurrency: int = Field(8, ge=1, description="Sites crawled at once by all audits together.")
+    max_pages: int = Field(12, ge=1, description="Pages crawled per site.")
+    replay: Path | None = Field(None, description="Replay this WARC instead of fetching the network.")
+    rules_dirs: tuple[Path, ...] = Field((), description="Extra rule directories layered over the built-in pack.")
+    proxy: str | None = Field(None, description="HTTP(S) proxy for live fetches.")
+    ca_bundle: Path | None = Field(None, description="CA bundle for live fetches.")
+    allow_private_addresses: bool = Field(
+        False, description="Allow private, loopback and link-local targets. For local testing only."
+    )
+
+    # access control
+    api_keys: tuple[str, ...] = Field((), description="Accepted API keys (`Authorization: Bearer <key>`).")
+    verdict_requires_key: bool = Field(False, description="Require an API key for `/v1/verdict` too.")
+    ip_rate_per_min: float = Field(120, ge=0, description="Requests per minute per client address (0: off).")
+    ip_burst: int = Field(60, ge=1, description="Requests a client address may make at once.")
+    key_rate_per_min: float = Field(600, ge=0, description="Requests per minute per API key (0: off).")
+    key_burst: int = Field(120, ge=1, description="Requests an API key may make at once.")
+    rate_limit_clients: int = Field(10_000, ge=1, description="Rate-limit buckets kept (least recent dropped).")
+    max_urls_per_audit: int = Field(10_000, ge=1, description="URLs one audit may hold.")
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1, description="Largest request body accepted.")
+    cors_origins: tuple[str, ...] = Field(("*",), description="Origins allowed by CORS (`*`: any).")
+    cors_origin_regex: str | None = Field(None, description="Origins matching this regex are allowed too.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `RXCHECK_*` variables (default: `os.environ`); `overrides` win over the environment.
+
+        Raises `SettingsError` naming the variable when a value is invalid.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for name, field in cls.model_fields.items():
+            var = env_name(name)
+            raw = env.get(var)
+            if raw is None:
+                continue
+            sources[name] = var
+            annotation = str(field.annotation)
+            if name == "rules_dirs":
+                values[name] = tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
+            elif annotation.startswith("tuple"):
+                values[name] = tuple(item.strip() for item in raw.split(",") if item.strip())
+            elif raw.strip() == "" and "None" in annotation:
+                values[name] = None
+            else:
+                values[name] = raw.strip()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field_name = str(err["loc"][0]) if err["loc"] else "?"
+            where = sources.get(field_name, field_name)
+            raise SettingsError(f"invalid {where}: {err['msg']}") from None
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets `field`."""
+    return ENV_NAMES.get(field, ENV_PREFIX + field.upper())

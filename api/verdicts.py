@@ -1,0 +1,118 @@
+"""Getting a verdict for a URL: guard, cache, one shared crawl per site, deadline.
+
+`VerdictService.lookup` is what `/v1/verdict` calls; `VerdictService.result_for` is what audits call (it
+turns every refusal or failure into an `unreachable` Result instead of raising).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from api.cache import CachedVerdict, CacheKey, VerdictCache
+from api.guard import resolved_target, static_target
+from api.singleflight import SingleFlight
+from checker.errors import BlockedAddress, FetchTimeout, RxcheckError
+from checker.fetch import Fetcher
+from checker.result import ErrorInfo, Result
+from checker.urls import site_key
+from checker.verdict import UNREACHABLE_SCORE
+
+log = logging.getLogger("rxcheck.api")
+
+
+class SiteChecker(Protocol):
+    """What the API needs of `checker.pipeline.Checker`."""
+
+    async def check(self, url: str, fetcher: Fetcher, *, jurisdiction: str = "auto") -> Result: ...
+
+
+@dataclass(frozen=True)
+class Lookup:
+    result: Result
+    hit: bool
+    age_s: int
+    max_age_s: int
+
+
+class VerdictService:
+    def __init__(
+        self,
+        *,
+        checker: SiteChecker,
+        fetcher: Fetcher,
+        cache: VerdictCache,
+        rules_version: str,
+        deadline_s: float,
+        resolve_hosts: bool,
+        allow_private: bool,
+    ) -> None:
+        self._checker = checker
+        self._fetcher = fetcher
+        self.cache = cache
+        self._flights: SingleFlight[CacheKey, CachedVerdict] = SingleFlight()
+        self.rules_version = rules_version
+        self.deadline_s = deadline_s
+        self.resolve_hosts = resolve_hosts
+        self.allow_private = allow_private
+        self.crawls = 0  # crawls started since startup
+
+    async def lookup(self, url: str, *, jurisdiction: str = "auto", fresh: bool = False) -> Lookup:
+        """The verdict for `url`, from the cache unless `fresh` or missing, else crawled within the deadline.
+
+        Raises `InvalidURL` or `BlockedAddress` for a refused target, `FetchTimeout` past the deadline.
+        """
+        target = static_target(url, allow_private=self.allow_private)
+        key = CacheKey(site_key(target), jurisdiction, self.rules_version)
+        if not fresh:
+            cached = await self.cache.get(key)
+            if cached is not None:
+                age = cached.age_s(self.cache.clock())
+                return Lookup(_as_asked(cached.result, target), True, age, cached.max_age_s)
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                entry = await self._flights.run(key, lambda: self._crawl(target, key))
+        except TimeoutError:
+            raise FetchTimeout(f"no verdict for {target} within {self.deadline_s:g} s") from None
+        return Lookup(_as_asked(entry.result, target), False, 0, entry.max_age_s)
+
+    async def result_for(self, url: str, *, jurisdiction: str) -> Result:
+        """Like `lookup` from the cache, but never raises: refusals and failures become `unreachable`."""
+        try:
+            return (await self.lookup(url, jurisdiction=jurisdiction)).result
+        except RxcheckError as exc:
+            error = ErrorInfo(type=exc.type, message=str(exc))
+        except Exception as exc:
+            log.exception("checking %s failed", url)
+            error = ErrorInfo(type="internal_error", message=f"internal error: {type(exc).__name__}")
+        return Result(
+            url=url,
+            verdict="unreachable",
+            risk_score=UNREACHABLE_SCORE,
+            jurisdiction=jurisdiction,
+            rules_version=self.rules_version,
+            error=error,
+        )
+
+    async def _crawl(self, target: str, key: CacheKey) -> CachedVerdict:
+        self.crawls += 1
+        if self.resolve_hosts:
+            try:
+                await resolved_target(target, allow_private=self.allow_private)
+            except BlockedAddress:
+                raise
+            except RxcheckError:
+                pass  # the name does not resolve: the crawl reports the site unreachable
+        async with asyncio.timeout(self.deadline_s):
+            result = await self._checker.check(target, self._fetcher, jurisdiction=key.jurisdiction)
+        return await self.cache.put(key, result)
+
+    async def aclose(self) -> None:
+        await self._flights.cancel_all()
+
+
+def _as_asked(result: Result, url: str) -> Result:
+    """A result shared by several URLs of one site (cache, single-flight) shows the URL each one asked for."""
+    return result if result.url == url else result.model_copy(update={"url": url})
