@@ -1,0 +1,464 @@
+"""Contact details: postal addresses, phone numbers, email addresses and companies.
+
+Fact kinds:
+
+- `address`: a postal address (a street or PO box with a postcode, or a postcode format specific enough alone: GB,
+  US state + ZIP, CA province + A1A 1A1, NL 1234 AB; JSON-LD PostalAddress counts too). value: the address text.
+  attrs: `country` (ISO code or null when it cannot be told), `postcode`, `po_box` (bool), `via` (text | json_ld).
+- `phone`: value: the number as written. attrs: `country` (ISO code from the prefix or format; null when it does
+  not tell, e.g. North American toll-free 1-800 numbers, shared by the US and Canada),
+  `international` (bool: written with +/00), `toll_free` (bool), `fax` (bool), `via` (text | link).
+- `email`: value: the address. attrs: `domain`, `free_mail` (bool: gmail, outlook, yahoo, proton, mail.ru...),
+  `same_site` (bool: the email's registrable domain is the site's own).
+- `company`: a company name with its legal form. value: the name as written. attrs: `name`, `legal_form`
+  (Ltd, LLC, GmbH, B.V., SARL...), `country_hint` (country the legal form belongs to, or null),
+  `registration` (company number in the same block, or null), `registration_valid` (bool or null).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote
+
+from checker.facts import Fact
+from checker.facts._common import evidence
+from checker.facts.domain import registrable_domain, site_domains
+from checker.facts.licences import find_licences
+from checker.reference import Reference
+from checker.result import Evidence
+from checker.snapshot import Page, Site
+
+COUNTRY_NAMES = {
+    "GB": "united kingdom|great britain|england|scotland|wales|northern ireland|vereinigtes königreich|royaume-uni|"
+    "verenigd koninkrijk|grossbritannien|großbritannien|uk",
+    "US": "united states(?: of america)?|usa|u\\.s\\.a\\.|vereinigte staaten|états-unis|etats-unis|verenigde staten",
+    "CA": "canada|kanada",
+    "DE": "germany|deutschland|allemagne|duitsland",
+    "NL": "netherlands|the netherlands|nederland|niederlande|pays-bas|holland",
+    "FR": "france|frankreich|frankrijk",
+    "BE": "belgium|belgië|belgie|belgique|belgien",
+    "AT": "austria|österreich|autriche|oostenrijk",
+    "CH": "switzerland|schweiz|suisse|zwitserland",
+    "IE": "ireland|irland|irlande|ierland|éire",
+    "ES": "spain|spanien|espagne|spanje|españa",
+    "IT": "italy|italien|italie|italië|italia",
+    "LU": "luxembourg|luxemburg",
+    "CY": "cyprus|chypre|zypern",
+    "MT": "malta|malte",
+    "IN": "india|indien|inde",
+    "SG": "singapore",
+    "HK": "hong kong",
+    "CN": "china|chine",
+    "RU": "russia|russian federation|russland|russie",
+    "TR": "turkey|türkiye|turkiye",
+    "PH": "philippines",
+    "PK": "pakistan",
+    "BZ": "belize",
+    "PA": "panama",
+    "MU": "mauritius",
+    "AU": "australia|australien|australie",
+    "NZ": "new zealand",
+    "MX": "mexico|mexiko|mexique",
+}
+COUNTRY_WORD = re.compile(
+    r"(?i)(?<![\w-])(?:" + "|".join(f"(?P<{code}>{names})" for code, names in COUNTRY_NAMES.items()) + r")(?![\w-])"
+)
+CCTLD_COUNTRY = {"uk": "GB", "gb": "GB", "us": "US", "ca": "CA", "de": "DE", "nl": "NL", "fr": "FR", "be": "BE",
+                 "at": "AT", "ch": "CH", "ie": "IE", "es": "ES", "it": "IT", "lu": "LU", "in": "IN"}  # fmt: skip
+
+US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|"
+    "OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
+)
+PROVINCES = "AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
+CA_POSTCODE = r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d"
+POSTCODES = [  # (country, pattern, needs a street before it)
+    ("GB", re.compile(r"(?<=[A-Za-z,] )(?P<pc>(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) ?\d[ABD-HJLNP-UW-Z]{2})\b"), False),
+    ("US", re.compile(rf"\b(?:{US_STATES})\.?,?\s+(?P<pc>\d{{5}}(?:-\d{{4}})?)\b"), False),
+    ("CA", re.compile(rf"\b(?:(?:{PROVINCES}),?\s+)?(?P<pc>{CA_POSTCODE})\b"), False),
+    ("NL", re.compile(r"\b(?P<pc>[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2})(?=\s+[A-Z][a-z])"), False),
+    (None, re.compile(r"\b(?:(?P<cc>D|A|CH|F|B|L|NL)[-‑ ])?(?P<pc>\d{4,5})\s+(?=[A-ZÄÖÜÉÈ][\w\-]+)"), True),
+]
+STREET = re.compile(
+    r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.\-]*\s+){0,4}(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Way|Close|Drive|Dr|"
+    r"Place|Pl|Park|Court|Ct|Boulevard|Blvd|Square|Sq|Terrace|Crescent|Row|Hill|Gardens|Walk|Parade|Green|Highway|"
+    r"Hwy|Parkway|Pkwy|Estate|House|Mews|Wharf|Quay|Broadway)\b\.?"
+    r"|\b(?:Unit|Suite|Ste|Floor|Building)\s+\w+"
+    r"|\b[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|markt|straat|laan|"
+    r"plein|gracht|kade|singel|dijk|steeg|dreef|hof)\s+\d{1,4}\s?[a-zA-Z]?\b"
+    r"|\b[A-ZÄÖÜ][\wäöüß\-]*\s(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Markt|Straat|Laan|"
+    r"Plein|Gracht|Kade|Singel|Dijk|Steeg|Dreef|Hof)\s+\d{1,4}\s?[a-zA-Z]?\b"
+    r"|\b(?:Am|An der|Auf dem|Im|In der|Zum|Zur)\s+[A-ZÄÖÜ][\wäöüß\-]+\s+\d{1,4}[a-z]?\b"
+    r"|\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|chemin|place|quai|allée|impasse|route|cours|"
+    r"square|rond-point)\b"
+)
+STREET_LANGUAGE = [
+    ("de", re.compile(r"(?i)straße|strasse|str\.|weg\b|gasse|platz|allee|\b(?:am|im|zum|zur)\b")),
+    ("nl", re.compile(r"(?i)straat|laan|plein|gracht|kade|singel|dijk|steeg|dreef")),
+    ("fr", re.compile(r"(?i)\b(?:rue|avenue|boulevard|bd|chemin|place|quai|allée|impasse|route)\b")),
+]
+PO_BOX = re.compile(
+    r"(?i)\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|bo[iî]te\s+postale|b\.?p\.?|postbus|apartado)\s*\d+"
+)
+CC_PREFIX = {"D": "DE", "A": "AT", "CH": "CH", "F": "FR", "B": "BE", "L": "LU", "NL": "NL"}
+STREET_WINDOW = 150
+
+PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:tel|tél|phone|telephone|téléphone|telefon|telefoon|call|ring|helpline|hotline|fax|mobile|bel|"
+    r"appelez|anrufen|whatsapp)\b[^\d+]{0,20}$"
+)
+PHONE_PATTERNS = [
+    re.compile(r"(?<![\w+])(?:\+|00)(?P<cc>\d{1,3})[\s.\-/]?(?:\(0\)\s?)?\(?\d{1,4}\)?(?:[\s.\-/]?\d{2,4}){2,5}(?!\d)"),
+    re.compile(r"(?<![\w+/.-])(?:1[\s.\-])?\(?(?P<area>[2-9]\d{2})\)?[\s.\-]\d{3}[\s.\-]\d{4}(?!\d|[.\-/]\d)"),
+    re.compile(r"(?<![\w+/.-])0\d{1,4}(?:[\s.\-/]?\d{2,4}){2,5}(?!\d|[.\-/]\d)"),  # national: only with a phone word
+]
+CALLING_CODES = {
+    "1": "US", "7": "RU", "20": "EG", "27": "ZA", "30": "GR", "31": "NL", "32": "BE", "33": "FR", "34": "ES",
+    "36": "HU", "39": "IT", "40": "RO", "41": "CH", "43": "AT", "44": "GB", "45": "DK", "46": "SE", "47": "NO",
+    "48": "PL", "49": "DE", "52": "MX", "60": "MY", "61": "AU", "63": "PH", "64": "NZ", "65": "SG", "66": "TH",
+    "81": "JP", "86": "CN", "90": "TR", "91": "IN", "92": "PK", "351": "PT", "352": "LU", "353": "IE", "356": "MT",
+    "357": "CY", "358": "FI", "359": "BG", "380": "UA", "420": "CZ", "501": "BZ", "507": "PA", "230": "MU",
+    "852": "HK", "880": "BD", "971": "AE",
+}  # fmt: skip
+CANADIAN_AREA_CODES = {
+    "204",
+    "226",
+    "236",
+    "249",
+    "250",
+    "263",
+    "289",
+    "306",
+    "343",
+    "354",
+    "365",
+    "367",
+    "368",
+    "382",
+    "403",
+    "416",
+    "418",
+    "428",
+    "431",
+    "437",
+    "438",
+    "450",
+    "468",
+    "474",
+    "506",
+    "514",
+    "519",
+    "548",
+    "579",
+    "581",
+    "584",
+    "587",
+    "604",
+    "613",
+    "639",
+    "647",
+    "672",
+    "683",
+    "705",
+    "709",
+    "742",
+    "753",
+    "778",
+    "780",
+    "782",
+    "807",
+    "819",
+    "825",
+    "867",
+    "873",
+    "879",
+    "902",
+    "905",
+}
+TOLL_FREE = re.compile(
+    r"^(?:(?:1)?8(?:00|33|44|55|66|77|88)|44800|44808|0800|0808|49800|33800|33805|31800|32800|353180|3531800|1800)"
+)
+
+EMAIL = re.compile(
+    r"(?i)\b[\w.+\-]+(?:@|\s?[\[(]at[\])]\s?)[a-z0-9\-]+(?:(?:\.|\s?[\[(]dot[\])]\s?)[a-z0-9\-]+)*(?:\.|\s?[\[(]dot[\])]\s?)[a-z]{2,}\b"
+)
+FREE_MAIL = {
+    "gmail.com", "googlemail.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com",
+    "protonmail.ch", "pm.me", "mail.ru", "inbox.ru", "bk.ru", "list.ru", "rambler.ru", "gmx.de", "gmx.net",
+    "gmx.com", "web.de", "t-online.de", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "ziggo.nl",
+    "kpnmail.nl", "hetnet.nl", "zoho.com", "tutanota.com", "tuta.io", "qq.com", "163.com", "126.com",
+    "rediffmail.com", "mail.com", "seznam.cz", "libero.it", "btinternet.com", "sky.com", "virginmedia.com",
+    "comcast.net", "att.net", "verizon.net", "rocketmail.com", "ymail.com", "msn.com", "yandex.com", "ya.ru",
+}  # fmt: skip
+FREE_MAIL_NAMES = re.compile(r"^(?:yahoo|hotmail|outlook|live|yandex|gmx)\.")
+
+LEGAL_FORMS = [  # (pattern, canonical form, country hint)
+    (r"Pvt\.?\s+Ltd\.?|Private\s+Limited", "Pvt Ltd", "IN"),
+    (r"Pty\.?\s+Ltd\.?", "Pty Ltd", "AU"),
+    (r"Limited|Ltd\.?|LLP|PLC|plc", "Ltd", "GB"),
+    (r"LLC|L\.L\.C\.|Inc\.|Inc\b|Incorporated|Corp\.|Corporation", "Inc/LLC", "US"),
+    (r"GmbH(?:\s*&\s*Co\.?\s*KG)?|UG\s*\(haftungsbeschränkt\)|e\.\s?K\.|OHG|AG|KG", "GmbH/AG/KG", "DE"),
+    (r"B\.V\.|BV|N\.V\.|NV|BVBA|VOF|V\.O\.F\.", "B.V./N.V.", "NL"),
+    (r"SARL|S\.A\.R\.L\.|SASU|SAS|SELARL|SELAS|EURL|SNC|SA", "SARL/SAS/SA", "FR"),
+    (r"SPRL|SRL|S\.R\.L\.", "SRL", "BE"),
+]
+WORD = r"[\w&'’\-]+(?:\.[\w&'’\-]+)*"  # inner dots only: "Ltd." ends a name, "pharma.com" does not
+NAME_WORD = rf"(?:[A-ZÄÖÜÉ0-9]{WORD}|[A-ZÄÖÜÉ]|&|and|und|et|en|of|de|la|le|du|van|von|der|den|für|pour|voor)"
+COMPANY = re.compile(
+    rf"(?P<name>(?:{NAME_WORD}\s+){{0,5}}[A-ZÄÖÜÉ]{WORD}),?\s+"
+    r"(?P<form>" + "|".join(f"(?:{p})" for p, _, _ in LEGAL_FORMS) + r")(?![\w.-]|\s*\d)"
+    r"(?!\s+(?:time|edition|offer|stock|supply|quantit|availab))"
+)
+COMPANY_LEAD_WORDS = {"copyright", "welcome", "by", "operated", "owned", "run", "©", "at", "to", "from", "with", "is"}
+
+
+def extract(site: Site, reference: Reference) -> Iterable[Fact]:
+    domains = site_domains(site)
+    hint = CCTLD_COUNTRY.get(registrable_domain(site.start_url).rsplit(".", 1)[-1])
+    facts: dict[tuple, Fact] = {}
+    for page in site.html_pages():
+        previous = ""
+        for block in page.blocks:
+            for key, fact in _addresses(page, block.text, block.locator, previous, hint):
+                facts.setdefault(key, fact)
+            for key, fact in _phones(page, block.text, block.locator, hint):
+                facts.setdefault(key, fact)
+            for key, fact in _emails(page, block.text, block.locator, domains):
+                facts.setdefault(key, fact)
+            for key, fact in _companies(page, block.text, block.locator):
+                facts.setdefault(key, fact)
+            previous = block.text if len(block.text) <= 80 else ""
+        for link in page.links:
+            if link.href.startswith("tel:"):
+                number = unquote(link.href[4:]).strip()
+                key, fact = _phone_fact(page, number, f"{link.text} ({number})", link.locator, hint, "link")
+                facts.setdefault(key, fact)
+            elif link.href.startswith("mailto:"):
+                address = unquote(link.href[7:]).split("?")[0].strip()
+                if "@" in address:
+                    key, fact = _email_fact(page, address, f"{link.text} ({address})", link.locator, domains)
+                    facts.setdefault(key, fact)
+        for item in _postal_addresses(page.doc.json_ld if page.doc else []):
+            key, fact = _json_ld_address(page, item)
+            facts.setdefault(key, fact)
+    return list(facts.values())
+
+
+# --- addresses ---
+
+
+def _addresses(page: Page, text: str, locator: str, previous: str, hint: str | None) -> Iterator[tuple[tuple, Fact]]:
+    taken: list[tuple[int, int]] = []
+    for country, pattern, needs_street in POSTCODES:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            window = max(0, m.start() - STREET_WINDOW)
+            before = text[window : m.start()]
+            street = _last(STREET, before) or _last(PO_BOX, before)
+            start, prefix = (window + street.start(), "") if street else (max(0, m.start() - 60), "")
+            if street is None and previous and m.start() <= 5 and len(text) <= 80:  # street on the line above
+                street = _last(STREET, previous) or _last(PO_BOX, previous)
+                if street:
+                    start, prefix, before = 0, previous[street.start() :] + ", ", previous + " " + before
+            after_word = COUNTRY_WORD.search(text, m.end(), m.end() + 60)
+            before_word = _last(COUNTRY_WORD, before) if country is None else None
+            if needs_street and street is None and after_word is None:
+                continue
+            taken.append(m.span())
+            code = _country(country, m, after_word or before_word, before, hint)
+            end = after_word.end() if after_word else _city_end(text, m.end())
+            value = (prefix + text[start:end]).strip(" ,")
+            po_box = bool(PO_BOX.search(value)) and not STREET.search(value)
+            attrs = {"country": code, "postcode": m.group("pc"), "po_box": po_box, "via": "text"}
+            yield (
+                ("address", code, m.group("pc").replace(" ", "")),
+                Fact("address", value, attrs, evidence(page, text, locator, m.start(), m.end())),
+            )
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    found = None
+    for found in pattern.finditer(text):  # noqa: B007 - keep the last one
+        pass
+    return found
+
+
+def _city_end(text: str, pos: int) -> int:
+    m = re.match(r"\s*[A-ZÄÖÜÉÈ][\w\-]+(?:[ \-][A-ZÄÖÜÉÈ][\w\-]+)?", text[pos:])
+    return pos + m.end() if m else pos
+
+
+def _country(
+    country: str | None, m: re.Match[str], word: re.Match[str] | None, before: str, hint: str | None
+) -> str | None:
+    if word is not None:
+        return word.lastgroup
+    if country:
+        return country
+    cc = m.groupdict().get("cc")
+    if cc:
+        return CC_PREFIX[cc]
+    language = next((lang for lang, pattern in STREET_LANGUAGE if pattern.search(before)), None)
+    digits = len(m.group("pc"))
+    if language == "de" and digits == 5:
+        return "DE"
+    if language == "fr" and digits == 5:
+        return "FR"
+    if language == "nl" and digits == 4:
+        return "BE"
+    return hint
+
+
+def _postal_addresses(items: list[Any]) -> Iterator[dict]:
+    for item in items:
+        if isinstance(item, dict):
+            kind = item.get("@type")
+            if kind == "PostalAddress" or (isinstance(kind, list) and "PostalAddress" in kind):
+                yield item
+            for value in item.values():
+                yield from _postal_addresses(value if isinstance(value, list) else [value])
+
+
+def _json_ld_address(page: Page, item: dict) -> tuple[tuple, Fact]:
+    country = item.get("addressCountry")
+    if isinstance(country, dict):
+        country = country.get("name") or country.get("identifier")
+    country = str(country or "").strip()
+    word = COUNTRY_WORD.fullmatch(country)
+    code = word.lastgroup if word else (country.upper() if len(country) == 2 else None)
+    parts = [
+        item.get(k) for k in ("streetAddress", "postOfficeBoxNumber", "postalCode", "addressLocality", "addressRegion")
+    ]
+    value = ", ".join(str(p) for p in parts if p)
+    postcode = str(item.get("postalCode") or "")
+    po_box = bool(item.get("postOfficeBoxNumber")) or bool(PO_BOX.search(str(item.get("streetAddress") or "")))
+    attrs = {"country": code, "postcode": postcode or None, "po_box": po_box, "via": "json_ld"}
+    snippet = f"JSON-LD PostalAddress: {value}"[:300]
+    return ("address", code, postcode.replace(" ", "")), Fact(
+        "address",
+        value,
+        attrs,
+        Evidence(url=page.final_url, snippet=snippet, locator="script[type='application/ld+json']"),
+    )
+
+
+# --- phones ---
+
+
+def _phones(page: Page, text: str, locator: str, hint: str | None) -> Iterator[tuple[tuple, Fact]]:
+    taken: list[tuple[int, int]] = []
+    for i, pattern in enumerate(PHONE_PATTERNS):
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            context = PHONE_CONTEXT.search(text[max(0, m.start() - 30) : m.start()])
+            if i == 2 and context is None:
+                continue
+            if re.search(r"[$£€]\s*$", text[max(0, m.start() - 2) : m.start()]):
+                continue
+            digits = re.sub(r"\D", "", m.group(0))
+            if not 7 <= len(digits) <= 15:
+                continue
+            taken.append(m.span())
+            fax = bool(context and context.group(0).lower().startswith("fax"))
+            key, fact = _phone_fact(page, m.group(0), text, locator, hint, "text", m.span(), fax)
+            yield key, fact
+
+
+def _phone_fact(
+    page: Page,
+    number: str,
+    text: str,
+    locator: str,
+    hint: str | None,
+    via: str,
+    span: tuple[int, int] | None = None,
+    fax: bool = False,
+) -> tuple[tuple, Fact]:
+    digits = re.sub(r"\D", "", number)
+    international = number.strip().startswith(("+", "00"))
+    if international:
+        digits = digits[2:] if number.strip().startswith("00") else digits
+        code = next((digits[:n] for n in (3, 2, 1) if digits[:n] in CALLING_CODES), None)
+        country = CALLING_CODES.get(code or "")
+        national = digits[len(code or "") :]
+        toll = bool(TOLL_FREE.match(digits))
+        if country == "US":
+            country = _nanp_country(national[:3], toll)
+    elif len(digits) in (10, 11) and not digits.startswith("0"):
+        national = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+        toll = bool(TOLL_FREE.match("1" + national))
+        country = _nanp_country(national[:3], toll)
+    else:
+        country = hint or ("GB" if len(digits) == 11 and digits[:2] in ("01", "02", "03", "07", "08") else None)
+        toll = digits.startswith(("0800", "0808")) or (country == "FR" and digits.startswith("0805"))
+    attrs = {"country": country, "international": international, "toll_free": toll, "fax": fax, "via": via}
+    start, end = span or (0, len(text))
+    return ("phone", digits[-9:]), Fact("phone", number.strip(), attrs, evidence(page, text, locator, start, end))
+
+
+def _nanp_country(area: str, toll_free: bool) -> str | None:
+    """US or CA from a North American area code; None for toll-free numbers, which both countries share."""
+    if toll_free:
+        return None
+    return "CA" if area in CANADIAN_AREA_CODES else "US"
+
+
+# --- emails ---
+
+
+def _emails(page: Page, text: str, locator: str, domains: set[str]) -> Iterator[tuple[tuple, Fact]]:
+    for m in EMAIL.finditer(text):
+        address = re.sub(r"\s?[\[(]at[\])]\s?", "@", m.group(0), flags=re.I)
+        address = re.sub(r"\s?[\[(]dot[\])]\s?", ".", address, flags=re.I)
+        if "@" in address:
+            yield _email_fact(page, address, text, locator, domains, m.span())
+
+
+def _email_fact(
+    page: Page, address: str, text: str, locator: str, domains: set[str], span: tuple[int, int] | None = None
+) -> tuple[tuple, Fact]:
+    address = address.lower()
+    domain = address.rsplit("@", 1)[1]
+    registrable = registrable_domain(f"http://{domain}/")
+    attrs = {
+        "domain": domain,
+        "free_mail": registrable in FREE_MAIL or bool(FREE_MAIL_NAMES.match(registrable)),
+        "same_site": registrable in domains,
+    }
+    start, end = span or (0, len(text))
+    return ("email", address), Fact("email", address, attrs, evidence(page, text, locator, start, end))
+
+
+# --- companies ---
+
+
+def _companies(page: Page, text: str, locator: str) -> Iterator[tuple[tuple, Fact]]:
+    numbers = (
+        [lic for lic in find_licences(text) if lic[2]["scheme"] == "company_number"] if COMPANY.search(text) else []
+    )
+    for m in COMPANY.finditer(text):
+        words = m.group("name").split()
+        while words and (
+            words[0].lower() in COMPANY_LEAD_WORDS or words[0].islower() or re.fullmatch(r"[\d©().,\-&]+", words[0])
+        ):
+            words.pop(0)
+        if not words:
+            continue
+        form = m.group("form")
+        _, canonical, country = next(f for f in LEGAL_FORMS if re.fullmatch(f[0], form))
+        name = " ".join(words)
+        registration = next((n for n in numbers if n[0] >= m.end()), None)
+        attrs = {
+            "name": name,
+            "legal_form": form,
+            "legal_form_group": canonical,
+            "country_hint": country,
+            "registration": registration[2]["number"] if registration else None,
+            "registration_valid": registration[2]["valid_format"] if registration else None,
+        }
+        value = f"{name} {form}"
+        yield ("company", value.lower()), Fact("company", value, attrs, evidence(page, text, locator, *m.span()))

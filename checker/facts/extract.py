@@ -1,0 +1,125 @@
+"""Facts for a whole site: every extractor in turn, and the jurisdiction the site presents itself in.
+
+Each extractor module documents the fact kinds and attributes it produces (its module docstring); rule writers
+read those. Extractors see the parsed pages only (no re-parsing, no network) and are independent of each other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from checker.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
+from checker.reference import Reference
+from checker.snapshot import Site
+
+Extractor = Callable[[Site, Reference], Iterable[Fact]]
+
+EXTRACTORS: list[Extractor] = [
+    domain.extract,
+    medicines.extract,
+    prices.extract,
+    commerce.extract,
+    licences.extract,
+    contact.extract,
+    payment.extract,
+    seals.extract,
+    policies.extract,
+]
+
+
+def extract_facts(site: Site, reference: Reference) -> Facts:
+    facts = Facts()
+    for extractor in EXTRACTORS:
+        facts.extend(extractor(site, reference))
+    return facts
+
+
+EU_COUNTRIES = {
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+}  # fmt: skip
+CURRENCY_JURISDICTION = {"GBP": "GB", "EUR": "EU", "USD": "US", "CAD": "CA"}
+LANGUAGE_JURISDICTION = {"de": ("EU", 1.0), "nl": ("EU", 1.0), "fr": ("EU", 0.5)}
+MIN_SCORE = 1.5
+# How a site presents itself to one country's patients: as that country's pharmacy (2 votes), or by naming its
+# regulators and services (1 vote). Each counts once per country, however often it is said.
+CLAIMS = re.compile(
+    r"(?i)(?P<CA>\bcanadian\s+(?:online\s+|licensed\s+)?(?:pharmacy|pharmacies|drugstore|drug\s+store)\b)"
+    r"|(?P<GB>\b(?:uk|british)\s+(?:online\s+|registered\s+)?pharmacy\b)"
+    r"|(?P<US>\b(?:(?-i:US)|american)\s+(?:online\s+|licensed\s+)?pharmacy\b)"
+)
+SERVICES = re.compile(
+    r"(?P<CA>\bHealth\s+Canada\b|\bCanada\s+Post\b)|(?P<US>\bFDA\b|\ball\s+50\s+states\b|\bHSA\b|\bFSA\b|"
+    r"\bMedicare\b|\bUSPS\b|\bevery\s+American\b)|(?P<GB>\bNHS\b|\bMHRA\b|\bRoyal\s+Mail\b)"
+)
+DOMAIN_WORDS = re.compile(r"(?P<CA>canad(?:a|ian))|(?P<US>usa|america)|(?P<GB>(?:^|[-.])uk(?:$|[-.]))")
+
+
+def jurisdiction_of(country: str | None) -> str | None:
+    """GB, US, CA, EU (for member states) or "other" for an ISO country code; None for none."""
+    if not country:
+        return None
+    country = country.upper()
+    if country in ("GB", "UK"):
+        return "GB"
+    if country in ("US", "CA"):
+        return country
+    return "EU" if country in EU_COUNTRIES or country == "EU" else "other"
+
+
+def guess_jurisdiction(site: Site, facts: Facts) -> str:
+    """GB, EU, US, CA or "unknown": where the site presents itself as operating, from its own signals (country
+    domain, addresses, currencies, phone prefixes, regulators named in licences and seals, words addressing one
+    country's patients such as "Canadian pharmacy", "NHS", "FDA", page language). "unknown" when the signals are
+    weak, tied, or point elsewhere (e.g. an Indian address)."""
+    ranked = jurisdiction_scores(site, facts).most_common()
+    if not ranked:
+        return "unknown"
+    best, best_score = ranked[0]
+    if best == "other" or best_score < MIN_SCORE or (len(ranked) > 1 and ranked[1][1] == best_score):
+        return "unknown"
+    return best
+
+
+def jurisdiction_scores(site: Site, facts: Facts) -> Counter[str]:
+    """The votes behind `guess_jurisdiction`: GB, EU, US, CA and "other" (any other country)."""
+    score: Counter[str] = Counter()
+
+    def vote(jurisdiction: str | None, weight: float) -> None:
+        if jurisdiction:
+            score[jurisdiction] += weight
+
+    site_domain = facts.first("domain")
+    if site_domain is not None:
+        suffix = str(site_domain.get("suffix") or "").rsplit(".", 1)[-1]
+        if suffix == "pharmacy":
+            vote("US", 1)
+        elif len(suffix) == 2 or suffix == "eu":
+            vote(jurisdiction_of("GB" if suffix == "uk" else suffix), 2)
+    for country in {f.get("country") for f in facts.of("address")}:
+        vote(jurisdiction_of(country), 2)
+    for country in {f.get("country") for f in facts.of("phone") if not f.get("fax")}:
+        vote(jurisdiction_of(country), 1)
+    for currency, assumed in {(f.get("currency"), f.get("currency_assumed")) for f in facts.of("price")}:
+        vote(CURRENCY_JURISDICTION.get(currency, "other"), 0.5 if assumed else 1)
+    for fact in facts.of("licence"):
+        strong = fact.get("scheme") not in ("company_number", "vat", "unknown")
+        vote(jurisdiction_of(fact.get("jurisdiction")), 2 if strong else 1)
+    for fact in facts.of("seal"):
+        where = jurisdiction_of(fact.get("register_country")) or fact.get("jurisdiction")
+        if fact.get("issuer") != "imitation" and where != "INT":
+            vote(where, 2 if fact.get("link_kind") == "register" else 0.5)
+    texts = [block.text for page in site.html_pages() for block in page.blocks]
+    for pattern, weight in ((CLAIMS, 2), (SERVICES, 1)):
+        for jurisdiction in {m.lastgroup for text in texts for m in pattern.finditer(text)}:
+            vote(jurisdiction, weight)
+    if site_domain is not None:
+        for m in DOMAIN_WORDS.finditer(str(site_domain.value)):
+            vote(m.lastgroup, 1)
+    languages = {page.doc.lang.split("-")[0] for page in site.html_pages() if page.doc and page.doc.lang}
+    for language in languages:
+        jurisdiction, weight = LANGUAGE_JURISDICTION.get(language, (None, 0))
+        vote(jurisdiction, weight)
+    return score

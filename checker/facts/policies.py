@@ -1,0 +1,84 @@
+"""Policy and information pages the site has: crawled ones, and ones its links point to.
+
+Fact kind `policy_page`: one per kind of page. value: the role: returns | delivery | privacy | terms | legal
+(Impressum, mentions légales, colofon) | about | contact | faq | prescriptions | payment.
+attrs: `url` (the crawled page, or the link's target), `crawled` (bool: a page with this role was fetched;
+false when only a same-site link names it, e.g. a footer link the crawler did not follow), `link_text`.
+Link texts and URL words come from `rules/reference/page_roles.yaml`, the table the crawler uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from checker.facts import Fact
+from checker.facts.domain import registrable_domain, site_domains
+from checker.reference import Reference
+from checker.result import Evidence
+from checker.snapshot import Site
+
+POLICY_ROLES = (
+    "returns",
+    "delivery",
+    "privacy",
+    "terms",
+    "legal",
+    "about",
+    "contact",
+    "faq",
+    "prescriptions",
+    "payment",
+)
+SEGMENT_SPLIT = re.compile(r"[/\-_.?=&]+")
+MAX_LINK_TEXT = 40
+
+
+def _role_table(reference: Reference) -> list[tuple[str, set[str], list[str]]]:
+    roles = (reference.get("page_roles") or {}).get("roles", {}) or {}
+    table = []
+    for name, spec in sorted(roles.items(), key=lambda item: item[1].get("priority", 50)):
+        if name in POLICY_ROLES:
+            urls = {str(w).lower() for w in spec.get("url", [])}
+            texts = [str(t).lower() for t in spec.get("text", [])]
+            table.append((name, urls, texts))
+    return table
+
+
+def link_role(table: list[tuple[str, set[str], list[str]]], href: str, text: str) -> str | None:
+    """The policy role a link names by its text or its URL path, or None."""
+    path = urlsplit(href).path.lower()
+    segments = {s for s in SEGMENT_SPLIT.split(path) if s} | {s for s in path.split("/") if s}
+    label = " ".join(text.lower().split())
+    for name, urls, texts in table:
+        by_text = any(label == t or (len(t) > 4 and t in label and len(label) <= MAX_LINK_TEXT) for t in texts)
+        if by_text or segments & urls:
+            return name
+    return None
+
+
+def extract(site: Site, reference: Reference) -> Iterable[Fact]:
+    facts: dict[str, Fact] = {}
+    for page in site.html_pages():
+        if page.role in POLICY_ROLES and page.role not in facts:
+            attrs = {"url": page.final_url, "crawled": True, "link_text": None}
+            snippet = f"{page.role} page: {page.title or page.final_url}"[:300]
+            facts[page.role] = Fact(
+                "policy_page", page.role, attrs, Evidence(url=page.final_url, snippet=snippet, locator="title")
+            )
+    table = _role_table(reference)
+    domains = site_domains(site)
+    for page in site.html_pages():
+        for link in page.links:
+            if not link.href.startswith(("http://", "https://")) or registrable_domain(link.href) not in domains:
+                continue
+            role = link_role(table, link.href, link.text or link.title)
+            if role is None or role in facts:
+                continue
+            attrs = {"url": link.href, "crawled": False, "link_text": link.text}
+            snippet = f"link “{link.text}” to {link.href}"[:300]
+            facts[role] = Fact(
+                "policy_page", role, attrs, Evidence(url=page.final_url, snippet=snippet, locator=link.locator)
+            )
+    return list(facts.values())

@@ -1,0 +1,491 @@
+"""Prices, pack sizes and per-unit prices, compared with legitimate reference prices; bonus pills and discounts.
+
+Fact kinds:
+
+- `price`: one per price shown next to a pack or a medicine (a price table row counts once).
+  value: the amount (float). attrs: `amount`, `currency` (ISO: USD, GBP, EUR, CAD, AUD, CHF, INR...),
+  `currency_assumed` (bool: from an ambiguous symbol such as a bare "$", read as USD), `pack_size` (int or null),
+  `unit` (pill | tablet | capsule | piece | pen | vial | injection | ml | box, or null), `per_unit` (float or null:
+  amount / pack_size, or the amount when it is a per-unit price), `from` (bool: "from $0.39", "ab 1,99 €"),
+  `medicine` (canonical name or null), `name` (the medicine name as written), `brand` (bool: a brand name such as
+  Viagra or Accutane was used, not preceded by "generic"), `strength` (e.g. "40mg", or null), `rx_class`
+  (prescription_only | controlled | otc | null), `reference_per_unit` (legitimate lowest per-unit price from
+  `rules/reference/prices.yaml`, converted into this price's currency, or null), `reference_market`,
+  `reference_source`, `ratio` (per_unit / reference_per_unit, or null), `context` (block | row: where the
+  pack and price were read), `status` (asserted | negated | quoted | question | warning: a price quoted from an
+  advert in a news story or a warning list is not the site's own).
+- `bonus_pills`: "+ 10 free pills", "4 bonus pills", "gratis Tabletten". value: count (int). attrs: `count`,
+  `status` (as for prices).
+- `discount`: "70% off", "save 80%", "-50%", "jusqu'à -70%". value: percent (int). attrs: `percent`, `status`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+from checker.facts import Fact
+from checker.facts._common import PRICE_HINT, RE2_OPTIONS, Cues, cues, evidence, fold
+from checker.facts.medicines import GENERIC_BEFORE, MedicineIndex, Mention, medicine_index
+from checker.parse import Block
+from checker.reference import Reference
+from checker.snapshot import Page, Site
+
+AMOUNT = r"\d{1,3}(?:[.,'\x{00a0}\x{202f}]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+UNITS = {
+    "pill": r"pills?|pil(?:len)?",
+    "tablet": r"tablets?|tabs?|tabletten?|comprim[ée]s?",
+    "capsule": r"capsules?|caps|kapseln?|g[ée]lules?|softgels?",
+    "piece": r"st[üu]ck|stuks?|st\.|pieces?",
+    "pen": r"pens?|stylos?|pennen",
+    "vial": r"vials?|flacons?|ampullen?|ampoules?",
+    "injection": r"injections?|injecties?|spritzen?|syringes?",
+    "ml": r"ml",
+    "box": r"box(?:es)?|packs?|packungen?|bo[iî]tes?|doosjes?",
+}
+UNIT = "|".join(f"(?:{p})" for p in UNITS.values())
+UNIT_RE = {name: re.compile(rf"(?i)^(?:{p})$") for name, p in UNITS.items()}
+FAMILY = {"pill": "dose", "tablet": "dose", "capsule": "dose", "piece": "dose", "pen": "pen", "vial": "pen",
+          "injection": "pen", "ml": "ml", "box": "box", None: "dose"}  # fmt: skip
+END = r"(?![a-zäöüéè])"  # case-sensitive: "per pillBuy Now" (inline elements run together)
+PER_AFTER = re.compile(rf"(?i)^\s*(?:/|per|each|a|an|pro|par|la|le|l'|voor|per\s+stuk)?\s*(?P<unit>{UNIT})(?-i:{END})")
+EACH_AFTER = re.compile(r"(?i)^\s*(?:each|per\s+(?:unit|dose|stuk)|pro\s+st[üu]ck|l'unit[ée]|/\s*st\.?)")
+X_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\s*(?:x|×|\*|@|à|a)\s*$")
+FOR_AFTER = re.compile(rf"(?i)^\s*(?:for|f[üu]r|pour|voor|per)\s+(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b")
+N_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b[^\d$£€]{{0,25}}$")
+PACK_OF = re.compile(
+    rf"(?i)\b(?:pack\s+of|packung\s+(?:mit|à|a)|bo[iî]te\s+de|doos(?:je)?\s+(?:met|van))\s+(?P<n>\d{{1,4}})"
+    rf"|\b(?P<n2>\d{{1,4}})\s*(?:x|×)\s*\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|g)\b|\b(?P<n3>\d{{1,4}})\s*(?P<unit>{UNIT})\b"
+)
+SINGLE_DEVICE = re.compile(
+    r"(?i)\b(?:pen|vial|syringe|stylo|spritze|injectiepen)\b(?!\s*(?:needles?|nadeln?|aiguilles?))"
+)
+FROM_BEFORE = re.compile(r"(?i)(?:from|ab|[àa] partir de|vanaf|starting at|as low as|only|nur|seulement)\s*:?\s*$")
+NOT_A_PRICE_BEFORE = re.compile(
+    r"(?i)\b(?:save|saving|savings|you save|sparen|ersparnis|[ée]conomi[sz]\w*|bespaar\w*|korting|rabatt|discount|"
+    r"shipping|delivery|postage|versand\w*|lieferung|livraison|verzend\w*|bezorg\w*|orders?(?:\s+(?:over|above|from))?|"
+    r"over|above|ab\s+einem|d[èe]s)\W*$"
+)
+NOT_A_PRICE_AFTER = re.compile(r"(?i)^(?:\+|\s*(?:off|discount|rabatt|korting|de\s+r[ée]duction|de\s+remise)\b)")
+PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
+STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
+OTHER_PRICE_HEADER = re.compile(
+    r"(?i)\b(?:retail|rrp|msrp|uvp|list\s+price|was|regular|average|elsewhere|us\s+price|brand\s+price|you\s+save|"
+    r"savings?|ersparnis|sie\s+sparen|[ée]conomie|prix\s+public|adviesprijs|besparing)\b"
+)
+PER_HEADER = re.compile(r"(?i)\bper\b|\beach\b|\bpro\b|\bpar\b|/\s*(?:pill|tab|cap|unit)|unit\s+price|st[üu]ckpreis")
+DISCOUNT = re.compile(
+    r"(?i)(?<![\w-])(?P<p1>\d{1,2})\s?%\s?(?:off|discount|rabatt|korting|de\s+r[ée]duction|de\s+remise|reduction)\b"
+    r"|\b(?:save|spare|sparen\s+sie|[ée]conomisez|bespaar)\s+(?:up\s+to\s+|bis\s+zu\s+|jusqu'[àa]\s+|tot\s+)?"
+    r"(?P<p2>\d{1,2})\s?%|(?:^|\s)[-–](?P<p3>\d{1,2})\s?%(?!\w)"
+)
+BONUS = re.compile(
+    rf"(?i)\+\s?(?P<n1>\d{{1,3}})\s+(?:free\s+|bonus\s+|gratis\s+|extra\s+)?(?:{UNIT})\b"
+    rf"|\b(?P<n2>\d{{1,3}})\s+(?:free|bonus|gratis|extra)\s+(?:{UNIT})\b"
+    rf"|\bbonus(?:\s+(?:{UNIT}))?\s*:?\s*\+?(?P<n3>\d{{1,3}})\b"
+    rf"|\b(?P<n4>\d{{1,3}})\s+(?:{UNIT})\s+(?:gratis|offert(?:e?s)?|gratuit(?:e?s)?|free)\b"
+)
+MARKETS = {"USD": "US", "GBP": "GB", "EUR": "EU", "CAD": "CA"}
+MAX_CARD_BLOCKS = 8
+SHORT_LABEL = 80
+
+
+@dataclass(frozen=True)
+class Money:
+    start: int
+    end: int
+    amount: float
+    currency: str
+    assumed: bool
+
+
+class Prices:
+    """The price reader and the reference prices for one rule pack."""
+
+    def __init__(self, currencies: Any, prices: Any) -> None:
+        currencies = currencies or {}
+        self.rates: dict[str, float] = {k: float(v) for k, v in (currencies.get("rates") or {"USD": 1.0}).items()}
+        self.symbols: dict[str, str] = dict(currencies.get("symbols") or {"$": "USD", "£": "GBP", "€": "EUR"})
+        self.ambiguous = set(currencies.get("ambiguous") or ["$"])
+        self.words = {k.lower(): v for k, v in (currencies.get("words") or {}).items()}
+        symbols = "|".join(re2.escape(s) for s in sorted(self.symbols, key=len, reverse=True))
+        codes = "|".join(sorted(self.rates, key=len, reverse=True))
+        words = "|".join(sorted(self.words, key=len, reverse=True)) or "(?!)"
+        self.money = re2.compile(
+            rf"(?:(?P<sym>{symbols})|\b(?P<code>{codes})\b)\s?(?P<amt>{AMOUNT})"
+            rf"|(?:^|[^\w.,])(?P<amt2>{AMOUNT})\s?(?:(?P<sym2>{symbols})|(?P<code2>{codes})\b|(?i:(?P<word>{words}))\b)",
+            RE2_OPTIONS,
+        )
+        self.rows = [row for row in (prices or {}).get("prices") or [] if isinstance(row, dict)]
+
+    def find(self, text: str) -> list[Money]:
+        found = []
+        pos = 0
+        while pos < len(text):
+            m = self.money.search(text, pos)
+            if not m:
+                break
+            g = self.money.groupindex
+            if m.group("amt") is not None:
+                symbol, code, raw = m.group("sym"), m.group("code"), m.group("amt")
+                start, end = m.start(g["sym"] if symbol is not None else g["code"]), m.end(g["amt"])
+            else:
+                symbol, code, raw = m.group("sym2"), m.group("code2"), m.group("amt2")
+                start = m.start(g["amt2"])
+                end = max(m.end(g[name]) for name in ("sym2", "code2", "word") if m.group(name) is not None)
+            currency = (
+                self.symbols.get(symbol, "") if symbol else code or self.words.get((m.group("word") or "").lower())
+            )
+            amount = parse_amount(raw)
+            if amount and currency:
+                found.append(Money(start, end, amount, currency, symbol in self.ambiguous))
+            pos = max(end, m.start() + 1)
+        return found
+
+    def convert(self, amount: float, source: str, target: str) -> float | None:
+        if source not in self.rates or target not in self.rates:
+            return None
+        return amount / self.rates[source] * self.rates[target]
+
+    def reference(
+        self, medicine: str, brand: str | None, strength: str | None, currency: str, family: str
+    ) -> dict | None:
+        rows = [r for r in self.rows if r.get("drug") == medicine and FAMILY.get(_unit(r.get("unit"))) == family]
+        if brand:
+            candidates = [r for r in rows if r.get("brand") and fold(str(r["brand"])) == brand]
+            candidates = candidates or [r for r in rows if r.get("brand")]
+        else:
+            candidates = [r for r in rows if not r.get("brand")]
+        candidates = candidates or rows
+        candidates = [r for r in candidates if r.get("market") == MARKETS.get(currency)] or candidates
+        exact = [r for r in candidates if r.get("strength") and _strength(str(r["strength"])) == strength]
+        candidates = exact or [r for r in candidates if not r.get("strength")] or candidates
+        best = None
+        for row in candidates:
+            value = self.convert(float(row["lowest_per_unit"]), str(row.get("currency")), currency)
+            if value is not None and (best is None or value < best[0]):
+                best = (value, row)
+        if best is None:
+            return None
+        return {"per_unit": round(best[0], 4), "market": best[1].get("market"), "source": best[1].get("source")}
+
+
+def parse_amount(raw: str) -> float | None:
+    text = re.sub(r"[\s'\u00a0\u202f]", "", raw)
+    if "," in text and "." in text:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+    elif "," in text or "." in text:
+        sep = "," if "," in text else "."
+        single = text.count(sep) == 1
+        decimal = sep if single and (len(text) - text.rfind(sep) - 1 in (1, 2) or text.startswith("0")) else None
+    else:
+        decimal = None
+    thousands = {",", "."} - {decimal}
+    for sep in thousands:
+        text = text.replace(sep, "")
+    if decimal:
+        text = text.replace(decimal, ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _unit(word: str | None) -> str | None:
+    if not word:
+        return None
+    return next((name for name, pattern in UNIT_RE.items() if pattern.match(word.strip())), None)
+
+
+def _strength(text: str) -> str:
+    m = STRENGTH.search(text)
+    return f"{m.group(1).replace(',', '.')}{m.group(2).lower()}" if m else text.lower().replace(" ", "")
+
+
+_cache: dict[str, Prices] = {}
+
+
+def price_reader(reference: Reference) -> Prices:
+    if reference.digest not in _cache:
+        _cache[reference.digest] = Prices(reference.get("currencies"), reference.get("prices"))
+    return _cache[reference.digest]
+
+
+# --- extraction ---
+
+
+@dataclass
+class Context:
+    """A stretch of text prices are read from, and the texts around it where the medicine may be named."""
+
+    text: str
+    locator: str
+    kind: str  # block | row
+    around: list[str]  # card siblings, heading, page title: searched in order for a medicine and strength
+    cells: list[str] | None = None
+    headers: list[str] | None = None
+    heading: str = ""
+
+
+def extract(site: Site, reference: Reference) -> Iterable[Fact]:
+    reader = price_reader(reference)
+    index = medicine_index(reference)
+    cue = cues(reference)
+    facts: dict[tuple, Fact] = {}
+    for page in site.html_pages():
+        for ctx in _contexts(page):
+            for fact in _prices(page, ctx, reader, index, cue):
+                key = ("price", *(fact.attrs[k] for k in ("medicine", "strength", "amount", "currency", "pack_size")))
+                facts.setdefault(key, fact)
+            for m in BONUS.finditer(ctx.text):
+                count = int(next(g for g in m.group("n1", "n2", "n3", "n4") if g))
+                attrs = {"count": count, "status": cue.status(ctx.text, m.start(), m.end(), ctx.heading)}
+                facts.setdefault(
+                    ("bonus_pills", count, ctx.text),
+                    Fact("bonus_pills", count, attrs, evidence(page, ctx.text, ctx.locator, *m.span())),
+                )
+            for m in DISCOUNT.finditer(ctx.text):
+                percent = int(next(g for g in m.group("p1", "p2", "p3") if g))
+                attrs = {"percent": percent, "status": cue.status(ctx.text, m.start(), m.end(), ctx.heading)}
+                facts.setdefault(
+                    ("discount", percent, ctx.text),
+                    Fact("discount", percent, attrs, evidence(page, ctx.text, ctx.locator, *m.span())),
+                )
+    return list(facts.values())
+
+
+def _contexts(page: Page) -> Iterator[Context]:
+    """Blocks, with table cells joined into rows (and the header row kept), and the text around each."""
+    blocks = page.blocks
+    parents: dict[str, list[Block]] = {}
+    for block in blocks:
+        parents.setdefault(_parent(block.locator), []).append(block)
+    rows: dict[str, list[Block]] = {}
+    for block in blocks:
+        row = _row(block.locator)
+        if row:
+            rows.setdefault(row, []).append(block)
+    heading = ""
+    title = page.title if page.role == "product" else ""
+    done_rows: set[str] = set()
+    headers: dict[str, list[str]] = {}
+    label = ""  # the last short text before a table: often the name of what the table prices
+    for block in blocks:
+        if block.tag in ("h1", "h2", "h3", "h4"):
+            heading = block.text
+        row = _row(block.locator)
+        if row:
+            if row in done_rows:
+                continue
+            done_rows.add(row)
+            cells = [b.text for b in rows[row]]
+            table = _table(row)
+            if not any(PRICE_HINT.search(c) for c in cells):
+                headers.setdefault(table, cells)
+                continue
+            yield Context(
+                " | ".join(cells), rows[row][0].locator, "row", [label, heading, title], cells, headers.get(table),
+                f"{heading} | {page.title}",
+            )  # fmt: skip
+            continue
+        if len(block.text) <= SHORT_LABEL:
+            label = block.text
+        siblings = parents.get(_parent(block.locator), [])
+        card = " | ".join(b.text for b in siblings if b is not block) if len(siblings) <= MAX_CARD_BLOCKS else ""
+        yield Context(block.text, block.locator, "block", [card, heading, title], heading=f"{heading} | {page.title}")
+
+
+def _parent(locator: str) -> str:
+    return locator.rsplit(" > ", 1)[0] if " > " in locator else ""
+
+
+def _table(row: str) -> str:
+    steps = row.split(" > ")[:-1]  # drop the tr
+    while steps and steps[-1].split(":")[0] in ("thead", "tbody", "tfoot"):
+        steps.pop()
+    return " > ".join(steps)
+
+
+def _row(locator: str) -> str | None:
+    steps = locator.split(" > ")
+    for i in range(len(steps) - 1, -1, -1):
+        if steps[i] == "tr" or steps[i].startswith("tr:"):
+            return " > ".join(steps[: i + 1])
+    return None
+
+
+def _prices(page: Page, ctx: Context, reader: Prices, index: MedicineIndex, cue: Cues) -> Iterator[Fact]:
+    text = ctx.text
+    money = [m for m in reader.find(text) if not _excluded(text, m)]
+    if not money:
+        return
+    if ctx.kind == "row":
+        yield from _row_price(page, ctx, money, reader, index, cue)
+        return
+    for m in money:
+        pack, unit, per_unit = _pack(text, m)
+        yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, reader, index, cue)
+
+
+def _excluded(text: str, m: Money) -> bool:
+    return bool(NOT_A_PRICE_BEFORE.search(text[max(0, m.start - 30) : m.start])) or bool(
+        NOT_A_PRICE_AFTER.match(text[m.end : m.end + 20])
+    )
+
+
+def _pack(text: str, m: Money) -> tuple[int | None, str | None, float | None]:
+    """(pack size, unit, per-unit price) read around one price in a text."""
+    before, after = text[max(0, m.start - 40) : m.start], text[m.end : m.end + 40]
+    if per := PER_AFTER.match(after):
+        return None, _unit(per.group("unit")), m.amount
+    if EACH_AFTER.match(after):
+        return None, None, m.amount
+    if x := X_BEFORE.search(before):
+        return int(x.group("n")), _unit(x.group("unit")), m.amount
+    for found in (FOR_AFTER.match(after), N_BEFORE.search(before)):
+        if found and int(found.group("n")) > 0:
+            n = int(found.group("n"))
+            return n, _unit(found.group("unit")), round(m.amount / n, 4)
+    pack, unit, _ = _single_device(text)
+    return pack, unit, (m.amount if pack else None)
+
+
+def _single_device(text: str) -> tuple[int | None, str | None, float | None]:
+    """ "Ozempic 1mg pen $49": one pen, vial or syringe when named in the singular with no count."""
+    device = SINGLE_DEVICE.search(text)
+    return (1, _unit(device.group(0)), None) if device else (None, None, None)
+
+
+def _row_price(
+    page: Page, ctx: Context, money: list[Money], reader: Prices, index: MedicineIndex, cue: Cues
+) -> Iterator[Fact]:
+    """One price per table row: the pack price, with the per-unit price from its column or by division."""
+    cells, headers = ctx.cells or [], ctx.headers or []
+    text = ctx.text
+    pack_match = PACK_OF.search(text)
+    pack = int(next(g for g in pack_match.group("n", "n2", "n3") if g)) if pack_match else None
+    unit = _unit(pack_match.group("unit")) if pack_match else None
+    per_unit_price, total = None, None
+    offsets = _cell_offsets(cells)
+    for m in money:
+        column = next((i for i, (s, e) in enumerate(offsets) if s <= m.start < e), None)
+        header = headers[column] if headers and column is not None and column < len(headers) else ""
+        after = text[m.end : m.end + 20]
+        if OTHER_PRICE_HEADER.search(header):
+            continue  # "US retail", "RRP", "You save": not what this seller charges
+        if PER_HEADER.search(header) or PER_AFTER.match(after) or EACH_AFTER.match(after):
+            per_unit_price = per_unit_price or m
+        else:
+            total = total or m
+    if total is None and per_unit_price is None:
+        return
+    if total is not None and per_unit_price is None and pack and len(money) > 1:
+        for m in money:  # a second price that is the first divided by the pack size is its per-unit price
+            if m is not total and abs(total.amount / pack - m.amount) <= 0.15 * m.amount:
+                per_unit_price = m
+    main = total or per_unit_price
+    if pack is None:
+        pack, unit, _ = _single_device(text)
+    if per_unit_price is not None:
+        per_unit = per_unit_price.amount
+    elif pack:
+        per_unit = round(main.amount / pack, 4)
+    else:
+        per_unit = None
+    yield _fact(page, ctx, main, main.amount, pack, unit, per_unit, reader, index, cue)
+
+
+def _cell_offsets(cells: list[str]) -> list[tuple[int, int]]:
+    offsets, pos = [], 0
+    for cell in cells:
+        offsets.append((pos, pos + len(cell)))
+        pos += len(cell) + 3  # " | "
+    return offsets
+
+
+def _fact(
+    page: Page,
+    ctx: Context,
+    m: Money,
+    amount: float,
+    pack: int | None,
+    unit: str | None,
+    per_unit: float | None,
+    reader: Prices,
+    index: MedicineIndex,
+    cue: Cues,
+) -> Fact:
+    mention, strength, folded = _medicine_near(ctx, m, index)
+    med = mention.medicine if mention else None
+    brand = bool(
+        mention
+        and mention.kind == "brand"
+        and not GENERIC_BEFORE.search(folded[max(0, mention.start - 30) : mention.start])
+    )
+    attrs: dict[str, Any] = {
+        "amount": amount,
+        "currency": m.currency,
+        "currency_assumed": m.assumed,
+        "pack_size": pack,
+        "unit": unit,
+        "per_unit": per_unit,
+        "from": bool(FROM_BEFORE.search(ctx.text[max(0, m.start - 25) : m.start])),
+        "medicine": med.name if med else None,
+        "name": mention.written if mention else None,
+        "brand": brand,
+        "strength": strength,
+        "rx_class": med.rx_class if med else None,
+        "reference_per_unit": None,
+        "reference_market": None,
+        "reference_source": None,
+        "ratio": None,
+        "context": ctx.kind,
+        "status": cue.status(ctx.text, m.start, m.end, ctx.heading),
+    }
+    if med and per_unit is not None:
+        ref = reader.reference(med.name, fold(mention.written) if brand else None, strength, m.currency, FAMILY[unit])
+        if ref:
+            attrs.update(
+                reference_per_unit=ref["per_unit"],
+                reference_market=ref["market"],
+                reference_source=ref["source"],
+                ratio=round(per_unit / ref["per_unit"], 3),
+            )
+    return Fact("price", amount, attrs, evidence(page, ctx.text, ctx.locator, m.start, m.end))
+
+
+def _medicine_near(ctx: Context, m: Money, index: MedicineIndex) -> tuple[Mention | None, str | None, str]:
+    """The medicine named closest before the price in its text (else after it, else around it), and its strength."""
+    folded = fold(ctx.text)
+    mentions = index.find(ctx.text, folded)
+    if mentions:
+        before = [x for x in mentions if x.start < m.start]
+        mention = before[-1] if before else mentions[0]
+        return mention, _strength_near(ctx.text, mention.end, m.start), folded
+    if PRODUCT_NAME.search(ctx.text):  # "Xarelto 20mg | 90 | $165": a product the reference does not know
+        return None, _strength_near(ctx.text, 0, m.start), folded
+    for text in ctx.around:
+        if not text:
+            continue
+        folded = fold(text)
+        mentions = index.find(text, folded)
+        if mentions:
+            return (
+                mentions[0],
+                _strength_near(text, mentions[0].end, len(text)) or _strength_near(ctx.text, 0, m.start),
+                folded,
+            )
+    return None, _strength_near(ctx.text, 0, m.start), folded
+
+
+def _strength_near(text: str, start: int, end: int) -> str | None:
+    found = [s for s in STRENGTH.finditer(text) if s.group(2) != "%"]
+    if not found:
+        return None
+    inside = [s for s in found if start <= s.start() <= max(end, start + 40)]
+    s = inside[0] if inside else found[0]
+    return f"{s.group(1).replace(',', '.')}{s.group(2).lower()}"
