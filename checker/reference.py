@@ -14,6 +14,8 @@ import yaml
 
 from checker.errors import RuleError
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def bundled_rules_dir() -> Path:
     """The rule pack shipped with rxcheck (installed as the `rxcheck_rules` package, or `rules/` in a checkout)."""
@@ -52,7 +54,7 @@ def load_reference(rule_dirs: Sequence[Path]) -> Reference:
         raw = path.read_bytes()
         digest.update(name.encode() + b"\0" + raw)
         try:
-            tables[name] = yaml.safe_load(raw)
+            tables[name] = yaml.load(raw, Loader=LOADER)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""

@@ -20,6 +20,8 @@ from checker.engine.text import Language, compile_any
 from checker.errors import RuleError
 from checker.reference import Reference, bundled_rules_dir, load_reference
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 PACK_VERSION = "2026.11"
 NOT_RULES = {"reference", "tests"}
 
@@ -65,7 +67,7 @@ def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     text = path.read_text(encoding="utf-8")
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        return yaml.load(text, Loader=LOADER), yaml.compose(text, Loader=LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -13,7 +13,15 @@ import re2
 
 from checker.discover import registrable_domain
 from checker.engine.schema import (
-    Check, FactCheck, ImageCheck, LinkCheck, RoleCheck, SelectorCheck, TextCheck, TextMatch, UrlCheck,
+    Check,
+    FactCheck,
+    ImageCheck,
+    LinkCheck,
+    RoleCheck,
+    SelectorCheck,
+    TextCheck,
+    TextMatch,
+    UrlCheck,
 )  # fmt: skip
 from checker.engine.text import RE2_OPTIONS, Language, PageText, compile_any, snippet
 from checker.facts import Facts

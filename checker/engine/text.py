@@ -23,13 +23,20 @@ WORD = re.compile(r"[\w'’]+", re.UNICODE)
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.case_sensitive = False
-RE2_OPTIONS.max_mem = 32 << 20
+RE2_OPTIONS.max_mem = 64 << 20
+RE2_OPTIONS.log_errors = False
 
 
 def phrase_pattern(phrase: str) -> str:
-    """A phrase as RE2: whole words, any whitespace or hyphen between words."""
-    words = [re.escape(w) for w in phrase.split()]
-    return r"(?:^|[^\pL\pN])(" + r"[\s\-]+".join(words) + r")(?:$|[^\pL\pN])"
+    """A phrase as RE2, any whitespace or hyphen between its words. Whole words are checked by `whole_word`."""
+    return "(" + r"[\s\-]+".join(re.escape(w) for w in phrase.split()) + ")"
+
+
+def whole_word(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] neither starts nor ends inside a word."""
+    return (start == 0 or not text[start - 1].isalnum() or not text[start].isalnum()) and (
+        end == len(text) or not text[end].isalnum() or not text[end - 1].isalnum()
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -117,9 +124,9 @@ class PageText:
             return
         for sentence in self.sentences:
             for match in program.finditer(sentence.text):
-                group = next((i for i in range(1, (match.re.groups or 0) + 1) if match.group(i) is not None), 0)
-                start, end = match.span(group)
-                yield TextHit(self.page, sentence, start, end, language.classify(sentence, start, end))
+                start, end = match.span()
+                if whole_word(sentence.text, start, end):
+                    yield TextHit(self.page, sentence, start, end, language.classify(sentence, start, end))
 
 
 def snippet(text: str, start: int = 0, end: int | None = None, limit: int = 300) -> str:
