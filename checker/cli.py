@@ -1,0 +1,285 @@
+"""The `rxcheck` command line: check one site, audit a list, validate and test rule packs, serve the API."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from contextlib import ExitStack
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from checker import report
+from checker.errors import RxcheckError
+from checker.fetch.factory import open_fetcher
+from checker.result import VERDICT_RANK
+
+app = typer.Typer(
+    name="rxcheck",
+    help="Check whether an online pharmacy is legitimate, suspicious or rogue, and see the evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Validate, test and list rule packs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+class FailOn(str, Enum):
+    suspicious = "suspicious"
+    rogue = "rogue"
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class Jurisdiction(str, Enum):
+    auto = "auto"
+    GB = "GB"
+    EU = "EU"
+    US = "US"
+    CA = "CA"
+
+
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="A local rule pack layered over the bundled one (repeatable).", file_okay=False),
+]
+ReplayOpt = Annotated[
+    Path | None, typer.Option("--replay", help="Answer every request from this WARC archive (no network).")
+]
+SaveOpt = Annotated[
+    Path | None, typer.Option("--save-warc", help="Record every request and response of this run into a WARC.")
+]
+JurisdictionOpt = Annotated[
+    Jurisdiction, typer.Option("--jurisdiction", help="Whose rules apply; auto reads the site's own signals.")
+]
+ProxyOpt = Annotated[str | None, typer.Option("--proxy", help="HTTP(S) proxy URL (default: from the environment).")]
+CaOpt = Annotated[Path | None, typer.Option("--ca-bundle", help="CA bundle file for TLS (corporate networks).")]
+PrivateOpt = Annotated[
+    bool, typer.Option("--allow-private", help="Allow fetching private and loopback addresses (local testing).")
+]
+PagesOpt = Annotated[int, typer.Option("--max-pages", min=1, max=50, help="Pages fetched per site.")]
+RobotsOpt = Annotated[bool, typer.Option("--robots/--no-robots", help="Obey robots.txt.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"rxcheck: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def make_checker(rules: list[Path] | None, max_pages: int = 12, robots: bool = True):
+    from checker.pipeline import Checker
+
+    try:
+        return Checker(rules_dirs=rules or (), max_pages=max_pages, obey_robots=robots)
+    except RxcheckError as exc:
+        fail(str(exc).splitlines()[0] + (" (run `rxcheck rules validate` for all problems)"
+                                          if "\n" in str(exc) else ""))  # fmt: skip
+
+
+@app.command()
+def check(
+    url: Annotated[str, typer.Argument(help="The pharmacy website to check, e.g. https://shop.example/")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    replay: ReplayOpt = None,
+    save_warc: SaveOpt = None,
+    rules: RulesOpt = None,
+    jurisdiction: JurisdictionOpt = Jurisdiction.auto,
+    fail_on: Annotated[
+        FailOn | None, typer.Option("--fail-on", help="Exit 1 when the verdict is at or above this level.")
+    ] = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaOpt = None,
+    allow_private: PrivateOpt = False,
+    max_pages: PagesOpt = 12,
+    robots: RobotsOpt = True,
+) -> None:
+    """Check one pharmacy website and explain the verdict."""
+    checker = make_checker(rules, max_pages, robots)
+
+    async def run():
+        async with open_fetcher(replay=replay, save_warc=save_warc, proxy=proxy, ca_bundle=ca_bundle,
+                                allow_private=allow_private) as fetcher:  # fmt: skip
+            return await checker.check(url, fetcher, jurisdiction=jurisdiction.value)
+
+    try:
+        result = asyncio.run(run())
+    except RxcheckError as exc:
+        fail(str(exc))
+    typer.echo(report.to_json(result) if json_out else report.to_text(result))
+    if result.error and result.error.type == "invalid_url":
+        raise typer.Exit(2)
+    if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on.value]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def audit(
+    source: Annotated[str, typer.Argument(help="A file with one URL per line, or - for standard input.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write results here (default: standard output).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="jsonl (full results) or csv (one summary row).")] = (
+        Format.jsonl
+    ),
+    replay: ReplayOpt = None,
+    save_warc: SaveOpt = None,
+    rules: RulesOpt = None,
+    jurisdiction: JurisdictionOpt = Jurisdiction.auto,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Sites checked at once.")] = 8,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip URLs already in --out; append the rest.")] = False,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaOpt = None,
+    allow_private: PrivateOpt = False,
+    max_pages: PagesOpt = 12,
+    robots: RobotsOpt = True,
+) -> None:
+    """Check every URL in a list; results stream out as each site finishes."""
+    from checker.audit import audit as run_audit
+    from checker.audit import done_urls, read_urls, write_line
+
+    if resume and out is None:
+        fail("--resume needs --out")
+    checker = make_checker(rules, max_pages, robots)
+    skip = done_urls(out, fmt.value) if resume and out else set()
+    with ExitStack() as stack:
+        if source == "-":
+            lines = sys.stdin
+            total = None
+        else:
+            path = Path(source)
+            if not path.is_file():
+                fail(f"no such file: {source}")
+            total = sum(1 for _ in read_urls(path.open(encoding="utf-8"))) - len(skip)
+            lines = stack.enter_context(path.open(encoding="utf-8"))
+        urls = (url for url in read_urls(lines) if url not in skip)
+        appending = resume and out is not None and out.exists() and out.stat().st_size > 0
+        stream = stack.enter_context(out.open("a" if appending else "w", encoding="utf-8")) if out else sys.stdout
+        if fmt is Format.csv and not appending:
+            write_line(stream, report.csv_header())
+        progress = stack.enter_context(_progress(total)) if sys.stderr.isatty() else None
+
+        def on_result(result) -> None:
+            write_line(stream, report.to_csv_row(result) if fmt is Format.csv else report.to_json(result, indent=None))
+            if progress is not None:
+                progress.advance()
+
+        async def run():
+            async with open_fetcher(replay=replay, save_warc=save_warc, proxy=proxy, ca_bundle=ca_bundle,
+                                    allow_private=allow_private) as fetcher:  # fmt: skip
+                return await run_audit(urls, checker, fetcher, on_result=on_result, concurrency=concurrency,
+                                       jurisdiction=jurisdiction.value)  # fmt: skip
+
+        try:
+            counts = asyncio.run(run())
+        except RxcheckError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted; results so far are saved (use --resume to continue)", 130)
+    summary = ", ".join(f"{verdict} {n}" for verdict, n in sorted(counts.items())) or "no URLs"
+    typer.echo(f"rxcheck: audited {sum(counts.values())} sites: {summary}", err=True)
+
+
+class _progress:
+    """A progress bar on standard error (only when it is a terminal)."""
+
+    def __init__(self, total: int | None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), transient=True)  # fmt: skip
+        self.bar.console.stderr = True
+        self.task = self.bar.add_task("auditing", total=total)
+
+    def __enter__(self) -> _progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.stop()
+
+    def advance(self) -> None:
+        self.bar.advance(self.task)
+
+
+@rules_app.command("validate")
+def rules_validate(
+    directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
+) -> None:
+    """Check every rule file against the schema; report each problem with file and line."""
+    from checker.engine.loader import validate_dir
+    from checker.reference import bundled_rules_dir
+
+    directory = directory or bundled_rules_dir()
+    if not directory.is_dir():
+        fail(f"no such rule directory: {directory}")
+    count, problems = validate_dir(directory)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) in {count} rule files", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{count} rule files valid", err=True)
+
+
+@rules_app.command("test")
+def rules_test(
+    directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
+) -> None:
+    """Run every rule's own test cases (`tests: match / no_match` in the rule file)."""
+    from checker.engine.ruletests import run_rule_tests
+
+    try:
+        outcomes = run_rule_tests([directory] if directory else [])
+    except RxcheckError as exc:
+        fail(str(exc).splitlines()[0])
+    failures = [o for o in outcomes if not o.passed]
+    for outcome in failures:
+        typer.echo(f"FAIL {outcome.describe()}")
+    typer.echo(f"{len(outcomes) - len(failures)} passed, {len(failures)} failed")
+    if failures:
+        raise typer.Exit(1)
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesOpt = None) -> None:
+    """List the effective rules: id, kind, severity, weight, name."""
+    checker = make_checker(rules)
+    typer.echo(f"rules version {checker.pack.version}")
+    for rule in checker.pack.active():
+        typer.echo(f"{rule.id:<40} {rule.kind:<12} {rule.severity:<8} {rule.weight:>5g}  {rule.name}")
+
+
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema that rule files follow."""
+    import json
+
+    from checker.engine.loader import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    replay: ReplayOpt = None,
+    db: Annotated[Path | None, typer.Option("--db", help="SQLite database (default: $RXCHECK_DB or ./rxcheck.sqlite).")]
+    = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Run the HTTP API (verdicts for browser extensions, audit jobs)."""
+    from api.server import serve as run_server
+
+    try:
+        run_server(host=host, port=port, replay=replay, db=db, rules_dirs=rules or [])
+    except RxcheckError as exc:
+        fail(str(exc).splitlines()[0])
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,106 @@
+"""The whole check, stage by stage: fetch -> snapshot -> facts -> rules -> verdict."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from checker.crawl import CrawlSettings, Crawler
+from checker.discover import RoleMatcher, registrable_domain
+from checker.engine.evaluate import evaluate
+from checker.engine.loader import RulePack, load_pack
+from checker.engine.matchers import Context
+from checker.errors import RxcheckError
+from checker.facts.extract import extract_facts, guess_jurisdiction
+from checker.fetch import Fetcher
+from checker.result import ErrorInfo, Evidence, Finding, PageSummary, Result
+from checker.snapshot import Site
+from checker.urls import normalize_url
+from checker.verdict import UNREACHABLE_SCORE, Policy, classify
+
+JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
+
+
+class Checker:
+    """Checks sites against one rule pack. Create once, use for many sites (the pack is loaded once)."""
+
+    def __init__(
+        self,
+        *,
+        rules_dirs: Sequence[Path] = (),
+        max_pages: int = 12,
+        deadline: float = 60.0,
+        obey_robots: bool = True,
+        policy: Policy | None = None,
+    ) -> None:
+        self.pack: RulePack = load_pack(rules_dirs)
+        self.matcher = RoleMatcher(self.pack.reference)
+        self.settings = CrawlSettings(max_pages=max_pages, deadline=deadline, obey_robots=obey_robots)
+        self.policy = policy or Policy()
+
+    async def check(self, url: str, fetcher: Fetcher, *, jurisdiction: str = "auto") -> Result:
+        """Check one site. Never raises for a bad URL or a dead site: the result says `unreachable` and why."""
+        try:
+            start_url = normalize_url(url)
+            if jurisdiction not in JURISDICTIONS:
+                raise RxcheckError(f"unknown jurisdiction {jurisdiction!r}; use one of {', '.join(JURISDICTIONS)}")
+        except RxcheckError as exc:
+            return self.failed(url, exc, jurisdiction)
+        override = self._override(start_url, jurisdiction)
+        if override is not None:
+            override.url = url
+            return override
+        try:
+            site = await Crawler(fetcher, self.matcher, self.settings).crawl(url, start_url)
+        except RxcheckError as exc:
+            return self.failed(url, exc, jurisdiction)
+        return await asyncio.to_thread(self.assess, site, jurisdiction)
+
+    def assess(self, site: Site, jurisdiction: str = "auto") -> Result:
+        """Facts, rules and verdict for a site already fetched."""
+        facts = extract_facts(site, self.pack.reference)
+        if jurisdiction == "auto":
+            jurisdiction = guess_jurisdiction(site, facts)
+        ctx = Context(site=site, facts=facts, language=self.pack.language, jurisdiction=jurisdiction)
+        findings = evaluate(self.pack.active(), ctx)
+        verdict, score = classify(findings, facts, self.policy)
+        findings.sort(key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))
+        return Result(
+            url=site.url,
+            final_url=site.final_url,
+            verdict=verdict,
+            risk_score=score,
+            jurisdiction=jurisdiction,
+            rules_version=self.pack.version,
+            pages=[PageSummary(url=p.final_url, status=p.status, role=p.role) for p in site.pages],
+            findings=findings,
+        )
+
+    def failed(self, url: str, exc: RxcheckError, jurisdiction: str = "auto") -> Result:
+        return Result(
+            url=url,
+            verdict="unreachable",
+            risk_score=UNREACHABLE_SCORE,
+            jurisdiction=jurisdiction,
+            rules_version=self.pack.version,
+            error=ErrorInfo(type=exc.type, message=str(exc)),
+        )
+
+    def _override(self, start_url: str, jurisdiction: str) -> Result | None:
+        domain = registrable_domain(start_url)
+        overrides = self.pack.overrides
+        for entry, kind in [(e, "trust_signal") for e in overrides.allow] + [(e, "red_flag") for e in overrides.deny]:
+            if entry.domain.lower().removeprefix("www.") in (domain, start_url.split("/")[2].removeprefix("www.")):
+                finding = Finding(
+                    rule="operator-override", name="Operator override", category="domain", kind=kind,
+                    severity="info" if kind == "trust_signal" else "critical", weight=0,
+                    message=f"The operator of this checker has marked this site {entry.verdict}: {entry.reason}",
+                    evidence=[Evidence(url=start_url, snippet=entry.reason, locator="overrides.yaml")],
+                )  # fmt: skip
+                return Result(
+                    url=start_url, final_url=None, verdict=entry.verdict,
+                    risk_score={"rogue": 100, "suspicious": 50}.get(entry.verdict, 0),
+                    jurisdiction=jurisdiction, rules_version=self.pack.version, findings=[finding],
+                )  # fmt: skip
+        return None

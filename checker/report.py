@@ -1,0 +1,78 @@
+"""Renderings of a result: readable text for a terminal, JSON, and CSV rows for audits."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from checker.result import Finding, Result
+
+CSV_FIELDS = [
+    "url", "final_url", "verdict", "risk_score", "jurisdiction", "rules_version", "checked_at",
+    "error", "red_flags", "trust_signals", "pages",
+]  # fmt: skip
+VERDICT_LABELS = {
+    "legitimate": "LEGITIMATE",
+    "suspicious": "SUSPICIOUS",
+    "rogue": "ROGUE",
+    "not_a_pharmacy": "NOT A PHARMACY",
+    "unreachable": "UNREACHABLE",
+}
+VERDICT_EXPLAINED = {
+    "legitimate": "Its identity can be checked and it shows no serious red flag.",
+    "suspicious": "It involves prescription medicines but its identity or practice cannot be checked.",
+    "rogue": "It shows clear signs of illegal practice. Do not buy here.",
+    "not_a_pharmacy": "It does not sell medicines itself (an article, a regulator, a clinic or a comparison site).",
+    "unreachable": "It could not be checked.",
+}
+
+
+def to_json(result: Result, *, indent: int | None = 2) -> str:
+    return result.model_dump_json(indent=indent)
+
+
+def _finding_lines(finding: Finding, mark: str) -> list[str]:
+    lines = [f"  {mark} [{finding.severity}] {finding.name}", f"      {finding.message}"]
+    for item in finding.evidence:
+        where = f"{item.url}" + (f"  ({item.locator})" if item.locator else "")
+        lines.append(f"      at {where}")
+        lines.append(f"         “{item.snippet}”")
+    return lines
+
+
+def to_text(result: Result) -> str:
+    head = f"{result.url}: {VERDICT_LABELS[result.verdict]} (risk {result.risk_score}/100)"
+    lines = [head, f"  {VERDICT_EXPLAINED[result.verdict]}"]
+    if result.final_url and result.final_url != result.url:
+        lines.append(f"  final address: {result.final_url}")
+    lines.append(f"  jurisdiction assumed: {result.jurisdiction}   rules: {result.rules_version}")
+    if result.error:
+        lines.append(f"  error ({result.error.type}): {result.error.message}")
+    red, trust = result.red_flags(), result.trust_signals()
+    if red:
+        lines += ["", f"Red flags ({len(red)})"] + [line for f in red for line in _finding_lines(f, "✗")]
+    if trust:
+        lines += ["", f"Trust signals ({len(trust)})"] + [line for f in trust for line in _finding_lines(f, "✓")]
+    if result.pages:
+        lines += ["", f"Pages checked ({len(result.pages)})"]
+        lines += [f"  {p.status or '-':>3} {p.role:<13} {p.url}" for p in result.pages]
+    return "\n".join(lines)
+
+
+def csv_header() -> str:
+    return _csv_line(CSV_FIELDS)
+
+
+def to_csv_row(result: Result) -> str:
+    return _csv_line([
+        result.url, result.final_url or "", result.verdict, result.risk_score, result.jurisdiction,
+        result.rules_version, result.checked_at, result.error.message if result.error else "",
+        ";".join(f.rule for f in result.red_flags()), ";".join(f.rule for f in result.trust_signals()),
+        len(result.pages),
+    ])  # fmt: skip
+
+
+def _csv_line(values: list) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()

@@ -1,0 +1,70 @@
+"""The verdict policy: how findings become a class and a risk score. This module is the whole policy.
+
+1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first.
+2. A site with no order path for medicines (no cart, basket, checkout, order form or product offer of its own)
+   is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics, price-comparison sites.
+3. A site that sells is `rogue` when it shows a critical red flag, two or more high ones, or red-flag weight of
+   at least `rogue_weight`.
+4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`,
+   or when its identity cannot be checked: `legitimate` needs a verifiable-identity trust signal (a licence or
+   registration number of the right format, or a seal or logo that links to the issuer's register for this
+   domain: categories `licensing` or `seals`) and a physical address (category `location`).
+5. The risk score grows with the red-flag weight and shrinks with the trust-signal weight, then is kept inside
+   the band of the class (rogue 70-100, suspicious 35-69, legitimate and not_a_pharmacy 0-34), so score and class
+   never contradict each other. An unreachable site scores 50: unknown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from checker.facts import Facts
+from checker.result import Finding
+
+BANDS = {"rogue": (70, 100), "suspicious": (35, 69), "legitimate": (0, 34), "not_a_pharmacy": (0, 34)}
+UNREACHABLE_SCORE = 50
+
+
+@dataclass(frozen=True)
+class Policy:
+    rogue_weight: float = 100.0
+    suspicious_weight: float = 40.0
+    high_flags_for_rogue: int = 2
+    trust_discount: float = 0.5  # how much one point of trust offsets one point of risk
+    scale: float = 60.0  # red-flag weight at which the raw score reaches about 63
+    identity_categories: tuple[str, ...] = ("licensing", "seals")
+    address_categories: tuple[str, ...] = ("location",)
+
+
+DEFAULT_POLICY = Policy()
+
+
+def sells_medicines(facts: Facts) -> bool:
+    return bool(facts.of("commerce"))
+
+
+def classify(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POLICY) -> tuple[str, int]:
+    """The verdict class and the 0-100 risk score for a site's findings."""
+    red = [f for f in findings if f.kind == "red_flag"]
+    trust = [f for f in findings if f.kind == "trust_signal"]
+    red_weight = sum(f.weight for f in red)
+    trust_weight = sum(f.weight for f in trust)
+    raw = max(0.0, red_weight - policy.trust_discount * trust_weight)
+    score = round(100 * (1 - math.exp(-raw / policy.scale)))
+
+    if not sells_medicines(facts):
+        verdict = "not_a_pharmacy"
+    else:
+        critical = [f for f in red if f.severity == "critical"]
+        high = [f for f in red if f.severity == "high"]
+        trusted = {f.category for f in trust}
+        identity = bool(trusted & set(policy.identity_categories)) and bool(trusted & set(policy.address_categories))
+        if critical or len(high) >= policy.high_flags_for_rogue or red_weight >= policy.rogue_weight:
+            verdict = "rogue"
+        elif high or red_weight >= policy.suspicious_weight or not identity:
+            verdict = "suspicious"
+        else:
+            verdict = "legitimate"
+    low, high_bound = BANDS[verdict]
+    return verdict, min(max(score, low), high_bound)

@@ -1,0 +1,133 @@
+"""The command line, driven in-process: output, exit codes, WARC save/replay, audits and resume."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from checker.cli import app
+
+runner = CliRunner()
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_help_lists_the_commands():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("check", "audit", "rules", "serve"):
+        assert command in result.output
+
+
+def test_check_json_gives_the_shared_result_with_evidence_from_several_pages(fixture_warc, url_labelled):
+    result = run("check", "--json", "--replay", str(fixture_warc), url_labelled("rogue"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"url", "final_url", "verdict", "risk_score", "jurisdiction", "rules_version", "checked_at",
+                         "error", "pages", "findings"}
+    assert data["verdict"] == "rogue" and data["risk_score"] >= 70
+    pages_with_evidence = {e["url"] for f in data["findings"] for e in f["evidence"]}
+    assert len(pages_with_evidence) >= 2
+    finding = data["findings"][0]
+    assert set(finding) == {"rule", "name", "category", "kind", "severity", "weight", "message", "evidence"}
+
+
+def test_text_report_names_verdict_findings_and_pages(fixture_warc, url_labelled):
+    result = run("check", "--replay", str(fixture_warc), url_labelled("rogue"))
+    assert result.exit_code == 0
+    assert "ROGUE" in result.output and "Red flags" in result.output and "Pages checked" in result.output
+
+
+def test_fail_on_sets_exit_code(fixture_warc, url_labelled):
+    assert run("check", "--replay", str(fixture_warc), "--fail-on", "suspicious", url_labelled("rogue")).exit_code == 1
+    assert run("check", "--replay", str(fixture_warc), "--fail-on", "rogue", url_labelled("legitimate")).exit_code == 0
+
+
+def test_url_missing_from_archive_is_unreachable_without_traceback(fixture_warc):
+    result = run("check", "--json", "--replay", str(fixture_warc), "https://not-in-the-archive.example.com/")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["verdict"] == "unreachable"
+    assert data["error"]["type"] == "not_in_archive"
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("bad", ["ftp://x.example/", "http://", "https://exa mple.com/"])
+def test_malformed_url_is_a_usage_error(bad, fixture_warc):
+    result = run("check", "--replay", str(fixture_warc), bad)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_missing_warc_is_a_one_line_error(tmp_path):
+    result = run("check", "--replay", str(tmp_path / "nope.warc.gz"), "https://x.example.com/")
+    assert result.exit_code == 2
+    assert "cannot open the WARC" in result.output and "Traceback" not in result.output
+
+
+def test_saved_warc_replays_to_the_same_verdict_and_score(fixture_warc, tmp_path, url_labelled):
+    saved = tmp_path / "run.warc.gz"
+    url = url_labelled("legitimate")
+    first = json.loads(run("check", "--json", "--replay", str(fixture_warc), "--save-warc", str(saved), url).output)
+    second = json.loads(run("check", "--json", "--replay", str(saved), url).output)
+    assert (second["verdict"], second["risk_score"]) == (first["verdict"], first["risk_score"])
+    assert [f["rule"] for f in second["findings"]] == [f["rule"] for f in first["findings"]]
+
+
+def test_audit_writes_one_line_per_url(fixture_warc, tmp_path):
+    out = tmp_path / "audit.jsonl"
+    urls = (FIXTURES / "urls.txt").read_text().split()
+    result = run("audit", str(FIXTURES / "urls.txt"), "--replay", str(fixture_warc), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(line["url"] for line in lines) == sorted(urls)
+
+
+def test_audit_csv_and_resume_lose_nothing_and_repeat_nothing(fixture_warc, tmp_path):
+    urls = (FIXTURES / "urls.txt").read_text().split()
+    first_half = tmp_path / "first.txt"
+    first_half.write_text("\n".join(urls[: len(urls) // 2]) + "\n")
+    out = tmp_path / "audit.csv"
+    assert run("audit", str(first_half), "--replay", str(fixture_warc), "--out", str(out), "--format", "csv").exit_code == 0
+    with out.open("a") as handle:
+        handle.write(urls[-1][:10])  # a line cut short when the earlier run was killed
+    result = run("audit", str(FIXTURES / "urls.txt"), "--replay", str(fixture_warc), "--out", str(out),
+                 "--format", "csv", "--resume")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    done = [row["url"] for row in rows if row["verdict"]]
+    assert sorted(done) == sorted(urls)
+
+
+def test_audit_reads_standard_input(fixture_warc, url_labelled):
+    url = url_labelled("rogue")
+    result = runner.invoke(app, ["audit", "-", "--replay", str(fixture_warc)], input=f"# a comment\n\n{url}\n")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout.splitlines()[0])["url"] == url
+
+
+def test_rules_validate_reports_every_broken_file(tmp_path):
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "a-broken.yaml").write_text("id: a-broken\nseverity: extreme\n")
+    (tmp_path / "content" / "b-broken.yaml").write_text("id: [\n")
+    result = run("rules", "validate", str(tmp_path))
+    assert result.exit_code == 1
+    assert "a-broken.yaml:" in result.output and "b-broken.yaml:" in result.output
+
+
+def test_bundled_rules_validate_and_pass_their_tests():
+    assert run("rules", "validate").exit_code == 0
+    result = run("rules", "test")
+    assert result.exit_code == 0, result.output
+
+
+def test_broken_local_rules_give_a_clear_error(tmp_path, fixture_warc):
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "x-rule.yaml").write_text("id: x-rule\n")
+    result = run("check", "--rules", str(tmp_path), "--replay", str(fixture_warc), "https://a.example.com/")
+    assert result.exit_code == 2
+    assert "x-rule.yaml" in result.output and "Traceback" not in result.output
