@@ -16,8 +16,9 @@ import yaml
 from pydantic import ValidationError
 
 from checker.engine.schema import Overrides, Rule
-from checker.engine.text import Language, compile_any
+from checker.engine.text import compile_any
 from checker.errors import RuleError
+from checker.language import Language, language_of
 from checker.reference import Reference, bundled_rules_dir, load_reference
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -119,9 +120,7 @@ def _text_matches(check) -> list:
 
 
 def rule_files(rule_dir: Path) -> list[Path]:
-    return sorted(
-        path for path in Path(rule_dir).glob("*/*.yaml") if path.parent.name not in NOT_RULES
-    )
+    return sorted(path for path in Path(rule_dir).glob("*/*.yaml") if path.parent.name not in NOT_RULES)
 
 
 def load_pack(local_dirs: Sequence[Path] = (), *, include_bundled: bool = True) -> RulePack:
@@ -168,7 +167,7 @@ def load_pack(local_dirs: Sequence[Path] = (), *, include_bundled: bool = True) 
         rules=effective,
         overrides=overrides,
         reference=reference,
-        language=Language(reference.get("language")),
+        language=language_of(reference),
         version=f"{PACK_VERSION}-{digest.hexdigest()[:10]}",
         sources=sources,
     )

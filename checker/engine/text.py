@@ -3,7 +3,7 @@
 A match is `asserted` only when the page states it: "no prescription needed" is asserted; "we never sell
 without a prescription" is `negated`; "Can I buy it without a prescription?" is a `question`; ads quoted as
 "no prescription needed" are `quoted`; "beware of sites that sell without a prescription" is a `warning`.
-The cue words live in `rules/reference/language.yaml`.
+The classification is `checker.language`, shared with the fact extractors.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from functools import lru_cache
 
 import re2
 
+from checker.language import Language, heading_context, sentences
 from checker.parse import Block
 from checker.snapshot import Page
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
-WORD = re.compile(r"[\w'’]+", re.UNICODE)
-HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.case_sensitive = False
 RE2_OPTIONS.max_mem = 64 << 20
@@ -53,7 +51,7 @@ def compile_any(phrases: tuple[str, ...], regexes: tuple[str, ...]) -> re2._Rege
 class Sentence:
     text: str
     block: Block
-    context: str  # heading and page title, lowercased, for warning cues
+    context: str  # heading and page title, the scope of warning cues
 
 
 @dataclass(frozen=True)
@@ -65,43 +63,6 @@ class TextHit:
     status: str  # asserted | negated | question | quoted | warning
 
 
-class Language:
-    """The cue words, compiled once per rule pack."""
-
-    def __init__(self, table: dict | None) -> None:
-        table = table or {}
-        self.window = int(table.get("negation_window", 5))
-        self.negation = {w.lower() for w in table.get("negation", [])}
-        breaks = table.get("clause_breaks", [",", ";", ":"])
-        self.clause_break = re.compile("|".join(re.escape(b) for b in sorted(breaks, key=len, reverse=True)))
-        warning = sorted(table.get("warning", []), key=len, reverse=True)
-        self.warning = re.compile(r"(?<![\w])(?:" + "|".join(re.escape(w) for w in warning) + ")", re.I) if warning else None
-        self.quotes = "".join(table.get("quote_marks", ['"', "“", "”"]))
-
-    def is_warning(self, text: str) -> bool:
-        return bool(self.warning and self.warning.search(text))
-
-    def is_negated(self, before: str) -> bool:
-        clause = self.clause_break.split(before)[-1]
-        words = WORD.findall(clause.lower())[-self.window :]
-        return any(
-            word in self.negation or word.endswith(("n't", "n’t")) or word.startswith(("n'", "n’")) for word in words
-        )
-
-    def classify(self, sentence: Sentence, start: int, end: int) -> str:
-        text = sentence.text
-        before = text[:start]
-        if self.is_negated(before):
-            return "negated"
-        if sum(before.count(q) for q in self.quotes) % 2 == 1:
-            return "quoted"
-        if self.is_warning(text) or self.is_warning(sentence.context):
-            return "warning"
-        if text.rstrip().endswith("?"):
-            return "question"
-        return "asserted"
-
-
 class PageText:
     """A page's text as sentences, each with its heading context. Built once per page, shared by rules."""
 
@@ -109,15 +70,9 @@ class PageText:
         self.page = page
         self.joined = page.text
         self.sentences: list[Sentence] = []
-        heading = ""
-        title = page.title.lower()
-        for block in page.blocks:
-            if block.tag in HEADING_TAGS:
-                heading = block.text.lower()
-            context = f"{heading} | {title}" if block.tag not in HEADING_TAGS else title
-            for piece in SENTENCE_END.split(block.text):
-                if piece.strip():
-                    self.sentences.append(Sentence(text=piece.strip(), block=block, context=context))
+        for block, context in zip(page.blocks, heading_context(page), strict=True):
+            for text in sentences(block.text):
+                self.sentences.append(Sentence(text=text, block=block, context=context))
 
     def find(self, program: re2._Regexp, language: Language) -> Iterator[TextHit]:
         if not program.search(self.joined):
@@ -126,7 +81,9 @@ class PageText:
             for match in program.finditer(sentence.text):
                 start, end = match.span()
                 if whole_word(sentence.text, start, end):
-                    yield TextHit(self.page, sentence, start, end, language.classify(sentence, start, end))
+                    yield TextHit(
+                        self.page, sentence, start, end, language.status(sentence.text, start, end, sentence.context)
+                    )
 
 
 def snippet(text: str, start: int = 0, end: int | None = None, limit: int = 300) -> str:
@@ -144,4 +101,3 @@ def snippet(text: str, start: int = 0, end: int | None = None, limit: int = 300)
     if hi < len(text):
         cut = cut.rsplit(" ", 1)[0] + "…"
     return cut
-

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from checker.facts import Fact
-from checker.facts._common import cues, evidence, heading_context
+from checker.facts._common import evidence, heading_context, language_of
 from checker.reference import Reference
 from checker.snapshot import Site
 
@@ -239,7 +239,7 @@ NOT_NAMES = {
 
 
 def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    cue = cues(reference)
+    cue = language_of(reference)
     licences: dict[tuple[str, str], Fact] = {}
     persons: dict[tuple[str, str], Fact] = {}
     claims: dict[tuple[str, str], Fact] = {}

@@ -1,19 +1,25 @@
 import pytest
 
-from checker.engine.text import Language, PageText, compile_any
+from checker.engine.text import PageText, compile_any
 from checker.fetch import Exchange, FetchResult
+from checker.language import Language
 from checker.reference import bundled_rules_dir, load_reference
 from checker.snapshot import Page
 
 LANGUAGE = Language(load_reference([bundled_rules_dir()]).get("language"))
-NO_RX = compile_any(("without a prescription", "no prescription needed", "ohne Rezept", "sans ordonnance",
-                     "zonder recept"), ())
+NO_RX = compile_any(
+    ("without a prescription", "no prescription needed", "ohne Rezept", "sans ordonnance", "zonder recept"), ()
+)
 
 
 def page(html: str, title: str = "Shop") -> Page:
     body = f"<html><head><title>{title}</title></head><body>{html}</body></html>".encode()
-    result = FetchResult(url="https://shop.example.com/", exchanges=(
-        Exchange(url="https://shop.example.com/", status=200, headers=(("content-type", "text/html"),), body=body),))
+    result = FetchResult(
+        url="https://shop.example.com/",
+        exchanges=(
+            Exchange(url="https://shop.example.com/", status=200, headers=(("content-type", "text/html"),), body=body),
+        ),
+    )
     return Page.from_fetch(result, "home")
 
 
@@ -48,8 +54,10 @@ def test_a_warning_heading_scopes_the_list_under_it():
 
 
 def test_the_next_heading_ends_the_warning_scope():
-    html = ("<h2>How to spot a fake online pharmacy</h2><p>They sell pills.</p>"
-            "<h2>Our offers</h2><p>Order Cialis without a prescription today.</p>")
+    html = (
+        "<h2>How to spot a fake online pharmacy</h2><p>They sell pills.</p>"
+        "<h2>Our offers</h2><p>Order Cialis without a prescription today.</p>"
+    )
     assert statuses(html) == ["asserted"]
 
 
