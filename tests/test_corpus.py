@@ -18,9 +18,7 @@ CLASSES = ["legitimate", "suspicious", "rogue", "not_a_pharmacy", "unreachable"]
 def judged(checker, fixture_warc, labels):
     async def run():
         async with ArchiveFetcher(fixture_warc) as fetcher:
-            return await asyncio.gather(
-                *(checker.check(row["url"], fetcher, jurisdiction="auto") for row in labels)
-            )
+            return await asyncio.gather(*(checker.check(row["url"], fetcher, jurisdiction="auto") for row in labels))
 
     return list(zip(labels, asyncio.run(run()), strict=True))
 

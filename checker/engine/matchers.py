@@ -215,7 +215,12 @@ def _compare(actual: Any, test: Any) -> bool:
 
 
 def check_fact(check: FactCheck, ctx: Context) -> list[Evidence]:
-    matching = [f for f in ctx.facts.of(check.kind) if all(_compare(f.get(k), t) for k, t in check.where.items())]
+    matching = [
+        fact
+        for fact in ctx.facts.of(check.kind)
+        if (check.include == "any" or fact.get("status") in (None, "asserted"))
+        and all(_compare(fact.get(name), test) for name, test in check.where.items())
+    ]
     if len(matching) < check.min_count:
         return []
     found = []
@@ -240,7 +245,9 @@ def check_url(check: UrlCheck, ctx: Context) -> list[Evidence]:
             continue
         if hosts and not any(r.search(host) for r in hosts):
             continue
-        if check.tld and not any(re.search(r"(^|\.)" + re.escape(t.lower().lstrip(".")) + "$", host) for t in check.tld):
+        if check.tld and not any(
+            re.search(r"(^|\.)" + re.escape(t.lower().lstrip(".")) + "$", host) for t in check.tld
+        ):
             continue
         return [Evidence(url=url, snippet=f"site address: {url}", locator="url")]
     return []

@@ -80,6 +80,9 @@ class FactCheck(Strict):
     kind: str
     where: dict[str, Any] = Field(default_factory=dict)
     min_count: int = Field(1, ge=1)
+    include: Literal["asserted", "any"] = Field(
+        "asserted", description="facts read from text count only when asserted (see `status`), unless `any`"
+    )
 
     @field_validator("where")
     @classmethod
@@ -123,7 +126,9 @@ class Check(Strict):
 
     @property
     def type(self) -> str:
-        return next(name for name in ("text", "selector", "link", "image", "role", "fact", "url") if getattr(self, name))
+        return next(
+            name for name in ("text", "selector", "link", "image", "role", "fact", "url") if getattr(self, name)
+        )
 
 
 class RuleTest(Strict):

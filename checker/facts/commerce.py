@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, cues, evidence, fold, heading_context, sentence_bounds
+from checker.facts._common import PRICE_HINT, evidence, fold, heading_context, language_of, sentence_bounds
 from checker.facts.domain import registrable_domain, site_domains
 from checker.facts.medicines import MedicineIndex, Mention, medicine_index
 from checker.reference import Reference
@@ -108,7 +108,7 @@ NO_PRESCRIPTION = re.compile(
 
 
 def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    cue = cues(reference)
+    cue = language_of(reference)
     index = medicine_index(reference)
     domains = site_domains(site)
     facts: dict[tuple, Fact] = {}
@@ -148,7 +148,11 @@ def extract(site: Site, reference: Reference) -> Iterable[Fact]:
                 attrs = {
                     "status": status,
                     "medicine": medicine.medicine.name if medicine else None,
-                    "rx_class": ("otc" if medicine.nonprescription else medicine.medicine.rx_class)
+                    "rx_class": (
+                        "otc"
+                        if medicine.nonprescription or medicine.medicine.dual_status
+                        else medicine.medicine.rx_class
+                    )
                     if medicine
                     else None,
                 }

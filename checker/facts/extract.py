@@ -33,7 +33,27 @@ def extract_facts(site: Site, reference: Reference) -> Facts:
     facts = Facts()
     for extractor in EXTRACTORS:
         facts.extend(extractor(site, reference))
+    facts.extend(priced_offers(facts))
     return facts
+
+
+def priced_offers(facts: Facts) -> list[Fact]:
+    """An `offer` for each medicine the site puts an asserted price on but that no page offered in so many words
+    (a price table under a heading naming the medicine, a one-product site)."""
+    offered = {fact.value for fact in facts.of("offer")}
+    derived: dict[str, Fact] = {}
+    for price in facts.of("price"):
+        name = price.get("medicine")
+        if name and name not in offered and name not in derived and price.get("status") == "asserted":
+            attrs = {
+                "medicine": name, "rx_class": price.get("rx_class"), "brand_only": price.get("brand_only"),
+                "names": [price.get("name")], "via": "price", "generic_of_brand_only": False, "role": None,
+            }  # fmt: skip
+            medicine = next((m for m in facts.of("medicine") if m.value == name), None)
+            if medicine is not None:
+                attrs["high_risk"] = medicine.get("high_risk")
+            derived[name] = Fact(kind="offer", value=name, attrs=attrs, evidence=price.evidence)
+    return list(derived.values())
 
 
 EU_COUNTRIES = {

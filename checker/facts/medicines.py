@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, Cues, cues, evidence, find_terms, fold, terms_pattern
+from checker.facts._common import PRICE_HINT, evidence, find_terms, fold, language_of, terms_pattern
+from checker.language import Language
 from checker.reference import Reference
 from checker.snapshot import Page, Site
 
@@ -46,6 +47,7 @@ class Medicine:
     rx_class: str
     brand_only: bool = False
     high_risk: bool = False
+    dual_status: bool = False  # sold without prescription in some strengths or packs (pantoprazole 20 mg x 14)
     schedule: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -75,6 +77,7 @@ class MedicineIndex:
                 rx_class=str(entry.get("rx_class") or "prescription_only"),
                 brand_only=bool(entry.get("brand_only")),
                 high_risk=bool(entry.get("high_risk")),
+                dual_status=bool(entry.get("dual_status")),
                 schedule=dict(entry.get("schedule") or {}),
             )
             self.medicines[med.name] = med
@@ -132,7 +135,7 @@ def extract(site: Site, reference: Reference) -> Iterable[Fact]:
     index = medicine_index(reference)
     if index.pattern is None:
         return []
-    cue = cues(reference)
+    cue = language_of(reference)
     seen: dict[str, dict[str, Any]] = {}
     offers: list[Fact] = []
     for page in site.html_pages():
@@ -175,7 +178,7 @@ def _better(current: Fact | None, folded: str, mention: Mention) -> bool:
     return current is None or (not current.get("generic_of_brand_only") and is_generic_of_brand_only(folded, mention))
 
 
-def _asserted(cue: Cues, text: str, mention: Mention) -> bool:
+def _asserted(cue: Language, text: str, mention: Mention) -> bool:
     return cue.status(text, mention.start, mention.end) == "asserted"
 
 

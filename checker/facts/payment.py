@@ -3,7 +3,8 @@
 Fact kinds:
 
 - `payment_method`: value one of card, visa, mastercard, amex, paypal, bank_transfer, wire_transfer, crypto,
-  western_union, moneygram, echeck, gift_card, cash_on_delivery, sepa, ideal, klarna, apple_pay, google_pay,
+  western_union, moneygram, p2p (Zelle, Cash App, Venmo, paysafecard), echeck, gift_card, cash_on_delivery,
+  sepa, ideal, klarna, apple_pay, google_pay,
   invoice. attrs: `via` (text | image | form), `status` (asserted | negated | quoted | question | warning; images and
   forms are always asserted). One fact per method, via and status.
 - `masked_descriptor`: a statement that the card charge shows another name ("the charge will appear on your
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from checker.facts import Fact
-from checker.facts._common import cues, evidence, fold, heading_context
+from checker.facts._common import evidence, fold, heading_context, language_of
 from checker.facts.domain import registrable_domain
 from checker.parse import Form
 from checker.reference import Reference
@@ -44,6 +45,7 @@ TEXT_METHODS = {
               r"|\bkryptow[äa]hrung\w*|\bcryptomonnaies?\b|\bcryptovaluta\b)|\bBTC\b",
     "western_union": r"(?i:\bwestern\s?union\b)",
     "moneygram": r"(?i:\bmoney\s?gram\b)",
+    "p2p": r"(?i:\bzelle\b|\bcash\s?app\b|\bvenmo\b|\bpaysafecard\b)",
     "echeck": r"(?i:\be-?checks?\b|\belectronic\s+checks?\b)",
     "gift_card": r"(?i:\bgift\s?cards?\b|\bitunes\s+cards?\b|\bgoogle\s+play\s+cards?\b|\bsteam\s+cards?\b)",
     "cash_on_delivery": r"(?i:\bcash\s+on\s+delivery\b|\bnachnahme\b|\bcontre[\s-]remboursement\b|\brembours\b)"
@@ -65,7 +67,8 @@ IMAGE_METHODS = {
     "visa": r"visa", "mastercard": r"master ?card|mc", "amex": r"amex|american express", "paypal": r"pay ?pal",
     "bank_transfer": r"bank ?transfer|ueberweisung|uberweisung|vorkasse|virement", "wire_transfer": r"wire ?transfer",
     "crypto": r"bitcoin|btc|crypto|ethereum|usdt|litecoin", "western_union": r"western ?union|wu",
-    "moneygram": r"money ?gram", "echeck": r"e ?check", "gift_card": r"gift ?card", "sepa": r"sepa",
+    "moneygram": r"money ?gram", "p2p": r"zelle|cash ?app|venmo|paysafecard",
+    "echeck": r"e ?check", "gift_card": r"gift ?card", "sepa": r"sepa",
     "cash_on_delivery": r"nachnahme|cash on delivery|cod", "ideal": r"ideal", "klarna": r"klarna",
     "apple_pay": r"apple ?pay", "google_pay": r"google ?pay|gpay", "card": r"credit ?cards?|debit ?cards?|cards",
 }  # fmt: skip
@@ -118,7 +121,7 @@ CHECKOUT_PATH = re.compile(
 
 
 def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    cue = cues(reference)
+    cue = language_of(reference)
     facts: dict[tuple, Fact] = {}
     site_label = registrable_domain(site.start_url).split(".")[0].replace("-", "")
     for page in site.html_pages():

@@ -8,7 +8,8 @@ Fact kinds:
   `unit` (pill | tablet | capsule | piece | pen | vial | injection | ml | box, or null), `per_unit` (float or null:
   amount / pack_size, or the amount when it is a per-unit price), `from` (bool: "from $0.39", "ab 1,99 €"),
   `medicine` (canonical name or null), `name` (the medicine name as written), `brand` (bool: a brand name such as
-  Viagra or Accutane was used, not preceded by "generic"), `strength` (e.g. "40mg", or null), `rx_class`
+  Viagra or Accutane was used, not preceded by "generic"), `strength` (e.g. "40mg", or null), `rx_class`,
+  `brand_only` (no generic approved for this medicine)
   (prescription_only | controlled | otc | null), `reference_per_unit` (legitimate lowest per-unit price from
   `rules/reference/prices.yaml`, converted into this price's currency, or null), `reference_market`,
   `reference_source`, `ratio` (per_unit / reference_per_unit, or null), `context` (block | row: where the
@@ -29,8 +30,9 @@ from typing import Any
 import re2
 
 from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, RE2_OPTIONS, Cues, cues, evidence, fold
+from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold, language_of
 from checker.facts.medicines import GENERIC_BEFORE, MedicineIndex, Mention, medicine_index
+from checker.language import Language
 from checker.parse import Block
 from checker.reference import Reference
 from checker.snapshot import Page, Site
@@ -234,7 +236,7 @@ class Context:
 def extract(site: Site, reference: Reference) -> Iterable[Fact]:
     reader = price_reader(reference)
     index = medicine_index(reference)
-    cue = cues(reference)
+    cue = language_of(reference)
     facts: dict[tuple, Fact] = {}
     for page in site.html_pages():
         for ctx in _contexts(page):
@@ -318,7 +320,7 @@ def _row(locator: str) -> str | None:
     return None
 
 
-def _prices(page: Page, ctx: Context, reader: Prices, index: MedicineIndex, cue: Cues) -> Iterator[Fact]:
+def _prices(page: Page, ctx: Context, reader: Prices, index: MedicineIndex, cue: Language) -> Iterator[Fact]:
     text = ctx.text
     money = [m for m in reader.find(text) if not _excluded(text, m)]
     if not money:
@@ -361,7 +363,7 @@ def _single_device(text: str) -> tuple[int | None, str | None, float | None]:
 
 
 def _row_price(
-    page: Page, ctx: Context, money: list[Money], reader: Prices, index: MedicineIndex, cue: Cues
+    page: Page, ctx: Context, money: list[Money], reader: Prices, index: MedicineIndex, cue: Language
 ) -> Iterator[Fact]:
     """One price per table row: the pack price, with the per-unit price from its column or by division."""
     cells, headers = ctx.cells or [], ctx.headers or []
@@ -417,7 +419,7 @@ def _fact(
     per_unit: float | None,
     reader: Prices,
     index: MedicineIndex,
-    cue: Cues,
+    cue: Language,
 ) -> Fact:
     mention, strength, folded = _medicine_near(ctx, m, index)
     med = mention.medicine if mention else None
@@ -439,6 +441,7 @@ def _fact(
         "brand": brand,
         "strength": strength,
         "rx_class": med.rx_class if med else None,
+        "brand_only": med.brand_only if med else None,
         "reference_per_unit": None,
         "reference_market": None,
         "reference_source": None,
