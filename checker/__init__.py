@@ -1,10 +1,10 @@
 """rxcheck: online pharmacy legitimacy checker.
 
-    from checker import Checker, open_fetcher
+from checker import Checker, open_fetcher
 
-    async with open_fetcher(replay="fixtures/sites.warc.gz") as fetcher:
-        result = await Checker().check("https://www.hartwellpharmacy.co.uk/", fetcher)
-    print(result.verdict, result.risk_score)
+async with open_fetcher(replay="fixtures/sites.warc.gz") as fetcher:
+    result = await Checker().check("https://www.hartwellpharmacy.co.uk/", fetcher)
+print(result.verdict, result.risk_score)
 """
 
 from checker.errors import BlockedAddress, FetchError, FetchTimeout, InvalidURL, NotInArchive, RuleError, RxcheckError

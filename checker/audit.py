@@ -29,9 +29,14 @@ def read_urls(lines: Iterable[str]) -> Iterator[str]:
 
 
 def done_urls(out: Path, fmt: str) -> set[str]:
-    """The URLs an earlier run already wrote to `out` (for --resume). Truncated last lines are ignored."""
+    """The URLs an earlier run already wrote to `out` (for --resume).
+
+    A last line cut short when that run was killed is removed first, so the file stays well-formed and its URL is
+    checked again.
+    """
     if not out.exists():
         return set()
+    _drop_partial_last_line(out)
     done: set[str] = set()
     with out.open(encoding="utf-8", errors="replace") as handle:
         if fmt == "csv":
@@ -45,6 +50,27 @@ def done_urls(out: Path, fmt: str) -> set[str]:
                 except (ValueError, KeyError, TypeError):
                     continue
     return done
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    with path.open("rb+") as handle:
+        size = handle.seek(0, 2)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        position = size
+        while position > 0:
+            chunk = min(4096, position)
+            handle.seek(position - chunk)
+            data = handle.read(chunk)
+            cut = data.rfind(b"\n")
+            if cut != -1:
+                handle.truncate(position - chunk + cut + 1)
+                return
+            position -= chunk
+        handle.truncate(0)
 
 
 async def audit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from contextlib import ExitStack
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,17 +27,17 @@ rules_app = typer.Typer(help="Validate, test and list rule packs.", no_args_is_h
 app.add_typer(rules_app, name="rules")
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     suspicious = "suspicious"
     rogue = "rogue"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
 
 
-class Jurisdiction(str, Enum):
+class Jurisdiction(StrEnum):
     auto = "auto"
     GB = "GB"
     EU = "EU"
@@ -153,7 +153,8 @@ def audit(
             path = Path(source)
             if not path.is_file():
                 fail(f"no such file: {source}")
-            total = sum(1 for _ in read_urls(path.open(encoding="utf-8"))) - len(skip)
+            with path.open(encoding="utf-8") as counting:
+                total = sum(1 for url in read_urls(counting) if url not in skip)
             lines = stack.enter_context(path.open(encoding="utf-8"))
         urls = (url for url in read_urls(lines) if url not in skip)
         appending = resume and out is not None and out.exists() and out.stat().st_size > 0
@@ -268,8 +269,9 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     replay: ReplayOpt = None,
-    db: Annotated[Path | None, typer.Option("--db", help="SQLite database (default: $RXCHECK_DB or ./rxcheck.sqlite).")]
-    = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="SQLite database (default: $RXCHECK_DB or ./rxcheck.sqlite).")
+    ] = None,
     rules: RulesOpt = None,
 ) -> None:
     """Run the HTTP API (verdicts for browser extensions, audit jobs)."""

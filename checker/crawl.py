@@ -44,8 +44,8 @@ class Crawler:
 
     async def _crawl(self, site: Site) -> None:
         home = await self._fetch(site.start_url, "home")
-        if isinstance(home, str):
-            raise FetchError(home)
+        if isinstance(home, FetchError):
+            raise home
         site.pages.append(home)
         if home.doc is None:
             return
@@ -66,8 +66,8 @@ class Crawler:
             fetched = await asyncio.gather(*(self._fetch(c.url, c.role) for c in candidates))
             frontier = []
             for candidate, outcome in zip(candidates, fetched, strict=True):
-                if isinstance(outcome, str):
-                    site.errors.append((candidate.url, outcome))
+                if isinstance(outcome, FetchError):
+                    site.errors.append((candidate.url, str(outcome)))
                     continue
                 seen.add(outcome.final_url)
                 site.pages.append(outcome)
@@ -84,14 +84,14 @@ class Crawler:
                 site.errors.append((candidate.url, f"robots.txt disallows {candidate.url}"))
         return [c for c, allowed in zip(candidates, verdicts, strict=True) if allowed]
 
-    async def _fetch(self, url: str, role: str) -> Page | str:
-        """The page, or a one-line reason it could not be had."""
+    async def _fetch(self, url: str, role: str) -> Page | FetchError:
+        """The page, or the error that says why it could not be had."""
         if role == "home" and self.robots is not None and not await self.robots.allowed(url):
-            return f"robots.txt disallows {url}"
+            return FetchError(f"robots.txt disallows {url}")
         try:
             result = await self.fetcher.fetch(url)
         except FetchError as exc:
-            return str(exc)
+            return exc
         return await asyncio.to_thread(Page.from_fetch, result, role)  # parsing is CPU work: keep the loop free
 
 

@@ -16,8 +16,10 @@ from checker.reference import Reference
 _extract = tldextract.TLDExtract(suffix_list_urls=())
 SEGMENT_SPLIT = re.compile(r"[/\-_.?=&]+")
 SKIP_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".css", ".js", ".ico", ".zip", ".mp4", ".woff")
-SKIP_URL_WORDS = {"login", "logout", "account", "signin", "register", "cart", "basket", "checkout", "wishlist", "warenkorb",
-                  "panier", "winkelwagen", "search", "suche", "recherche", "zoeken", "feed", "wp-json", "cdn-cgi"}  # fmt: skip
+SKIP_URL_WORDS = {
+    "login", "logout", "account", "signin", "register", "cart", "basket", "checkout", "wishlist", "warenkorb",
+    "panier", "winkelwagen", "search", "suche", "recherche", "zoeken", "feed", "wp-json", "cdn-cgi",
+}  # fmt: skip
 
 
 def registrable_domain(url: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urldefrag
+from urllib.parse import urldefrag, urljoin
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
@@ -211,25 +211,38 @@ def parse_html(body: bytes | str, url: str) -> Document:
             href = _absolute(base, str(tag["href"]))
             if href:
                 doc.links.append(
-                    Link(href=href, text=clean(tag.get_text(" ")) or _alt_text(tag), locator=css_path(tag),
-                         title=clean(str(tag.get("title") or "")))
+                    Link(
+                        href=href,
+                        text=clean(tag.get_text(" ")) or _alt_text(tag),
+                        locator=css_path(tag),
+                        title=clean(str(tag.get("title") or "")),
+                    )
                 )
         elif tag.name == "img":
             src = str(tag.get("src") or tag.get("data-src") or "")
             anchor = tag.find_parent("a", href=True)
             doc.images.append(
-                Image(src=_absolute(base, src) or src, alt=clean(str(tag.get("alt") or "")),
-                      title=clean(str(tag.get("title") or "")),
-                      link_href=_absolute(base, str(anchor["href"])) if anchor else None, locator=css_path(tag))
+                Image(
+                    src=_absolute(base, src) or src,
+                    alt=clean(str(tag.get("alt") or "")),
+                    title=clean(str(tag.get("title") or "")),
+                    link_href=_absolute(base, str(anchor["href"])) if anchor else None,
+                    locator=css_path(tag),
+                )
             )
         elif tag.name == "form":
             action = _absolute(base, str(tag.get("action") or "")) or url
             doc.forms.append(
-                Form(action=action, method=str(tag.get("method") or "get").lower(),
-                     has_file_input=tag.find("input", attrs={"type": "file"}) is not None,
-                     input_names=tuple(str(i.get("name")) for i in tag.find_all(["input", "select", "textarea"])
-                                       if i.get("name")),
-                     text=clean(tag.get_text(" "))[:500], locator=css_path(tag))
+                Form(
+                    action=action,
+                    method=str(tag.get("method") or "get").lower(),
+                    has_file_input=tag.find("input", attrs={"type": "file"}) is not None,
+                    input_names=tuple(
+                        str(i.get("name")) for i in tag.find_all(["input", "select", "textarea"]) if i.get("name")
+                    ),
+                    text=clean(tag.get_text(" "))[:500],
+                    locator=css_path(tag),
+                )
             )
     return doc
 

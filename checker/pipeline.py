@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from checker.crawl import CrawlSettings, Crawler
+from checker.crawl import Crawler, CrawlSettings
 from checker.discover import RoleMatcher, registrable_domain
 from checker.engine.evaluate import evaluate
 from checker.engine.loader import RulePack, load_pack

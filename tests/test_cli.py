@@ -12,6 +12,7 @@ from checker.cli import app
 runner = CliRunner()
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
+
 def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
@@ -27,8 +28,18 @@ def test_check_json_gives_the_shared_result_with_evidence_from_several_pages(fix
     result = run("check", "--json", "--replay", str(fixture_warc), url_labelled("rogue"))
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) >= {"url", "final_url", "verdict", "risk_score", "jurisdiction", "rules_version", "checked_at",
-                         "error", "pages", "findings"}
+    assert set(data) >= {
+        "url",
+        "final_url",
+        "verdict",
+        "risk_score",
+        "jurisdiction",
+        "rules_version",
+        "checked_at",
+        "error",
+        "pages",
+        "findings",
+    }
     assert data["verdict"] == "rogue" and data["risk_score"] >= 70
     pages_with_evidence = {e["url"] for f in data["findings"] for e in f["evidence"]}
     assert len(pages_with_evidence) >= 2
@@ -92,13 +103,17 @@ def test_audit_csv_and_resume_lose_nothing_and_repeat_nothing(fixture_warc, tmp_
     first_half = tmp_path / "first.txt"
     first_half.write_text("\n".join(urls[: len(urls) // 2]) + "\n")
     out = tmp_path / "audit.csv"
-    assert run("audit", str(first_half), "--replay", str(fixture_warc), "--out", str(out), "--format", "csv").exit_code == 0
+    assert (
+        run("audit", str(first_half), "--replay", str(fixture_warc), "--out", str(out), "--format", "csv").exit_code
+        == 0
+    )
     with out.open("a") as handle:
         handle.write(urls[-1][:10])  # a line cut short when the earlier run was killed
     result = run("audit", str(FIXTURES / "urls.txt"), "--replay", str(fixture_warc), "--out", str(out),
                  "--format", "csv", "--resume")  # fmt: skip
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open()))
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
     done = [row["url"] for row in rows if row["verdict"]]
     assert sorted(done) == sorted(urls)
 

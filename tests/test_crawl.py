@@ -2,7 +2,7 @@
 
 import pytest
 
-from checker.crawl import CrawlSettings, Crawler
+from checker.crawl import Crawler, CrawlSettings
 from checker.discover import RoleMatcher
 from checker.errors import FetchError
 from checker.fetch.live import LiveFetcher
@@ -27,25 +27,34 @@ def page(title: str, links: str = "") -> str:
 def site(httpx_mock):
     httpx_mock.add_response(url=f"{SHOP}/robots.txt", text="User-agent: *\nDisallow: /impressum\n", is_optional=True)
     httpx_mock.add_response(url=f"{SHOP}/", html=HOME)
-    for path, title in [("/about-us", "About"), ("/contact", "Contact"), ("/returns-policy", "Returns"),
-                        ("/products/sildenafil-50mg", "Sildenafil"), ("/products/isotretinoin-20mg", "Isotretinoin")]:
+    for path, title in [
+        ("/about-us", "About"),
+        ("/contact", "Contact"),
+        ("/returns-policy", "Returns"),
+        ("/products/sildenafil-50mg", "Sildenafil"),
+        ("/products/isotretinoin-20mg", "Isotretinoin"),
+    ]:
         links = '<a href="/privacy">Privacy policy</a>' if path == "/contact" else ""
         httpx_mock.add_response(url=f"{SHOP}{path}", html=page(title, links), is_optional=True)
     httpx_mock.add_response(url=f"{SHOP}/privacy", html=page("Privacy"), is_optional=True)
     return httpx_mock
 
 
-async def crawl(settings: CrawlSettings = CrawlSettings()):
+async def crawl(settings: CrawlSettings | None = None):
     async with LiveFetcher() as fetcher:
-        return await Crawler(fetcher, MATCHER, settings).crawl(f"{SHOP}/", f"{SHOP}/")
+        return await Crawler(fetcher, MATCHER, settings or CrawlSettings()).crawl(f"{SHOP}/", f"{SHOP}/")
 
 
 async def test_crawl_fetches_evidence_pages_with_their_roles(site):
     result = await crawl()
     roles = {p.final_url.removeprefix(SHOP): p.role for p in result.pages}
     assert roles == {
-        "/": "home", "/about-us": "about", "/contact": "contact", "/returns-policy": "returns",
-        "/products/sildenafil-50mg": "product", "/products/isotretinoin-20mg": "product",
+        "/": "home",
+        "/about-us": "about",
+        "/contact": "contact",
+        "/returns-policy": "returns",
+        "/products/sildenafil-50mg": "product",
+        "/products/isotretinoin-20mg": "product",
         "/privacy": "privacy",  # found on the second level, from the contact page
     }
 
