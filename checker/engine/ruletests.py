@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.facts.extract import extract_facts, guess_jurisdiction
-
 from checker.discover import RoleMatcher
 from checker.engine.evaluate import evaluate_rule
 from checker.engine.loader import RulePack, load_pack, rule_files
 from checker.engine.matchers import Context
 from checker.engine.schema import Rule, RuleTest
+from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Exchange, FetchResult
 from checker.snapshot import Page, Site
 from checker.urls import normalize_url
