@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from checker.discover import Candidate, RoleMatcher, choose_links, registrable_domain
-from checker.errors import FetchError, FetchTimeout
+from checker.errors import FetchError, FetchTimeout, NoContent
 from checker.fetch import Fetcher
 from checker.fetch.robots import RobotsPolicy
 from checker.snapshot import Page, Site
@@ -14,6 +14,7 @@ from checker.snapshot import Page, Site
 # How many pages of each role one site may contribute (the home page is always first).
 PAGES_PER_ROLE = {"product": 3, "category": 1}
 DEFAULT_MAX_PAGES = 12
+MIN_WORDS, MIN_LINKS = 15, 3  # below both, a start page is an empty shell
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,8 @@ class Crawler:
         home = await self._fetch(site.start_url, "home")
         if isinstance(home, FetchError):
             raise home
+        _check_readable(home)
         site.pages.append(home)
-        if home.doc is None:
-            return
         site_domains = {registrable_domain(site.start_url), registrable_domain(home.final_url)}
         seen = {site.start_url, home.final_url}
         frontier = [home]
@@ -93,6 +93,18 @@ class Crawler:
         except FetchError as exc:
             return exc
         return await asyncio.to_thread(Page.from_fetch, result, role)  # parsing is CPU work: keep the loop free
+
+
+def _check_readable(home: Page) -> None:
+    """A site is judged on what its start page shows: an error page, a file or an empty shell cannot be judged."""
+    if not home.ok:
+        raise NoContent(f"{home.final_url} answered HTTP {home.status}")
+    if home.doc is None:
+        raise NoContent(f"{home.final_url} is not a web page ({home.content_type or 'no content type'})")
+    if len(home.text.split()) < MIN_WORDS and len(home.links) < MIN_LINKS:
+        raise NoContent(
+            f"{home.final_url} shows no readable content (it may need JavaScript, which rxcheck does not run)"
+        )
 
 
 def _count(site: Site, role: str) -> int:

@@ -5,7 +5,8 @@ RxcheckError
 ├── FetchError         a page could not be fetched
 │   ├── BlockedAddress    the host resolves to an address rxcheck refuses to contact
 │   ├── FetchTimeout      a timeout or the site's deadline ran out
-│   └── NotInArchive      a replayed run asked for a URL the WARC does not hold
+│   ├── NotInArchive      a replayed run asked for a URL the WARC does not hold
+│   └── NoContent         the start page is an error, not HTML, or shows no readable text
 └── RuleError          a rule pack is broken (file, line and reason in the message)
 """
 
@@ -34,6 +35,10 @@ class FetchTimeout(FetchError):
 
 class NotInArchive(FetchError):
     type = "not_in_archive"
+
+
+class NoContent(FetchError):
+    type = "no_content"
 
 
 class RuleError(RxcheckError):

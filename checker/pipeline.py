@@ -17,7 +17,7 @@ from checker.fetch import Fetcher
 from checker.result import ErrorInfo, Evidence, Finding, PageSummary, Result
 from checker.snapshot import Site
 from checker.urls import normalize_url
-from checker.verdict import UNREACHABLE_SCORE, Policy, classify
+from checker.verdict import UNREACHABLE_SCORE, Policy, judge
 
 JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
 
@@ -64,7 +64,7 @@ class Checker:
             jurisdiction = guess_jurisdiction(site, facts)
         ctx = Context(site=site, facts=facts, language=self.pack.language, jurisdiction=jurisdiction)
         findings = evaluate(self.pack.active(), ctx)
-        verdict, score = classify(findings, facts, self.policy)
+        verdict, score, findings = judge(findings, facts, self.policy)
         findings.sort(key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))
         return Result(
             url=site.url,

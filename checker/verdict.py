@@ -2,7 +2,8 @@
 
 1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first.
 2. A site with no order path for medicines (no cart, basket, checkout, order form or product offer of its own)
-   is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics, price-comparison sites.
+   is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics, price-comparison sites. Its red
+   flags are dropped from the result: on such pages they are words about other sites, not facts about a shop.
 3. A site that sells is `rogue` when it shows a critical red flag, two or more high ones, or red-flag weight of
    at least `rogue_weight`.
 4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`,
@@ -10,8 +11,8 @@
    registration number of the right format, or a seal or logo that links to the issuer's register for this
    domain: categories `licensing` or `seals`) and a physical address (category `location`).
 5. The risk score grows with the red-flag weight and shrinks with the trust-signal weight, then is kept inside
-   the band of the class (rogue 70-100, suspicious 35-69, legitimate and not_a_pharmacy 0-34), so score and class
-   never contradict each other. An unreachable site scores 50: unknown.
+   the band of the class (rogue 70-100, suspicious 35-69, legitimate 0-34), so score and class never contradict
+   each other. A site that sells nothing scores 0; an unreachable site scores 50: unknown.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from checker.facts import Facts
 from checker.result import Finding
 
-BANDS = {"rogue": (70, 100), "suspicious": (35, 69), "legitimate": (0, 34), "not_a_pharmacy": (0, 34)}
+BANDS = {"rogue": (70, 100), "suspicious": (35, 69), "legitimate": (0, 34), "not_a_pharmacy": (0, 0)}
 UNREACHABLE_SCORE = 50
 
 
@@ -42,6 +43,14 @@ DEFAULT_POLICY = Policy()
 
 def sells_medicines(facts: Facts) -> bool:
     return bool(facts.of("commerce"))
+
+
+def judge(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POLICY) -> tuple[str, int, list[Finding]]:
+    """The verdict, the risk score, and the findings to report with them."""
+    verdict, score = classify(findings, facts, policy)
+    if verdict == "not_a_pharmacy":
+        findings = [f for f in findings if f.kind == "trust_signal"]
+    return verdict, score, findings
 
 
 def classify(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POLICY) -> tuple[str, int]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.discover import RoleMatcher
-from checker.engine.evaluate import evaluate_rule
+from checker.engine.evaluate import applies, evaluate_rule
 from checker.engine.loader import RulePack, load_pack, rule_files
 from checker.engine.matchers import Context
 from checker.engine.schema import Rule, RuleTest
@@ -54,7 +54,7 @@ def run_case(rule: Rule, case: RuleTest, pack: RulePack, matcher: RoleMatcher) -
     facts = extract_facts(site, pack.reference)
     jurisdiction = case.jurisdiction if case.jurisdiction != "auto" else guess_jurisdiction(site, facts)
     ctx = Context(site=site, facts=facts, language=pack.language, jurisdiction=jurisdiction)
-    return evaluate_rule(rule, ctx) is not None
+    return applies(rule, jurisdiction) and evaluate_rule(rule, ctx) is not None
 
 
 def run_rule_tests(local_dirs: Sequence[Path] = ()) -> list[RuleTestOutcome]:
