@@ -34,29 +34,29 @@ class Services:
     audits: AuditRunner | None = None
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_store(services: Annotated[Services, Depends(get_services)]) -> Store:
+async def get_store(services: Annotated[Services, Depends(get_services)]) -> Store:
     if services.store is None:
         raise ApiError(503, "unavailable", "the server is starting or stopping")
     return services.store
 
 
-def get_verdicts(services: Annotated[Services, Depends(get_services)]) -> VerdictService:
+async def get_verdicts(services: Annotated[Services, Depends(get_services)]) -> VerdictService:
     if services.verdicts is None:
         raise ApiError(503, "unavailable", "the server is starting or stopping")
     return services.verdicts
 
 
-def get_audits(services: Annotated[Services, Depends(get_services)]) -> AuditRunner:
+async def get_audits(services: Annotated[Services, Depends(get_services)]) -> AuditRunner:
     if services.audits is None:
         raise ApiError(503, "unavailable", "the server is starting or stopping")
     return services.audits
 
 
-def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
+async def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
     """Charge the request to its API key's bucket when it carries a valid key, else to its address's."""
     key = services.keys.identify(bearer_token(request.headers.get("authorization")))
     if key is not None:
@@ -78,7 +78,7 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_key(
+async def require_key(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
@@ -91,7 +91,7 @@ def require_key(
     return key
 
 
-def verdict_access(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
+async def verdict_access(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
     """Verdicts are open unless the `verdict_requires_key` setting is on."""
     if not services.settings.verdict_requires_key:
         return

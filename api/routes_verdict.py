@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import get_verdicts, rate_limit, verdict_access
 from api.errors import ApiError, error_responses
@@ -47,4 +47,7 @@ async def get_verdict(
     except FetchTimeout as exc:
         raise ApiError(504, "deadline_exceeded", str(exc)) from None
     cache = CacheInfo(hit=lookup.hit, age_s=lookup.age_s, max_age_s=lookup.max_age_s)
-    return VerdictResponse(**dict(lookup.result), cache=cache)
+    # The result was validated when it was made: serialise it directly (no second validation per request), so a
+    # cached lookup costs microseconds of CPU rather than milliseconds.
+    body = VerdictResponse.model_construct(**dict(lookup.result), cache=cache).model_dump_json()
+    return Response(content=body, media_type="application/json")
