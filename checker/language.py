@@ -19,6 +19,7 @@ from checker.snapshot import Page
 
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9ÄÖÜÉÈ\"“(])|\s*\n\s*|\s+\|\s+")
 WORD = re.compile(r"[\w'’]+")
+SNIPPET_LIMIT = 300
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 NEGATED_AFTER = re.compile(
     r"^[^.;:!?]{0,40}?\b(?:(?:(?:are|is|will\s+be)\s+)?(?:not|no\s+longer|never)\s+(?:accepted|available|possible|"
@@ -49,6 +50,26 @@ def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
             hi = m.start()
             break
     return lo, hi
+
+
+def snippet(text: str, start: int = 0, end: int | None = None, limit: int = SNIPPET_LIMIT) -> str:
+    """The sentence around text[start:end], or a window around it, at most `limit` characters."""
+    end = start if end is None else end
+    if len(text) <= limit:
+        return text
+    lo, hi = sentence_bounds(text, start, end)
+    if hi - lo <= limit:
+        return text[lo:hi].strip()
+    middle = (start + end) // 2
+    lo = max(lo, middle - limit // 2)
+    hi = min(hi, lo + limit - 2)
+    lo = max(0, min(lo, hi - (limit - 2)))
+    cut = text[lo:hi]
+    if lo > 0:
+        cut = "…" + cut.split(" ", 1)[-1] if " " in cut[:40] else "…" + cut
+    if hi < len(text):
+        cut = cut.rsplit(" ", 1)[0] + "…" if " " in cut[-40:] else cut + "…"
+    return cut[:limit]
 
 
 def sentences(text: str) -> list[str]:

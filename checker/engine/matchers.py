@@ -23,8 +23,9 @@ from checker.engine.schema import (
     TextMatch,
     UrlCheck,
 )  # fmt: skip
-from checker.engine.text import RE2_OPTIONS, Language, PageText, compile_any, snippet
+from checker.engine.text import RE2_OPTIONS, PageText, compile_any
 from checker.facts import Facts
+from checker.language import Language, snippet
 from checker.result import Evidence
 from checker.snapshot import Page, Site
 

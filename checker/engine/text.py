@@ -84,20 +84,3 @@ class PageText:
                     yield TextHit(
                         self.page, sentence, start, end, language.status(sentence.text, start, end, sentence.context)
                     )
-
-
-def snippet(text: str, start: int = 0, end: int | None = None, limit: int = 300) -> str:
-    """The text around a match, cut to `limit` characters at word boundaries."""
-    if len(text) <= limit:
-        return text
-    end = len(text) if end is None else end
-    middle = (start + end) // 2
-    lo = max(0, middle - limit // 2)
-    hi = min(len(text), lo + limit)
-    lo = max(0, hi - limit)
-    cut = text[lo:hi]
-    if lo > 0:
-        cut = "…" + cut.split(" ", 1)[-1]
-    if hi < len(text):
-        cut = cut.rsplit(" ", 1)[0] + "…"
-    return cut

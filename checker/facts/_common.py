@@ -11,43 +11,16 @@ from collections.abc import Iterable, Iterator
 
 import re2
 
-from checker.language import SENTENCE_BREAK, fold, heading_context, language_of, sentence_bounds
+from checker.language import fold, heading_context, language_of, sentence_bounds, snippet
 from checker.parse import Block
 from checker.result import Evidence
 from checker.snapshot import Page, Site
 
-SNIPPET_LIMIT = 300
 PRICE_HINT = re.compile(
     r"(?:[$£€₹¥]|\b(?:USD|EUR|GBP|CAD|AUD|CHF|INR)\b)\s?\d|\d(?:[.,]\d{2})?\s?(?:[€£$]|\b(?:EUR|USD|GBP|CHF)\b)"
 )
 RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.max_mem = 32 << 20
-
-
-def snippet(text: str, start: int = 0, end: int | None = None, limit: int = SNIPPET_LIMIT) -> str:
-    """The sentence around text[start:end], or a window around it, at most `limit` characters."""
-    end = start if end is None else end
-    if len(text) <= limit:
-        return text
-    lo, hi = 0, len(text)
-    for m in SENTENCE_BREAK.finditer(text):
-        if m.end() <= start:
-            lo = m.end()
-        elif m.start() >= end:
-            hi = m.start()
-            break
-    if hi - lo <= limit:
-        return text[lo:hi].strip()
-    middle = (start + end) // 2
-    lo = max(lo, middle - limit // 2)
-    hi = min(hi, lo + limit - 2)
-    lo = max(0, min(lo, hi - (limit - 2)))
-    cut = text[lo:hi]
-    if lo > 0:
-        cut = "…" + cut.split(" ", 1)[-1] if " " in cut[:40] else "…" + cut
-    if hi < len(text):
-        cut = cut.rsplit(" ", 1)[0] + "…" if " " in cut[-40:] else cut + "…"
-    return cut[:limit]
 
 
 def evidence(page: Page, text: str, locator: str, start: int = 0, end: int | None = None) -> Evidence:
