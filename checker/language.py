@@ -31,6 +31,8 @@ NEGATED_AFTER = re.compile(
 
 def fold(text: str) -> str:
     """Lowercase and strip accents, keeping every character in place (same length), so offsets still apply."""
+    if text.isascii():
+        return text.lower()
     return "".join(_fold_char(c) for c in text)
 
 
@@ -131,7 +133,12 @@ def language_of(reference: Reference) -> Language:
 
 
 def heading_context(page: Page) -> list[str]:
-    """For each block of the page, the nearest heading above it and the page title (the scope of warning cues)."""
+    """For each block of the page, the nearest heading above it and the page title (the scope of warning cues).
+
+    Worked out once per page and shared by every extractor and rule."""
+    cached = page.__dict__.get("_heading_context")
+    if cached is not None:
+        return cached
     context: list[str] = []
     heading = ""
     for block in page.blocks:
@@ -140,4 +147,5 @@ def heading_context(page: Page) -> list[str]:
             context.append(page.title)
         else:
             context.append(f"{heading} | {page.title}")
+    page.__dict__["_heading_context"] = context
     return context

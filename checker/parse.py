@@ -23,42 +23,53 @@ INLINE = {
 }  # fmt: skip
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 SPACES = re.compile(r"\s+")
+ID_SELECTOR = re.compile(r"[A-Za-z][\w-]*")
+
+
+class Located:
+    """Something found on a page; its CSS locator is worked out only when evidence needs it."""
+
+    element: Tag
+
+    @property
+    def locator(self) -> str:
+        return css_path(self.element)
 
 
 @dataclass(frozen=True)
-class Block:
+class Block(Located):
     """A run of visible text and the element that holds it."""
 
     text: str
-    locator: str
     tag: str
+    element: Tag = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
-class Link:
+class Link(Located):
     href: str
     text: str
-    locator: str
+    element: Tag = field(repr=False, compare=False)
     title: str = ""
 
 
 @dataclass(frozen=True)
-class Image:
+class Image(Located):
     src: str
     alt: str
     title: str
     link_href: str | None
-    locator: str
+    element: Tag = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
-class Form:
+class Form(Located):
     action: str
     method: str
     has_file_input: bool
     input_names: tuple[str, ...]
     text: str
-    locator: str
+    element: Tag = field(repr=False, compare=False)
 
 
 @dataclass
@@ -87,25 +98,40 @@ def clean(text: str) -> str:
 
 
 def css_path(element: Tag) -> str:
-    """A CSS selector that finds `element`: its nearest id, then tag:nth-of-type steps."""
-    steps: list[str] = []
-    node: Tag | None = element
-    while node is not None and node.name not in (None, "[document]"):
-        node_id = node.get("id")
-        if isinstance(node_id, str) and re.fullmatch(r"[A-Za-z][\w-]*", node_id):
-            steps.append(f"#{node_id}")
-            break
-        parent = node.parent
-        if node.name in ("html", "body") or parent is None:
-            steps.append(node.name)
-        else:
-            siblings = [s for s in parent.find_all(node.name, recursive=False)]
-            if len(siblings) > 1:
-                steps.append(f"{node.name}:nth-of-type({siblings.index(node) + 1})")
-            else:
-                steps.append(node.name)
-        node = parent
-    return " > ".join(reversed(steps))
+    """A CSS selector that finds `element`: its nearest id, then tag:nth-of-type steps.
+
+    Paths are memoised on the elements, and sibling positions worked out once per parent, so locating every
+    element of a page costs time proportional to the page.
+    """
+    cached = element.__dict__.get("_rx_css_path")
+    if cached is not None:
+        return cached
+    node_id = element.get("id")
+    parent = element.parent
+    if isinstance(node_id, str) and ID_SELECTOR.fullmatch(node_id):
+        path = f"#{node_id}"
+    elif element.name in ("html", "body") or parent is None or parent.name in (None, "[document]"):
+        path = element.name
+    else:
+        path = f"{css_path(parent)} > {_step(parent, element)}"
+    element.__dict__["_rx_css_path"] = path
+    return path
+
+
+def _step(parent: Tag, child: Tag) -> str:
+    steps = parent.__dict__.get("_rx_child_steps")
+    if steps is None:
+        children = [c for c in parent.children if isinstance(c, Tag)]
+        totals: dict[str, int] = {}
+        for c in children:
+            totals[c.name] = totals.get(c.name, 0) + 1
+        seen: dict[str, int] = {}
+        steps = {}
+        for c in children:
+            seen[c.name] = seen.get(c.name, 0) + 1
+            steps[id(c)] = f"{c.name}:nth-of-type({seen[c.name]})" if totals[c.name] > 1 else c.name
+        parent.__dict__["_rx_child_steps"] = steps
+    return steps[id(child)]
 
 
 def _is_hidden(tag: Tag) -> bool:
@@ -164,7 +190,7 @@ def _text_blocks(body: Tag) -> list[Block]:
         element, texts = pieces[key]
         text = clean("".join(texts).replace("\n", " \n "))
         if text:
-            blocks.append(Block(text=text, locator=css_path(element), tag=element.name))
+            blocks.append(Block(text=text, tag=element.name, element=element))
     return blocks
 
 
@@ -214,7 +240,7 @@ def parse_html(body: bytes | str, url: str) -> Document:
                     Link(
                         href=href,
                         text=clean(tag.get_text(" ")) or _alt_text(tag),
-                        locator=css_path(tag),
+                        element=tag,
                         title=clean(str(tag.get("title") or "")),
                     )
                 )
@@ -227,7 +253,7 @@ def parse_html(body: bytes | str, url: str) -> Document:
                     alt=clean(str(tag.get("alt") or "")),
                     title=clean(str(tag.get("title") or "")),
                     link_href=_absolute(base, str(anchor["href"])) if anchor else None,
-                    locator=css_path(tag),
+                    element=tag,
                 )
             )
         elif tag.name == "form":
@@ -241,7 +267,7 @@ def parse_html(body: bytes | str, url: str) -> Document:
                         str(i.get("name")) for i in tag.find_all(["input", "select", "textarea"]) if i.get("name")
                     ),
                     text=clean(tag.get_text(" "))[:500],
-                    locator=css_path(tag),
+                    element=tag,
                 )
             )
     return doc

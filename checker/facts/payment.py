@@ -132,9 +132,10 @@ def extract(site: Site, reference: Reference) -> Iterable[Fact]:
                 status = cue.status(text, m.start(), m.end(), context[i])
                 attrs = {"via": "text", "status": status}
                 key = ("payment_method", m.lastgroup, "text", status)
-                facts.setdefault(
-                    key, Fact("payment_method", m.lastgroup, attrs, evidence(page, text, block.locator, *m.span()))
-                )
+                if key not in facts:
+                    facts[key] = Fact(
+                        "payment_method", m.lastgroup, attrs, evidence(page, text, block.locator, *m.span())
+                    )
             for m in MASKED.finditer(text):
                 name = (m.group("name") or "").strip() or None
                 attrs = {
