@@ -1,11 +1,11 @@
 """The verdict policy: how findings become a class and a risk score. This module is the whole policy.
 
 1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first.
-2. A site with no order path for medicines (no cart, basket, checkout, order form or product offer of its own)
-   is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics, price-comparison sites. Its red
+2. A site with no order path for medicines (no cart, basket, checkout or order form of its own, next to medicines
+   it offers or prices) is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics, price-comparison sites. Its red
    flags are dropped from the result: on such pages they are words about other sites, not facts about a shop.
-3. A site that sells is `rogue` when it shows a critical red flag, two or more high ones, or red-flag weight of
-   at least `rogue_weight`.
+3. A site that sells is `rogue` when it shows a critical red flag, high red flags in two or more categories (two
+   views of one problem count once), or red-flag weight of at least `rogue_weight`.
 4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`,
    or when its identity cannot be checked: `legitimate` needs a verifiable-identity trust signal (a licence or
    registration number of the right format, or a seal or logo that links to the issuer's register for this
@@ -42,7 +42,9 @@ DEFAULT_POLICY = Policy()
 
 
 def sells_medicines(facts: Facts) -> bool:
-    return bool(facts.of("commerce"))
+    """An order path of the site's own (cart, checkout, order form) and a medicine it offers or prices."""
+    offers = facts.of("offer") or [p for p in facts.of("price") if p.get("medicine")]
+    return bool(facts.of("commerce")) and bool(offers)
 
 
 def judge(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POLICY) -> tuple[str, int, list[Finding]]:
@@ -69,7 +71,8 @@ def classify(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POL
         high = [f for f in red if f.severity == "high"]
         trusted = {f.category for f in trust}
         identity = bool(trusted & set(policy.identity_categories)) and bool(trusted & set(policy.address_categories))
-        if critical or len(high) >= policy.high_flags_for_rogue or red_weight >= policy.rogue_weight:
+        high_categories = {f.category for f in high}
+        if critical or len(high_categories) >= policy.high_flags_for_rogue or red_weight >= policy.rogue_weight:
             verdict = "rogue"
         elif high or red_weight >= policy.suspicious_weight or not identity:
             verdict = "suspicious"
