@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag
 
 MAX_JSON_LD_BYTES = 200_000
+# BeautifulSoup costs about 4 s per MB of dense markup: a hostile page must not buy minutes of CPU. Beyond this
+# size, scripts and styles (the bulk of big real pages) are dropped before parsing, then the rest is cut.
+MAX_PARSE_BYTES = 1_000_000
+MAX_LOCATOR = 300
+SCRIPTS_AND_STYLES = re.compile(rb"<(script|style)\b(?![^>]*application/ld\+json)[^>]*>.*?</\1\s*>", re.I | re.S)
 
 INVISIBLE = {"script", "style", "noscript", "template", "head", "title", "meta", "link", "svg", "iframe", "object"}
 INLINE = {
@@ -101,21 +107,27 @@ def css_path(element: Tag) -> str:
     """A CSS selector that finds `element`: its nearest id, then tag:nth-of-type steps.
 
     Paths are memoised on the elements, and sibling positions worked out once per parent, so locating every
-    element of a page costs time proportional to the page.
+    element of a page costs time proportional to the page (and no recursion, however deep a hostile page nests).
     """
-    cached = element.__dict__.get("_rx_css_path")
-    if cached is not None:
-        return cached
-    node_id = element.get("id")
-    parent = element.parent
-    if isinstance(node_id, str) and ID_SELECTOR.fullmatch(node_id):
-        path = f"#{node_id}"
-    elif element.name in ("html", "body") or parent is None or parent.name in (None, "[document]"):
-        path = element.name
-    else:
-        path = f"{css_path(parent)} > {_step(parent, element)}"
-    element.__dict__["_rx_css_path"] = path
-    return path
+    pending: list[Tag] = []
+    node: Tag = element
+    while (path := node.__dict__.get("_rx_css_path")) is None:
+        node_id = node.get("id")
+        parent = node.parent
+        if isinstance(node_id, str) and ID_SELECTOR.fullmatch(node_id):
+            path = f"#{node_id}"
+        elif node.name in ("html", "body") or parent is None or parent.name in (None, "[document]"):
+            path = node.name
+        else:
+            pending.append(node)
+            node = parent
+            continue
+        node.__dict__["_rx_css_path"] = path
+        break
+    for child in reversed(pending):
+        path = f"{path} > {_step(child.parent, child)}"
+        child.__dict__["_rx_css_path"] = path
+    return path if len(path) <= MAX_LOCATOR else "… > " + path[-MAX_LOCATOR:].split(" > ", 1)[-1]
 
 
 def _step(parent: Tag, child: Tag) -> str:
@@ -139,14 +151,22 @@ def _is_hidden(tag: Tag) -> bool:
     return tag.has_attr("hidden") or (isinstance(style, str) and bool(HIDDEN_STYLE.search(style)))
 
 
-def _visible_tags(root: Tag):
-    """Walk the tree, skipping invisible and hidden subtrees."""
-    for child in root.children:
-        if isinstance(child, Tag):
-            if child.name in INVISIBLE or _is_hidden(child):
-                continue
-            yield child
-            yield from _visible_tags(child)
+def _visible_nodes(root: Tag) -> Iterator[Tag | NavigableString]:
+    """Visible tags and text in document order, skipping invisible and hidden subtrees. Iterative, so a page
+    nested thousands of levels deep cannot exhaust the stack."""
+    stack = [iter(root.children)]
+    while stack:
+        for child in stack[-1]:
+            if isinstance(child, Tag):
+                if child.name in INVISIBLE or _is_hidden(child):
+                    continue
+                yield child
+                stack.append(iter(child.children))
+                break
+            if type(child) is NavigableString:
+                yield child
+        else:
+            stack.pop()
 
 
 def _block_of(node: Tag) -> Tag:
@@ -157,37 +177,23 @@ def _block_of(node: Tag) -> Tag:
 
 def _text_blocks(body: Tag) -> list[Block]:
     pieces: dict[int, tuple[Tag, list[str]]] = {}
-    order: list[int] = []
-
-    def visit(tag: Tag) -> None:
-        for child in tag.children:
-            if isinstance(child, Comment):
+    for node in _visible_nodes(body):
+        if isinstance(node, Tag):
+            if node.name != "br" or node.parent is None:
                 continue
-            if isinstance(child, NavigableString):
-                text = str(child)
-                if text.strip():
-                    block = _block_of(tag)
-                    key = id(block)
-                    if key not in pieces:
-                        pieces[key] = (block, [])
-                        order.append(key)
-                    pieces[key][1].append(text)
-            elif isinstance(child, Tag):
-                if child.name in INVISIBLE or _is_hidden(child):
-                    continue
-                if child.name == "img":
-                    continue
-                if child.name == "br":
-                    block = _block_of(tag)
-                    if id(block) in pieces:
-                        pieces[id(block)][1].append("\n")
-                    continue
-                visit(child)
-
-    visit(body)
+            text = "\n"
+        else:
+            text = str(node)
+            if not text.strip():
+                continue
+        block = _block_of(node.parent)
+        if id(block) not in pieces:
+            if text == "\n":
+                continue
+            pieces[id(block)] = (block, [])
+        pieces[id(block)][1].append(text)
     blocks = []
-    for key in order:
-        element, texts = pieces[key]
+    for element, texts in pieces.values():
         text = clean("".join(texts).replace("\n", " \n "))
         if text:
             blocks.append(Block(text=text, tag=element.name, element=element))
@@ -214,6 +220,10 @@ def _json_ld(soup: BeautifulSoup) -> list[dict]:
 
 def parse_html(body: bytes | str, url: str) -> Document:
     """Parse one HTML page. Never raises on malformed markup: the worst case is an empty Document."""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "replace")
+    if len(body) > MAX_PARSE_BYTES:
+        body = SCRIPTS_AND_STYLES.sub(b"", body)[:MAX_PARSE_BYTES]
     soup = BeautifulSoup(body, "lxml")
     doc = Document(url=url, root=soup)
     base = url
@@ -232,7 +242,9 @@ def parse_html(body: bytes | str, url: str) -> Document:
 
     body_tag = soup.body or soup
     doc.blocks = _text_blocks(body_tag)
-    for tag in _visible_tags(body_tag):
+    for tag in _visible_nodes(body_tag):
+        if not isinstance(tag, Tag):
+            continue
         if tag.name == "a" and tag.get("href"):
             href = _absolute(base, str(tag["href"]))
             if href:

@@ -44,3 +44,18 @@ def test_malformed_markup_never_raises():
     doc = parse_html(b"<html><body><p>unclosed <div><a href='javascript:alert(1)'>x</a><img>", "https://x.example/")
     assert doc.links == [] and doc.images[0].src == ""
     assert parse_html(b"", "https://x.example/").blocks == []
+
+
+def test_hostile_nesting_does_not_exhaust_the_stack():
+    html = b"<html><body>" + b"<div>" * 5000 + b"<p>deep text</p>" + b"</div>" * 5000 + b"</body></html>"
+    doc = parse_html(html, "https://x.example/")
+    assert [b.text for b in doc.blocks] == ["deep text"]
+    assert len(doc.blocks[0].locator) <= 310
+
+
+def test_oversized_pages_lose_scripts_first_then_are_cut():
+    script = b"<script>" + b"var x = 1;" * 150_000 + b"</script>"
+    doc = parse_html(b"<html><head>" + script + b"</head><body><p>Hello</p></body></html>", "https://x.example/")
+    assert [b.text for b in doc.blocks] == ["Hello"]
+    dense = b"<html><body>" + b"<p>word</p>" * 200_000 + b"</body></html>"
+    assert len(parse_html(dense, "https://x.example/").blocks) < 100_000
