@@ -2,8 +2,9 @@
 
 1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first.
 2. A site with no order path for medicines (no cart, basket, checkout or order form of its own, next to medicines
-   it offers or prices) is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics, price-comparison sites. Its red
-   flags are dropped from the result: on such pages they are words about other sites, not facts about a shop.
+   it offers or prices) is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics,
+   price-comparison sites. Its red flags are dropped from the result: on such pages they are words about other
+   sites, not facts about a shop.
 3. A site that sells is `rogue` when it shows a critical red flag, high red flags in two or more categories (two
    views of one problem count once), or red-flag weight of at least `rogue_weight`.
 4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`,
