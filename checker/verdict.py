@@ -2,7 +2,7 @@
 
 1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first.
 2. A site with no order path for medicines (no cart, basket, checkout or order form of its own, next to medicines
-   it offers or prices) is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics,
+   it offers or products it prices) is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics,
    price-comparison sites. Its red flags are dropped from the result: on such pages they are words about other
    sites, not facts about a shop.
 3. A site that sells is `rogue` when it shows a critical red flag, high red flags in two or more categories (two
@@ -43,8 +43,8 @@ DEFAULT_POLICY = Policy()
 
 
 def sells_medicines(facts: Facts) -> bool:
-    """An order path of the site's own (cart, checkout, order form) and a medicine it offers or prices."""
-    offers = facts.of("offer") or [p for p in facts.of("price") if p.get("medicine")]
+    """An order path of the site's own (cart, checkout, order form) and medicines it offers or products it prices."""
+    offers = facts.of("offer") or [p for p in facts.of("price") if p.get("status") in (None, "asserted")]
     return bool(facts.of("commerce")) and bool(offers)
 
 
