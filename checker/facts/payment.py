@@ -88,7 +88,8 @@ FORM_FIELDS = {
 DESCRIPTOR_NAME = r"(?:\s*[\"“„'«]?\s*(?P<name>(?:[^\"”“'»\n.,;:!?()]|\.(?=\S)){2,60}))?"
 MASKED = re.compile(
     r"(?i)(?:(?:appear|show|shown|displayed|listed|read)s?\s+(?:up\s+)?on\s+(?:your|the)\s+(?:\w+\s+){0,2}statements?"
-    r"\s+as|(?:charge|payment|transaction|purchase|statement)\s+will\s+(?:appear|show|read|be\s+shown)\s+as"
+    r"\s+as|(?:charge|payment|transaction|purchase|statement)s?\s+(?:will\s+)?(?:appears?|shows?|reads?|be\s+shown)"
+    r"\s+as"
     r"|billing\s+descriptor"
     r"(?:\s+(?:is|will\s+be))?:?|(?:erscheint|steht)\s+(?:auf\s+(?:ihrem|dem|deinem)\s+(?:\w+\s+)?(?:kontoauszug|"
     r"kreditkartenabrechnung)\s+)?(?:als|unter)|appara[iî]t(?:ra)?\s+sur\s+votre\s+relev[ée]\s+(?:\w+\s+)?"
