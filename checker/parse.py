@@ -27,6 +27,7 @@ INLINE = {
     "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "wbr",
     "img", "br", "label",
 }  # fmt: skip
+SEPARATE = {"a", "button", "label", "option"}  # inline elements that are separate items on screen
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 SPACES = re.compile(r"\s+")
 ID_SELECTOR = re.compile(r"[A-Za-z][\w-]*")
@@ -177,6 +178,7 @@ def _block_of(node: Tag) -> Tag:
 
 def _text_blocks(body: Tag) -> list[Block]:
     pieces: dict[int, tuple[Tag, list[str]]] = {}
+    last_parent: dict[int, Tag | None] = {}
     for node in _visible_nodes(body):
         if isinstance(node, Tag):
             if node.name != "br" or node.parent is None:
@@ -191,7 +193,13 @@ def _text_blocks(body: Tag) -> list[Block]:
             if text == "\n":
                 continue
             pieces[id(block)] = (block, [])
-        pieces[id(block)][1].append(text)
+        texts = pieces[id(block)][1]
+        previous = last_parent.get(id(block))
+        crossing = previous is not None and previous is not node.parent
+        if crossing and {previous.name, node.parent.name} & SEPARATE and not texts[-1][-1:].isspace():
+            texts.append(" ")  # two links or buttons side by side: "Generic Viagra Buy now", not "ViagraBuy now"
+        last_parent[id(block)] = node.parent
+        texts.append(text)
     blocks = []
     for element, texts in pieces.values():
         text = clean("".join(texts).replace("\n", " \n "))
