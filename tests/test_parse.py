@@ -59,3 +59,8 @@ def test_oversized_pages_lose_scripts_first_then_are_cut():
     assert [b.text for b in doc.blocks] == ["Hello"]
     dense = b"<html><body>" + b"<p>word</p>" * 200_000 + b"</body></html>"
     assert len(parse_html(dense, "https://x.example/").blocks) < 100_000
+
+
+def test_adjacent_links_read_apart_but_styled_words_stay_whole():
+    doc = parse_html(b"<div><a>Sildenafil 50mg</a><a>Buy now</a></div><p>pre<b>fix</b>ed</p>", "https://x.example/")
+    assert [b.text for b in doc.blocks] == ["Sildenafil 50mg Buy now", "prefixed"]
