@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from checker.crawl import Crawler, CrawlSettings
 from checker.discover import RoleMatcher, registrable_domain
@@ -20,6 +21,7 @@ from checker.urls import normalize_url
 from checker.verdict import UNREACHABLE_SCORE, Policy, judge
 
 JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
+OVERRIDE_SCORES = {"rogue": 100, "suspicious": 50}
 
 
 class Checker:
@@ -88,19 +90,21 @@ class Checker:
         )
 
     def _override(self, start_url: str, jurisdiction: str) -> Result | None:
-        domain = registrable_domain(start_url)
-        overrides = self.pack.overrides
-        for entry, kind in [(e, "trust_signal") for e in overrides.allow] + [(e, "red_flag") for e in overrides.deny]:
-            if entry.domain.lower().removeprefix("www.") in (domain, start_url.split("/")[2].removeprefix("www.")):
-                finding = Finding(
-                    rule="operator-override", name="Operator override", category="domain", kind=kind,
-                    severity="info" if kind == "trust_signal" else "critical", weight=0,
-                    message=f"The operator of this checker has marked this site {entry.verdict}: {entry.reason}",
-                    evidence=[Evidence(url=start_url, snippet=entry.reason, locator="overrides.yaml")],
-                )  # fmt: skip
-                return Result(
-                    url=start_url, final_url=None, verdict=entry.verdict,
-                    risk_score={"rogue": 100, "suspicious": 50}.get(entry.verdict, 0),
-                    jurisdiction=jurisdiction, rules_version=self.pack.version, findings=[finding],
-                )  # fmt: skip
+        """The operator's fixed verdict for this domain (`overrides.yaml`), if there is one."""
+        names = {registrable_domain(start_url), (urlsplit(start_url).hostname or "").removeprefix("www.")}
+        for entry, kind in [(e, "trust_signal") for e in self.pack.overrides.allow] + [
+            (e, "red_flag") for e in self.pack.overrides.deny
+        ]:
+            if entry.domain.lower().removeprefix("www.") not in names:
+                continue
+            finding = Finding(
+                rule="operator-override", name="Operator override", category="domain", kind=kind,
+                severity="info" if kind == "trust_signal" else "critical", weight=0,
+                message=f"The operator of this checker has marked this site {entry.verdict}: {entry.reason}",
+                evidence=[Evidence(url=start_url, snippet=entry.reason, locator="overrides.yaml")],
+            )  # fmt: skip
+            return Result(
+                url=start_url, verdict=entry.verdict, risk_score=OVERRIDE_SCORES.get(entry.verdict, 0),
+                jurisdiction=jurisdiction, rules_version=self.pack.version, findings=[finding],
+            )  # fmt: skip
         return None
