@@ -3,7 +3,8 @@
 Fact kinds:
 
 - `commerce`: evidence that the site itself sells (one per signal and page). value: the signal.
-  attrs: `signal` (cart_button | checkout_link | order_link | order_form | product_offer_jsonld | price_with_buy |
+  attrs: `signal` (cart_button | checkout_link | order_link (incl. "Start consultation" of online doctor services) |
+  order_form | product_offer_jsonld | price_with_buy |
   message_order), `role` (page role), `text` (button or link text, JSON-LD product name...). `order_link`: a
   same-site link to an order form, a refill or a prescription transfer ("Transfer a prescription", "Rezept
   einlösen"). `order_form`: a same-site form to a cart/checkout, with product/quantity fields, with prices to
@@ -66,7 +67,9 @@ ORDER_FORM_TEXT = re.compile(
 ORDER_LINK_TEXT = re.compile(
     r"(?i)^\W*(?:order\s+form|transfer\s+(?:a|my|your)\s+prescriptions?|(?:request|order)\s+(?:a\s+)?refills?|"
     r"refill\s+(?:a\s+|my\s+|your\s+)?prescriptions?|(?:e-)?rezept\s+einl[öo]sen|bestellformular|bon\s+de\s+commande|"
-    r"herhaalrecept(?:en)?\s+bestellen|bestelformulier)\W*$"
+    r"herhaalrecept(?:en)?\s+bestellen|bestelformulier"
+    r"|start\s+(?:(?:a|an|my|your|free|online)\s+)*(?:[\w-]+\s+){0,2}consultation|(?:online-?)?konsultation\s+starten"
+    r"|commencer\s+(?:la\s+|ma\s+|votre\s+)?consultation|start\s+(?:uw\s+|je\s+)?(?:online\s+)?consult)\W*$"
 )
 MESSAGING_HOSTS = ("wa.me", "whatsapp.com", "t.me", "telegram.me", "telegram.org", "signal.me", "m.me", "viber.com")
 ORDER_WORDS = re.compile(r"(?i)\b(?:order|buy|purchase|bestell\w*|kaufen|command\w*|achet\w*|kopen|bestel)\b")

@@ -79,6 +79,7 @@ POSTCODES = [  # (country, pattern, needs a street before it)
     ("US", re.compile(rf"\b(?:{US_STATES})\.?,?\s+(?P<pc>\d{{5}}(?:-\d{{4}})?)\b"), False),
     ("CA", re.compile(rf"\b(?:(?:{PROVINCES}),?\s+)?(?P<pc>{CA_POSTCODE})\b"), False),
     ("NL", re.compile(r"\b(?P<pc>[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2})(?=\s+[A-Z][a-z])"), False),
+    ("IE", re.compile(r"\b(?P<pc>[AC-FHKNPRTV-Y]\d[\dW] ?[AC-FHKNPRTV-Y\d]{4})\b"), True),  # Eircode
     (None, re.compile(r"\b(?:(?P<cc>D|A|CH|F|B|L|NL)[-‑ ])?(?P<pc>\d{4,5})\s+(?=[A-ZÄÖÜÉÈ][\w\-]+)"), True),
 ]
 STREET = re.compile(

@@ -179,3 +179,13 @@ def test_whatsapp_contact_without_ordering_is_not_commerce(run, html):
 def test_contact_form_is_not_an_order_form(run, html):
     body = '<form action="/contact/send" method="post"><input name="email"><textarea name="message"></textarea></form>'
     assert commerce_facts(run, html, body, url="https://www.shop.com/contact", role="contact").of("commerce") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Start consultation", {"order_link"}), ("Start your free hair loss consultation", {"order_link"}),
+     ("Book a consultation", set())],
+)  # fmt: skip
+def test_online_doctor_consultation_is_an_order_path(run, html, text, expected):
+    body = f'<h1>Erectile dysfunction treatment</h1><a href="/consultation/start/">{text}</a>'
+    assert signals(commerce_facts(run, html, body, role="home")) == expected

@@ -21,6 +21,7 @@ def contact_facts(run, html, body: str, url: str = "https://www.shop.co.uk/conta
         ("<p>Mariahilfer Straße 10, A-1070 Wien</p>", "AT", "1070"),
         ("<p>Rue Neuve 20, 1000 Bruxelles, Belgique</p>", "BE", "1000"),
         ("<p>Suite 200, 100 King Street West, Toronto, ON M5X 1A9</p>", "CA", "M5X 1A9"),
+        ("<p>27 Lower Dominick Street, Galway, H91 W5C8, Ireland</p>", "IE", "H91 W5C8"),
     ],
 )  # fmt: skip
 def test_addresses(run, html, body, country, postcode):
