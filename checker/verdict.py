@@ -1,10 +1,9 @@
 """The verdict policy: how findings become a class and a risk score. This module is the whole policy.
 
 1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first.
-2. A site with no order path for medicines (no cart, basket, checkout or order form of its own, next to medicines
-   it offers or products it prices) is `not_a_pharmacy`, whatever it says: health articles, regulators, clinics,
-   price-comparison sites. Its red flags are dropped from the result: on such pages they are words about other
-   sites, not facts about a shop.
+2. A site with no order path for medicines of its own (`sells_medicines`) is `not_a_pharmacy`, whatever it says:
+   health articles, regulators, clinics, price-comparison sites. Its red flags are dropped from the result: on such
+   pages they are words about other sites, not facts about a shop.
 3. A site that sells is `rogue` when it shows a critical red flag, high red flags in two or more categories (two
    views of one problem count once), or red-flag weight of at least `rogue_weight`.
 4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`,
@@ -19,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from checker.facts import Facts
@@ -42,10 +42,23 @@ class Policy:
 DEFAULT_POLICY = Policy()
 
 
+DOSAGE_UNITS = {"pill", "tablet", "capsule", "pen", "vial", "injection", "ml"}
+PRESCRIPTION_ORDER = re.compile(r"(?i)prescription|refill|rezept|ordonnance|recept|consult")
+
+
 def sells_medicines(facts: Facts) -> bool:
-    """An order path of the site's own (cart, checkout, order form) and medicines it offers or products it prices."""
-    offers = facts.of("offer") or [p for p in facts.of("price") if p.get("status") in (None, "asserted")]
-    return bool(facts.of("commerce")) and bool(offers)
+    """An order path of the site's own (cart, checkout, order form) next to medicines: offered by name, or priced
+    as a medicine is (a strength or a dosage form: "400 mg", "20 tablets"), which covers brands not in the list;
+    or an order path for prescriptions themselves ("Transfer a prescription", "E-Rezept einlösen", "Start
+    consultation")."""
+    medicine_prices = [
+        price
+        for price in facts.of("price")
+        if price.get("status") in (None, "asserted")
+        and (price.get("medicine") or price.get("strength") or price.get("unit") in DOSAGE_UNITS)
+    ]
+    prescription_orders = [c for c in facts.of("commerce") if PRESCRIPTION_ORDER.search(str(c.get("text") or ""))]
+    return bool(facts.of("commerce")) and bool(facts.of("offer") or medicine_prices or prescription_orders)
 
 
 def judge(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POLICY) -> tuple[str, int, list[Finding]]:
