@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from urllib.parse import urlsplit
 
 import tldextract
 
+from checker.facts.medicines import medicine_index
 from checker.parse import Link
 from checker.reference import Reference
 
@@ -45,22 +45,15 @@ class RoleMatcher:
               [t.lower() for t in spec.get("text", [])]) for name, spec in roles.items()),
             key=lambda role: role[1],
         )  # fmt: skip
-        self.medicine_words = _medicine_words(reference)
+        self.medicines = medicine_index(reference)
 
     @property
     def role_names(self) -> list[str]:
         return [name for name, *_ in self.roles]
 
-    @cached_property
-    def _medicine_pattern(self) -> re.Pattern[str] | None:
-        if not self.medicine_words:
-            return None
-        words = sorted(self.medicine_words, key=len, reverse=True)
-        return re.compile(r"(?<![a-z])(" + "|".join(map(re.escape, words)) + r")(?![a-z])")
-
     def mentions_medicine(self, text: str) -> bool:
-        pattern = self._medicine_pattern
-        return bool(pattern and pattern.search(text.lower()))
+        """Whether the text names a medicine of the reference list (names under 4 letters are too ambiguous)."""
+        return any(len(mention.written) >= 4 for mention in self.medicines.find(text))
 
     def role_of(self, url: str, text: str = "") -> tuple[str, int]:
         """The best role for a link (or page URL + title) and its crawl priority; ('other', 99) when none fits."""
@@ -89,29 +82,6 @@ class RoleMatcher:
 
     def _priority(self, name: str) -> int:
         return next((p for n, p, _, _ in self.roles if n == name), 50)
-
-
-def _medicine_words(reference: Reference) -> set[str]:
-    table = reference.get("medicines") or {}
-    entries = table.get("medicines", []) if isinstance(table, dict) else table
-    words: set[str] = set()
-    for entry in entries or []:
-        if not isinstance(entry, dict):
-            continue
-        for key in ("name", "brands", "aliases", "names", "synonyms", "translations"):
-            words.update(_strings(entry.get(key)))
-    return {w.lower() for w in words if len(w) >= 4}
-
-
-def _strings(value: object) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def choose_links(

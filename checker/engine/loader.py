@@ -19,9 +19,7 @@ from checker.engine.schema import Overrides, Rule
 from checker.engine.text import compile_any
 from checker.errors import RuleError
 from checker.language import Language, language_of
-from checker.reference import Reference, bundled_rules_dir, load_reference
-
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from checker.reference import LOADER, Reference, bundled_rules_dir, load_reference
 
 PACK_VERSION = "2026.11"
 NOT_RULES = {"reference", "tests"}

@@ -26,6 +26,7 @@ from checker.engine.schema import (
 from checker.engine.text import RE2_OPTIONS, PageText, compile_any
 from checker.facts import Facts
 from checker.language import Language, snippet
+from checker.parse import css_path
 from checker.result import Evidence
 from checker.snapshot import Page, Site
 
@@ -110,8 +111,6 @@ def check_selector(check: SelectorCheck, ctx: Context) -> list[Evidence]:
         for element in elements:
             text = " ".join(element.get_text(" ").split())
             if _search(check.text, text):
-                from checker.parse import css_path
-
                 found.append(Evidence(url=page.final_url, snippet=snippet(text or str(element)[:200]),
                                       locator=css_path(element)))  # fmt: skip
                 break
