@@ -19,6 +19,7 @@ from checker.engine.schema import Overrides, Rule
 from checker.engine.text import compile_any
 from checker.errors import RuleError
 from checker.language import Language, language_of
+from checker.lexicon import Lexicon, load_lexicon
 from checker.reference import LOADER, Reference, bundled_rules_dir, load_reference
 
 PACK_VERSION = "2026.11"
@@ -32,6 +33,7 @@ class RulePack:
     reference: Reference
     language: Language
     version: str
+    lexicon: Lexicon = field(default_factory=lambda: Lexicon({}))
     sources: dict[str, Path] = field(default_factory=dict)  # rule id -> file
 
     def get(self, rule_id: str) -> Rule | None:
@@ -158,15 +160,17 @@ def load_pack(local_dirs: Sequence[Path] = (), *, include_bundled: bool = True) 
         rules.pop(rule_id, None)
     effective = [rules[rule_id] for rule_id in sorted(rules)]
     reference = load_reference(dirs)
+    lexicon = load_lexicon(dirs)
     for rule in effective:
         digest.update(json.dumps(rule.model_dump(mode="json", exclude={"tests"}), sort_keys=True).encode())
-    digest.update(overrides.model_dump_json().encode() + reference.digest.encode())
+    digest.update(overrides.model_dump_json().encode() + reference.digest.encode() + lexicon.digest.encode())
     return RulePack(
         rules=effective,
         overrides=overrides,
         reference=reference,
         language=language_of(reference),
         version=f"{PACK_VERSION}-{digest.hexdigest()[:10]}",
+        lexicon=lexicon,
         sources=sources,
     )
 

@@ -1,0 +1,222 @@
+"""The pack's vocabulary: named term lists, one file per language, each list compiled once into one RE2 program.
+
+`rules/reference/lexicon/<lang>.yaml` maps list names to terms. A term is either
+
+- a plain phrase (`buy now`): matched case- and accent-insensitively, as whole words, with any whitespace or hyphen
+  between its words (and either apostrophe, ' or ’). A `*` at the end of a word lets that word go on
+  (`fake pharmac*` finds "fake pharmacy" and "fake pharmacies", `warenkorb*` "Warenkorbs"); or
+- a regular expression in RE2 syntax (`{re: "\\d+ ?mg"}`), for the few terms whose structure matters (digits, an
+  optional word). It runs on folded text (lowercase, accents removed), so write it in lowercase without accents; it
+  is matched as whole words too.
+
+A list holds the terms of every language: `matcher("cart")` finds English, German, French and Dutch cart words in
+one pass. A local pack's `reference/lexicon/<lang>.yaml` adds terms to the lists of the same name and may add new
+lists; it never removes bundled terms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import re2
+import yaml
+
+from checker.errors import RuleError
+from checker.language import fold
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+OPTIONS = re2.Options()
+OPTIONS.case_sensitive = False
+OPTIONS.longest_match = True
+OPTIONS.max_mem = 64 << 20
+OPTIONS.log_errors = False
+BOUNDARY = r"[^\pL\pN]"
+GAP = r"(?:[\s\-]+)"
+APOSTROPHES = "'’"
+SPLIT = re2.compile(r"[\s\-]+")
+
+
+class UnknownList(LookupError):
+    """Code asked for a term list that no lexicon file defines (a programming error)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    start: int  # offsets into the original text
+    end: int
+    term: str  # the term as written in the lexicon file
+    language: str
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # as written: the phrase, or the regular expression
+    language: str
+    regex: bool = False
+
+
+def _phrase_key(text: str) -> str:
+    """How a phrase and the text it matched are compared: folded, one space between words, one apostrophe."""
+    return " ".join(SPLIT.split(fold(text).replace("’", "'").strip()))
+
+
+def _phrase_pattern(phrase: str) -> str:
+    words = _phrase_key(phrase).split(" ")
+    return GAP.join(_word_pattern(word) for word in words)
+
+
+def _word_pattern(word: str) -> str:
+    stem, open_end = (word[:-1], True) if word.endswith("*") and len(word) > 1 else (word, False)
+    return "".join("['’]" if c == "'" else re2.escape(c) for c in stem) + (r"[\pL\pN]*" if open_end else "")
+
+
+class _Offsets:
+    """Byte offsets of a UTF-8 text as character offsets, for offsets that only grow (linear overall)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.ascii = data.isascii()
+        self.byte = 0
+        self.char = 0
+
+    def char_of(self, offset: int) -> int:
+        if self.ascii:
+            return offset
+        if offset < self.byte:  # not expected; stay correct anyway
+            self.byte = self.char = 0
+        self.char += len(self.data[self.byte : offset].decode("utf-8", "ignore"))
+        self.byte = offset
+        return self.char
+
+
+class TermMatcher:
+    """All terms of one list, in one RE2 program over folded text."""
+
+    def __init__(self, name: str, terms: Sequence[Term]) -> None:
+        self.name = name
+        self.terms = tuple(terms)
+        self._phrases: dict[str, Term] = {}
+        self._regexes: list[tuple[re2._Regexp, Term]] = []
+        alternatives: list[str] = []
+        for term in self.terms:
+            if term.regex or "*" in term.text:
+                pattern = term.text if term.regex else _phrase_pattern(term.text)
+                try:
+                    single = re2.compile(f"(?:{pattern})", OPTIONS)
+                except re2.error as exc:
+                    raise RuleError(f"lexicon list {name!r} ({term.language}): invalid regular expression "
+                                    f"{term.text!r}: {exc}") from None  # fmt: skip
+                self._regexes.append((single, term))
+                alternatives.append(f"(?:{pattern})")
+            else:
+                key = _phrase_key(term.text)
+                if key and key not in self._phrases:
+                    self._phrases[key] = term
+                    alternatives.append(_phrase_pattern(term.text))
+        self._program = (
+            re2.compile(f"(?:^|{BOUNDARY})((?:{'|'.join(alternatives)}))(?:$|{BOUNDARY})", OPTIONS)
+            if alternatives
+            else None
+        )
+
+    def __repr__(self) -> str:
+        return f"TermMatcher({self.name!r}, {len(self.terms)} terms)"
+
+    def search(self, text: str) -> bool:
+        return bool(self._program and text and self._program.search(fold(text).encode("utf-8")))
+
+    def finditer(self, text: str) -> Iterator[Hit]:
+        """Every whole-word hit, left to right, longest term first where several start at the same place."""
+        if self._program is None or not text:
+            return
+        original = fold(text)
+        data = original.encode("utf-8")
+        offsets = _Offsets(data)
+        pos = 0
+        while pos <= len(data):
+            m = self._program.search(data, pos)
+            if m is None:
+                return
+            start, end = m.span(1)
+            if end <= start:  # a regular expression that matched nothing; step on
+                pos = max(pos + 1, m.end())
+                continue
+            cstart = offsets.char_of(start)
+            cend = offsets.char_of(end)
+            term = self._term_of(original[cstart:cend])
+            if term is not None:
+                yield Hit(start=cstart, end=cend, term=term.text, language=term.language)
+            pos = end
+
+    def _term_of(self, matched: str) -> Term | None:
+        term = self._phrases.get(_phrase_key(matched))
+        if term is not None:
+            return term
+        return next((t for program, t in self._regexes if program.fullmatch(matched)), None)
+
+
+class Lexicon:
+    """Every term list of a pack, each compiled once."""
+
+    def __init__(self, lists: dict[str, list[Term]], digest: str = "") -> None:
+        self.digest = digest
+        self._matchers = {name: TermMatcher(name, terms) for name, terms in sorted(lists.items())}
+
+    def has(self, name: str) -> bool:
+        return name in self._matchers
+
+    def names(self) -> list[str]:
+        return list(self._matchers)
+
+    def matcher(self, name: str) -> TermMatcher:
+        try:
+            return self._matchers[name]
+        except KeyError:
+            raise UnknownList(f"no lexicon list {name!r}; the lexicon defines: {', '.join(self._matchers)}") from None
+
+    def terms(self, name: str) -> list[str]:
+        """The terms of a list as written (plain phrases only), for code that needs the words themselves."""
+        return [t.text for t in self.matcher(name).terms if not t.regex]
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        return sorted(set(names) - set(self._matchers))
+
+
+def lexicon_files(rule_dirs: Sequence[Path]) -> list[Path]:
+    return [path for d in rule_dirs for path in sorted((Path(d) / "reference" / "lexicon").glob("*.yaml"))]
+
+
+def load_lexicon(rule_dirs: Sequence[Path]) -> Lexicon:
+    """The lists of every `reference/lexicon/<lang>.yaml` in `rule_dirs`, later dirs adding to earlier ones."""
+    lists: dict[str, list[Term]] = {}
+    digest = hashlib.sha256()
+    for path in lexicon_files(rule_dirs):
+        raw = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + raw)
+        try:
+            data = yaml.load(raw, Loader=LOADER) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            raise RuleError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(data, dict):
+            raise RuleError(f"{path}:1: a lexicon file maps list names to lists of terms")
+        for name, terms in data.items():
+            if not isinstance(terms, list):
+                raise RuleError(f"{path}: list {name!r}: expected a list of terms")
+            target = lists.setdefault(str(name), [])
+            for term in terms:
+                target.append(_term(path, str(name), term))
+    return Lexicon(lists, digest.hexdigest()[:12])
+
+
+def _term(path: Path, name: str, raw: object) -> Term:
+    language = path.stem
+    if isinstance(raw, str | int | float) and not isinstance(raw, bool) and str(raw).strip():
+        return Term(str(raw).strip(), language)
+    if isinstance(raw, dict) and set(raw) == {"re"} and isinstance(raw["re"], str) and raw["re"]:
+        return Term(raw["re"], language, regex=True)
+    raise RuleError(f'{path}: list {name!r}: a term is a phrase or {{re: "..."}}, not {raw!r}')

@@ -1,0 +1,89 @@
+"""The lexicon: named term lists from every language, compiled once per pack, matched as whole words."""
+
+from __future__ import annotations
+
+import pytest
+
+from checker.engine.loader import load_pack
+from checker.errors import RuleError
+from checker.lexicon import Lexicon, Term, TermMatcher, UnknownList, load_lexicon
+
+
+def matcher(*terms: str | dict, language: str = "en") -> TermMatcher:
+    return TermMatcher("test", [Term(t["re"], language, True) if isinstance(t, dict) else Term(t, language)
+                                for t in terms])  # fmt: skip
+
+
+def spans(m: TermMatcher, text: str) -> list[str]:
+    return [text[h.start : h.end] for h in m.finditer(text)]
+
+
+def test_phrases_match_whole_words_any_case_accent_and_gap():
+    m = matcher("in den Warenkorb", "cart", "buy now")
+    text = "IN DEN WARENKÖRB, Cart cart-x buy-now cartoon scart"
+    assert spans(m, text) == ["IN DEN WARENKÖRB", "Cart", "cart", "buy-now"]
+
+
+def test_offsets_point_into_the_original_text_after_non_ascii():
+    m = matcher("cart")
+    text = "Café ß 漢字 cart"
+    (hit,) = m.finditer(text)
+    assert text[hit.start : hit.end] == "cart"
+    assert (hit.term, hit.language) == ("cart", "en")
+
+
+def test_longest_term_wins_and_shorter_one_still_found_when_longer_fails():
+    m = matcher("buy", "buy now")
+    assert [h.term for h in m.finditer("buy now")] == ["buy now"]
+    assert [h.term for h in m.finditer("buy nowhere")] == ["buy"]
+
+
+def test_open_ended_words_and_regular_expressions():
+    m = matcher("fake pharmac*", {"re": r"\d+ ?mg"}, "don't")
+    text = "Fake Pharmacies sell 50 mg, don’t they"
+    assert [(text[h.start : h.end], h.term) for h in m.finditer(text)] == [
+        ("Fake Pharmacies", "fake pharmac*"), ("50 mg", r"\d+ ?mg"), ("don’t", "don't"),
+    ]  # fmt: skip
+    assert not m.search("fake pharma")
+
+
+def test_one_list_spans_languages_and_names_the_language_of_each_hit(tmp_path):
+    (tmp_path / "reference" / "lexicon").mkdir(parents=True)
+    (tmp_path / "reference" / "lexicon" / "en.yaml").write_text("cart: [cart, basket]\n")
+    (tmp_path / "reference" / "lexicon" / "de.yaml").write_text("cart: [Warenkorb]\nnew_list: [Kasse]\n")
+    lexicon = load_lexicon([tmp_path])
+    assert lexicon.names() == ["cart", "new_list"]
+    assert [(h.term, h.language) for h in lexicon.matcher("cart").finditer("Basket / Warenkorb")] == [
+        ("basket", "en"), ("Warenkorb", "de"),
+    ]  # fmt: skip
+
+
+def test_a_local_pack_extends_the_bundled_lists(tmp_path):
+    bundled = load_pack()
+    assert bundled.lexicon.has("warning")
+    (tmp_path / "reference" / "lexicon").mkdir(parents=True)
+    (tmp_path / "reference" / "lexicon" / "en.yaml").write_text("warning: [sketchy sellers]\nmy_list: [zebra]\n")
+    pack = load_pack([tmp_path])
+    warning = pack.lexicon.matcher("warning")
+    assert warning.search("Avoid sketchy sellers")
+    assert warning.search("Beware of fake pharmacies")  # bundled terms stay
+    assert pack.lexicon.matcher("my_list").search("a zebra")
+    assert pack.version != bundled.version
+
+
+def test_unknown_list_is_a_clear_error():
+    with pytest.raises(UnknownList, match="no lexicon list 'no_such_list'"):
+        Lexicon({}).matcher("no_such_list")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("cart: [{re: '(unclosed'}]\n", "invalid regular expression"), ("cart: [{regex: x}]\n", "a term is a phrase"),
+     ("cart: buy\n", "expected a list"), ("- a\n", "maps list names"), ("cart: [a\n", "invalid YAML")],
+)  # fmt: skip
+def test_broken_lexicon_files_fail_at_load_with_the_file(tmp_path, content, message):
+    (tmp_path / "reference" / "lexicon").mkdir(parents=True)
+    (tmp_path / "reference" / "lexicon" / "en.yaml").write_text(content)
+    with pytest.raises(RuleError, match=message) as info:
+        load_lexicon([tmp_path])
+    assert "en" in str(info.value)
