@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from checker.discover import Candidate, RoleMatcher, choose_links, registrable_domain
+from checker.discover import Candidate, RoleMatcher, choose_links
 from checker.errors import FetchError, FetchTimeout, NoContent
 from checker.fetch import Fetcher
 from checker.fetch.robots import RobotsPolicy
 from checker.snapshot import Page, Site
+from checker.urls import registrable_domain
 
 # How many pages of each role one site may contribute (the home page is always first).
 PAGES_PER_ROLE = {"product": 3, "category": 1}

@@ -5,27 +5,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import tldextract
-
-from checker.facts.medicines import medicine_index
 from checker.parse import Link
-from checker.reference import Reference
+from checker.urls import registrable_domain
 
-_extract = tldextract.TLDExtract(suffix_list_urls=())
+if TYPE_CHECKING:
+    from checker.facts.medicines import MedicineIndex
+    from checker.reference import Reference
+
 SEGMENT_SPLIT = re.compile(r"[/\-_.?=&]+")
 SKIP_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".css", ".js", ".ico", ".zip", ".mp4", ".woff")
 SKIP_URL_WORDS = {
     "login", "logout", "account", "signin", "register", "cart", "basket", "checkout", "wishlist", "warenkorb",
     "panier", "winkelwagen", "search", "suche", "recherche", "zoeken", "feed", "wp-json", "cdn-cgi",
 }  # fmt: skip
-
-
-def registrable_domain(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    parts = _extract(host)
-    return parts.top_domain_under_public_suffix or host
 
 
 @dataclass(frozen=True)
@@ -38,14 +33,14 @@ class Candidate:
 class RoleMatcher:
     """Names the role of a page from its URL and link text, using `reference/page_roles.yaml` and the medicines list."""
 
-    def __init__(self, reference: Reference) -> None:
+    def __init__(self, reference: Reference, medicines: MedicineIndex) -> None:
         roles = (reference.get("page_roles") or {}).get("roles", {})
         self.roles: list[tuple[str, int, set[str], list[str]]] = sorted(
             ((name, spec.get("priority", 50), {w.lower() for w in spec.get("url", [])},
               [t.lower() for t in spec.get("text", [])]) for name, spec in roles.items()),
             key=lambda role: role[1],
         )  # fmt: skip
-        self.medicines = medicine_index(reference)
+        self.medicines = medicines
 
     @property
     def role_names(self) -> list[str]:

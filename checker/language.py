@@ -4,8 +4,9 @@ A phrase found in page text is `asserted` only when the page states it. It is `n
 shortly before it in the same clause ("we never sell without a prescription") or a refusal follows it ("Bitcoin is not
 accepted"); `quoted` inside quotation marks (ads quoted by a news article); a `warning` when the sentence, its heading
 or the page title warns about or reports on the practice ("beware of sites that sell without a prescription",
-"How to spot a fake pharmacy"); a `question` when its sentence asks. The cue words are data, in
-`rules/reference/language.yaml`, in English, German, French and Dutch.
+"How to spot a fake pharmacy"); a `question` when its sentence asks. The cue words are data, in the pack's
+lexicon (`rules/reference/lexicon/<lang>.yaml`); `rules/reference/language.yaml` holds the structure (window sizes,
+clause marks, quote marks).
 """
 
 from __future__ import annotations
@@ -13,20 +14,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from checker.reference import Reference
 from checker.snapshot import Page
+
+if TYPE_CHECKING:
+    from checker.lexicon import Lexicon
 
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9ÄÖÜÉÈ\"“(])|\s*\n\s*|\s+\|\s+")
 WORD = re.compile(r"[\w'’]+")
 SNIPPET_LIMIT = 300
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-NEGATED_AFTER = re.compile(
-    r"^[^.;:!?]{0,40}?\b(?:(?:(?:are|is|will\s+be)\s+)?(?:not|no\s+longer|never)\s+(?:accepted|available|possible|"
-    r"supported|taken|offered|allowed)|(?:nicht|nie)\s+(?:akzeptiert|m[öo]glich|angeboten|erlaubt)|pas\s+(?:accept|"
-    r"possible|propos)|niet\s+(?:geaccepteerd|mogelijk|aangeboden|toegestaan))",
-    re.I,
-)  # "Card payments and PayPal are not accepted", "Bitcoin ist nicht möglich"
 
 
 def fold(text: str) -> str:
@@ -79,20 +77,22 @@ def sentences(text: str) -> list[str]:
 
 
 class Language:
-    """The cue words of one rule pack, compiled once."""
+    """The assertion cues of one rule pack: structure from `language.yaml`, words from the lexicon lists
+    `negation`, `clause_break`, `refusal` and `warning`."""
 
-    def __init__(self, table: dict | None) -> None:
+    def __init__(self, table: dict | None, lexicon: Lexicon) -> None:
         table = table or {}
         self.window = int(table.get("negation_window", 6))
-        self.negation = {w.lower() for w in table.get("negation", [])}
-        breaks = table.get("clause_breaks", [",", ";", ":"])
-        self.clause_break = re.compile("|".join(re.escape(b) for b in sorted(breaks, key=len, reverse=True)))
-        warning = sorted({fold(w) for w in table.get("warning", [])}, key=len, reverse=True)
-        self.warning = re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, warning)) + ")") if warning else None
+        self.refusal_reach = int(table.get("refusal_reach", 40))
+        self.clause_marks = tuple(table.get("clause_marks", [",", ";", ":", " - ", " – ", " — "]))
         self.quotes = set(table.get("quote_marks", ['"', "“", "”"]))
+        self.negation = lexicon.matcher("negation")
+        self.clause_break = lexicon.matcher("clause_break")
+        self.refusal = lexicon.matcher("refusal")
+        self.warning = lexicon.matcher("warning")
 
     def is_warning(self, text: str) -> bool:
-        return bool(self.warning and text and self.warning.search(fold(text)))
+        return bool(text) and self.warning.search(text)
 
     def _open_quotes(self, text: str, lo: int, start: int) -> int:
         """Quote marks before the phrase in its sentence; apostrophes (a mark between letters) left out."""
@@ -103,14 +103,29 @@ class Language:
             and not (0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha())
         )
 
+    def _clause_before(self, text: str, lo: int, start: int) -> str:
+        """The part of the phrase's clause before it, cut at the last clause mark or clause-break word."""
+        before = text[lo:start]
+        cut = max((before.rfind(mark) + len(mark) for mark in self.clause_marks if mark in before), default=0)
+        ends = [hit.end for hit in self.clause_break.finditer(before[cut:])]
+        return before[cut + ends[-1] :] if ends else before[cut:]
+
+    def negated_before(self, clause: str) -> bool:
+        """A negation cue among the last `window` words of the clause."""
+        words = list(WORD.finditer(clause))[-self.window :]
+        return bool(words) and self.negation.search(clause[words[0].start() :])
+
+    def refused_after(self, after: str) -> bool:
+        """A refusal ("is not accepted") soon after the phrase, before the clause ends."""
+        cut = min((i for i in (after.find(c) for c in ".;:!?") if i >= 0), default=len(after))
+        return any(hit.start <= self.refusal_reach for hit in self.refusal.finditer(after[:cut]))
+
     def status(self, text: str, start: int, end: int, context: str = "") -> str:
         """asserted | negated | quoted | warning | question for the phrase at text[start:end]."""
         lo, hi = sentence_bounds(text, start, end)
-        clause = self.clause_break.split(text[lo:start])[-1]
-        words = WORD.findall(clause.lower())[-self.window :]
-        if any(w in self.negation or w.endswith(("n't", "n’t")) or w.startswith(("n'", "n’")) for w in words):
+        if self.negated_before(self._clause_before(text, lo, start)):
             return "negated"
-        if NEGATED_AFTER.match(text[end:hi]):
+        if self.refused_after(text[end:hi]):
             return "negated"
         if self._open_quotes(text, lo, start) % 2 == 1:
             return "quoted"
@@ -120,16 +135,6 @@ class Language:
         if sentence.rstrip().endswith("?"):
             return "question"
         return "asserted"
-
-
-_by_digest: dict[str, Language] = {}
-
-
-def language_of(reference: Reference) -> Language:
-    """The pack's Language, compiled once per reference data version."""
-    if reference.digest not in _by_digest:
-        _by_digest[reference.digest] = Language(reference.get("language"))
-    return _by_digest[reference.digest]
 
 
 def heading_context(page: Page) -> list[str]:

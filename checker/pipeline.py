@@ -8,7 +8,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from checker.crawl import Crawler, CrawlSettings
-from checker.discover import RoleMatcher, registrable_domain
 from checker.engine.evaluate import evaluate
 from checker.engine.loader import RulePack, load_pack
 from checker.engine.matchers import Context
@@ -17,7 +16,7 @@ from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Fetcher
 from checker.result import ErrorInfo, Evidence, Finding, PageSummary, Result
 from checker.snapshot import Site
-from checker.urls import normalize_url
+from checker.urls import normalize_url, registrable_domain
 from checker.verdict import UNREACHABLE_SCORE, Policy, judge
 
 JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
@@ -37,7 +36,6 @@ class Checker:
         policy: Policy | None = None,
     ) -> None:
         self.pack: RulePack = load_pack(rules_dirs)
-        self.matcher = RoleMatcher(self.pack.reference)
         self.settings = CrawlSettings(max_pages=max_pages, deadline=deadline, obey_robots=obey_robots)
         self.policy = policy or Policy()
 
@@ -54,17 +52,17 @@ class Checker:
             override.url = url
             return override
         try:
-            site = await Crawler(fetcher, self.matcher, self.settings).crawl(url, start_url)
+            site = await Crawler(fetcher, self.pack.roles, self.settings).crawl(url, start_url)
         except RxcheckError as exc:
             return self.failed(url, exc, jurisdiction)
         return await asyncio.to_thread(self.assess, site, jurisdiction)
 
     def assess(self, site: Site, jurisdiction: str = "auto") -> Result:
         """Facts, rules and verdict for a site already fetched."""
-        facts = extract_facts(site, self.pack.reference)
+        facts = extract_facts(site, self.pack)
         if jurisdiction == "auto":
             jurisdiction = guess_jurisdiction(site, facts)
-        ctx = Context(site=site, facts=facts, language=self.pack.language, jurisdiction=jurisdiction)
+        ctx = Context(site=site, facts=facts, pack=self.pack, jurisdiction=jurisdiction)
         findings = evaluate(self.pack.active(), ctx)
         verdict, score, findings = judge(findings, facts, self.policy)
         findings.sort(key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))

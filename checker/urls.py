@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
+
+import tldextract
 
 from checker.errors import InvalidURL
 
 MAX_URL_LENGTH = 2048
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # the shipped suffix list: offline
+
+
+def registrable_domain(url: str) -> str:
+    """The registrable domain of a URL (e.g. `shop.boots.co.uk` -> `boots.co.uk`), or the host when none; "" for a
+    URL with no readable host (malformed, e.g. an unbalanced IPv6 bracket)."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+    return _registrable_host(host)
+
+
+@lru_cache(maxsize=8192)
+def _registrable_host(host: str) -> str:
+    return _extract(host).top_domain_under_public_suffix or host
+
+
+def host_parts(host: str) -> tldextract.ExtractResult:
+    """A host split at its public suffix: subdomain, domain, suffix."""
+    return _extract(host)
 
 
 def normalize_url(url: str) -> str:

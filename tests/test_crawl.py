@@ -3,12 +3,11 @@
 import pytest
 
 from checker.crawl import Crawler, CrawlSettings
-from checker.discover import RoleMatcher
+from checker.engine.loader import load_pack
 from checker.errors import FetchError
 from checker.fetch.live import LiveFetcher
-from checker.reference import bundled_rules_dir, load_reference
 
-MATCHER = RoleMatcher(load_reference([bundled_rules_dir()]))
+MATCHER = load_pack().roles
 SHOP = "https://www.shop.example.co.uk"
 
 HOME = f"""<html><head><title>Shop</title></head><body>

@@ -15,10 +15,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from checker.discover import RoleMatcher
 from checker.engine.schema import Overrides, Rule
 from checker.engine.text import compile_any
 from checker.errors import RuleError
-from checker.language import Language, language_of
+from checker.facts.medicines import MedicineIndex
+from checker.facts.prices import Prices
+from checker.facts.seals import Issuer, issuers_from
+from checker.language import Language
 from checker.lexicon import Lexicon, load_lexicon
 from checker.reference import LOADER, Reference, bundled_rules_dir, load_reference
 
@@ -28,13 +32,27 @@ NOT_RULES = {"reference", "tests"}
 
 @dataclass
 class RulePack:
+    """A loaded pack, compiled once: rules, reference data, the lexicon and what is built from them (the assertion
+    cues, the medicine index, price tables, seal issuers, page roles). Passed explicitly to every stage."""
+
     rules: list[Rule]
     overrides: Overrides
     reference: Reference
-    language: Language
     version: str
     lexicon: Lexicon = field(default_factory=lambda: Lexicon({}))
     sources: dict[str, Path] = field(default_factory=dict)  # rule id -> file
+    language: Language = field(init=False)
+    medicines: MedicineIndex = field(init=False)
+    prices: Prices = field(init=False)
+    issuers: list[Issuer] = field(init=False)
+    roles: RoleMatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.language = Language(self.reference.get("language"), self.lexicon)
+        self.medicines = MedicineIndex(self.reference.get("medicines"))
+        self.prices = Prices(self.reference.get("currencies"), self.reference.get("prices"))
+        self.issuers = issuers_from(self.reference.get("registers"))
+        self.roles = RoleMatcher(self.reference, self.medicines)
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
@@ -168,7 +186,6 @@ def load_pack(local_dirs: Sequence[Path] = (), *, include_bundled: bool = True) 
         rules=effective,
         overrides=overrides,
         reference=reference,
-        language=language_of(reference),
         version=f"{PACK_VERSION}-{digest.hexdigest()[:10]}",
         lexicon=lexicon,
         sources=sources,

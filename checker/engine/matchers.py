@@ -6,12 +6,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import re2
 
-from checker.discover import registrable_domain
 from checker.engine.schema import (
     Check,
     FactCheck,
@@ -29,6 +28,10 @@ from checker.language import Language, snippet
 from checker.parse import css_path
 from checker.result import Evidence
 from checker.snapshot import Page, Site
+from checker.urls import registrable_domain
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 MAX_EVIDENCE = 5
 
@@ -39,7 +42,7 @@ class Context:
 
     site: Site
     facts: Facts
-    language: Language
+    pack: RulePack
     jurisdiction: str
     _texts: dict[int, PageText] = field(default_factory=dict)
 
@@ -48,6 +51,10 @@ class Context:
             page for page in self.site.html_pages()
             if (not roles or page.role in roles) and not (exclude and page.role in exclude)
         ]  # fmt: skip
+
+    @property
+    def language(self) -> Language:
+        return self.pack.language
 
     def text_of(self, page: Page) -> PageText:
         key = id(page)

@@ -51,16 +51,16 @@ def site_from_test(case: RuleTest, matcher: RoleMatcher) -> Site:
 
 def run_case(rule: Rule, case: RuleTest, pack: RulePack, matcher: RoleMatcher) -> bool:
     site = site_from_test(case, matcher)
-    facts = extract_facts(site, pack.reference)
+    facts = extract_facts(site, pack)
     jurisdiction = case.jurisdiction if case.jurisdiction != "auto" else guess_jurisdiction(site, facts)
-    ctx = Context(site=site, facts=facts, language=pack.language, jurisdiction=jurisdiction)
+    ctx = Context(site=site, facts=facts, pack=pack, jurisdiction=jurisdiction)
     return applies(rule, jurisdiction) and evaluate_rule(rule, ctx) is not None
 
 
 def run_rule_tests(local_dirs: Sequence[Path] = ()) -> list[RuleTestOutcome]:
     """Run the tests of every rule in the effective pack (bundled + `local_dirs`)."""
     pack = load_pack(local_dirs)
-    matcher = RoleMatcher(pack.reference)
+    matcher = pack.roles
     wanted = {path.stem for d in local_dirs for path in rule_files(Path(d))} if local_dirs else None
     outcomes = []
     for rule in pack.rules:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import re2
 
-from checker.language import fold, heading_context, language_of, sentence_bounds, snippet
+from checker.language import fold, heading_context, sentence_bounds, snippet
 from checker.parse import Block
 from checker.result import Evidence
 from checker.snapshot import Page, Site
@@ -58,6 +58,6 @@ def find_terms(pattern: re2._Regexp | None, folded: str) -> Iterator[tuple[int, 
 
 
 __all__ = [
-    "PRICE_HINT", "RE2_OPTIONS", "evidence", "find_terms", "fold", "heading_context", "language_of", "page_blocks",
+    "PRICE_HINT", "RE2_OPTIONS", "evidence", "find_terms", "fold", "heading_context", "page_blocks",
     "sentence_bounds", "snippet", "terms_pattern",
 ]  # fmt: skip

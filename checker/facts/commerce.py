@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, evidence, fold, heading_context, language_of, sentence_bounds
-from checker.facts.domain import registrable_domain, site_domains
-from checker.facts.medicines import MedicineIndex, Mention, medicine_index
-from checker.reference import Reference
+from checker.facts._common import PRICE_HINT, evidence, fold, heading_context, sentence_bounds
+from checker.facts.domain import site_domains
+from checker.facts.medicines import MedicineIndex, Mention
 from checker.result import Evidence
 from checker.snapshot import Page, Site
+from checker.urls import registrable_domain
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 CART_PHRASE = re.compile(
     r"(?i)\b(?:add\s+to\s+(?:cart|basket|bag|trolley)|buy\s+now|order\s+now|in\s+den\s+warenkorb|jetzt\s+kaufen|"
@@ -110,9 +113,9 @@ NO_PRESCRIPTION = re.compile(
 )
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    cue = language_of(reference)
-    index = medicine_index(reference)
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
+    cue = pack.language
+    index = pack.medicines
     domains = site_domains(site)
     facts: dict[tuple, Fact] = {}
 

@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from checker.facts import Fact
 from checker.facts._common import evidence
-from checker.facts.domain import registrable_domain, site_domains
+from checker.facts.domain import site_domains
 from checker.facts.licences import find_licences
-from checker.reference import Reference
 from checker.result import Evidence
 from checker.snapshot import Page, Site
+from checker.urls import registrable_domain
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 COUNTRY_NAMES = {
     "GB": "united kingdom|great britain|england|scotland|wales|northern ireland|vereinigtes königreich|royaume-uni|"
@@ -215,7 +218,7 @@ COMPANY = re.compile(
 COMPANY_LEAD_WORDS = {"copyright", "welcome", "by", "operated", "owned", "run", "©", "at", "to", "from", "with", "is"}
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     domains = site_domains(site)
     hint = CCTLD_COUNTRY.get(registrable_domain(site.start_url).rsplit(".", 1)[-1])
     facts: dict[tuple, Fact] = {}

@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import tldextract
-
 from checker.facts import Fact
-from checker.facts.medicines import medicine_index
-from checker.reference import Reference
 from checker.result import Evidence
 from checker.snapshot import Site
+from checker.urls import host_parts, registrable_domain
 
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
+
 
 LABEL_SPLIT = re.compile(r"[-0-9]+")
 MIN_SUBSTRING = (
@@ -45,20 +44,6 @@ FILLER = re.compile(
     r"mg|brand|for|men|women|and|with|from|help|super|mega|fast|quick|overnight|safe|secure|trusted|real|true|easy|"
     r"smart|go|i|e)*$"
 )
-
-
-def registrable_domain(url: str) -> str:
-    """The registrable domain of a URL (e.g. `shop.boots.co.uk` -> `boots.co.uk`), or the host when none."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:  # a malformed URL, e.g. an unbalanced IPv6 bracket
-        return ""
-    return _registrable_host(host)
-
-
-@lru_cache(maxsize=8192)
-def _registrable_host(host: str) -> str:
-    return _extract(host).top_domain_under_public_suffix or host
 
 
 def site_domains(site: Site) -> set[str]:
@@ -87,15 +72,15 @@ def name_in_labels(name: str, labels: list[str]) -> bool:
     return False
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     start = urlsplit(site.start_url)
-    parts = _extract(start.hostname or "")
+    parts = host_parts(start.hostname or "")
     domain = parts.top_domain_under_public_suffix or (start.hostname or "")
     final_url = site.final_url or site.start_url
     final = urlsplit(final_url)
     final_domain = registrable_domain(final_url)
     labels = [label for label in (parts.subdomain.split(".") + [parts.domain]) if label and label != "www"]
-    medicine, medicine_name = _medicine_in(labels, reference)
+    medicine, medicine_name = _medicine_in(labels, pack)
     facts = [
         Fact(
             kind="domain",
@@ -112,7 +97,7 @@ def extract(site: Site, reference: Reference) -> Iterable[Fact]:
                 "pharmacy_tld": parts.suffix == "pharmacy",
                 "medicine_in_domain": medicine,
                 "medicine_name_in_domain": medicine_name,
-                "lookalike_of": _lookalike(domain, labels, reference),
+                "lookalike_of": _lookalike(domain, labels, pack),
             },
             evidence=Evidence(url=site.start_url, snippet=f"site address: {site.start_url}", locator="url"),
         )
@@ -139,16 +124,16 @@ def extract(site: Site, reference: Reference) -> Iterable[Fact]:
     return facts
 
 
-def _medicine_in(labels: list[str], reference: Reference) -> tuple[str | None, str | None]:
+def _medicine_in(labels: list[str], pack: RulePack) -> tuple[str | None, str | None]:
     best: tuple[int, str, str] | None = None
-    for name, medicine in medicine_index(reference).domain_names():
+    for name, medicine in pack.medicines.domain_names():
         if len(name) >= 4 and name_in_labels(name, labels) and (best is None or len(name) > best[0]):
             best = (len(name), medicine.name, name)
     return (best[1], best[2]) if best else (None, None)
 
 
-def _lookalike(domain: str, labels: list[str], reference: Reference) -> str | None:
-    table = reference.get("brands") or {}
+def _lookalike(domain: str, labels: list[str], pack: RulePack) -> str | None:
+    table = pack.reference.get("brands") or {}
     for brand in table.get("brands", []) if isinstance(table, dict) else []:
         own = {d.lower() for d in brand.get("domains") or []}
         if domain in own:

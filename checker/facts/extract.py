@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from checker.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
-from checker.reference import Reference
 from checker.snapshot import Site
 
-Extractor = Callable[[Site, Reference], Iterable[Fact]]
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
+
+Extractor = Callable[[Site, "RulePack"], Iterable[Fact]]
 
 EXTRACTORS: list[Extractor] = [
     domain.extract,
@@ -29,10 +32,10 @@ EXTRACTORS: list[Extractor] = [
 ]
 
 
-def extract_facts(site: Site, reference: Reference) -> Facts:
+def extract_facts(site: Site, pack: RulePack) -> Facts:
     facts = Facts()
     for extractor in EXTRACTORS:
-        facts.extend(extractor(site, reference))
+        facts.extend(extractor(site, pack))
     facts.extend(priced_offers(facts))
     return facts
 

@@ -29,11 +29,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from checker.facts import Fact
-from checker.facts._common import evidence, heading_context, language_of
-from checker.reference import Reference
+from checker.facts._common import evidence, heading_context
 from checker.snapshot import Site
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 US_STATES = (
     "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|"
@@ -238,8 +241,8 @@ NOT_NAMES = {
 }
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    cue = language_of(reference)
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
+    cue = pack.language
     licences: dict[tuple[str, str], Fact] = {}
     persons: dict[tuple[str, str], Fact] = {}
     claims: dict[tuple[str, str], Fact] = {}

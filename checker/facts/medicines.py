@@ -21,13 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, evidence, find_terms, fold, language_of, terms_pattern
+from checker.facts._common import PRICE_HINT, evidence, find_terms, fold, terms_pattern
 from checker.language import Language
-from checker.reference import Reference
 from checker.snapshot import Page, Site
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 ORIGINATOR_MARKETS = ("US", "GB", "EU", "CA")
 CART_WORDS = re.compile(
@@ -115,27 +117,17 @@ def _key(name: str) -> str:
     return " ".join(fold(name).replace("-", " ").split())
 
 
-_indexes: dict[str, MedicineIndex] = {}
-
-
-def medicine_index(reference: Reference) -> MedicineIndex:
-    """The index for a reference, built once per reference digest."""
-    if reference.digest not in _indexes:
-        _indexes[reference.digest] = MedicineIndex(reference.get("medicines"))
-    return _indexes[reference.digest]
-
-
 def is_generic_of_brand_only(folded: str, mention: Mention) -> bool:
     return mention.medicine.brand_only and bool(
         GENERIC_BEFORE.search(folded[max(0, mention.start - 30) : mention.start])
     )
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    index = medicine_index(reference)
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
+    index = pack.medicines
     if index.pattern is None:
         return []
-    cue = language_of(reference)
+    cue = pack.language
     seen: dict[str, dict[str, Any]] = {}
     offers: list[Fact] = []
     for page in site.html_pages():

@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from checker.facts import Fact
-from checker.facts._common import evidence, fold, heading_context, language_of
-from checker.facts.domain import registrable_domain
+from checker.facts._common import evidence, fold, heading_context
 from checker.parse import Form
-from checker.reference import Reference
 from checker.result import Evidence
 from checker.snapshot import Page, Site
+from checker.urls import registrable_domain
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 # Text patterns, per method. Case matters where the name is also a common word (Visa, iDEAL, COD).
 TEXT_METHODS = {
@@ -121,8 +124,8 @@ CHECKOUT_PATH = re.compile(
 )
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    cue = language_of(reference)
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
+    cue = pack.language
     facts: dict[tuple, Fact] = {}
     site_label = registrable_domain(site.start_url).split(".")[0].replace("-", "")
     for page in site.html_pages():

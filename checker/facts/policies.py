@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from checker.facts import Fact
-from checker.facts.domain import registrable_domain, site_domains
-from checker.reference import Reference
+from checker.facts.domain import site_domains
 from checker.result import Evidence
 from checker.snapshot import Site
+from checker.urls import registrable_domain
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 POLICY_ROLES = (
     "returns",
@@ -35,8 +39,8 @@ SEGMENT_SPLIT = re.compile(r"[/\-_.?=&]+")
 MAX_LINK_TEXT = 40
 
 
-def _role_table(reference: Reference) -> list[tuple[str, set[str], list[str]]]:
-    roles = (reference.get("page_roles") or {}).get("roles", {}) or {}
+def _role_table(reference: dict | None) -> list[tuple[str, set[str], list[str]]]:
+    roles = (reference or {}).get("roles", {}) or {}
     table = []
     for name, spec in sorted(roles.items(), key=lambda item: item[1].get("priority", 50)):
         if name in POLICY_ROLES:
@@ -58,7 +62,7 @@ def link_role(table: list[tuple[str, set[str], list[str]]], href: str, text: str
     return None
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     facts: dict[str, Fact] = {}
     for page in site.html_pages():
         if page.role in POLICY_ROLES and page.role not in facts:
@@ -67,7 +71,7 @@ def extract(site: Site, reference: Reference) -> Iterable[Fact]:
             facts[page.role] = Fact(
                 "policy_page", page.role, attrs, Evidence(url=page.final_url, snippet=snippet, locator="title")
             )
-    table = _role_table(reference)
+    table = _role_table(pack.reference.get("page_roles"))
     domains = site_domains(site)
     for page in site.html_pages():
         for link in page.links:

@@ -25,17 +25,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import re2
 
 from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold, language_of
-from checker.facts.medicines import GENERIC_BEFORE, MedicineIndex, Mention, medicine_index
+from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
+from checker.facts.medicines import GENERIC_BEFORE, MedicineIndex, Mention
 from checker.language import Language
 from checker.parse import Block
-from checker.reference import Reference
 from checker.snapshot import Page, Site
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 AMOUNT = r"\d{1,3}(?:[.,'\x{00a0}\x{202f}]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 UNITS = {
@@ -208,15 +210,6 @@ def _strength(text: str) -> str:
     return f"{m.group(1).replace(',', '.')}{m.group(2).lower()}" if m else text.lower().replace(" ", "")
 
 
-_cache: dict[str, Prices] = {}
-
-
-def price_reader(reference: Reference) -> Prices:
-    if reference.digest not in _cache:
-        _cache[reference.digest] = Prices(reference.get("currencies"), reference.get("prices"))
-    return _cache[reference.digest]
-
-
 # --- extraction ---
 
 
@@ -233,10 +226,10 @@ class Context:
     heading: str = ""
 
 
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    reader = price_reader(reference)
-    index = medicine_index(reference)
-    cue = language_of(reference)
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
+    reader = pack.prices
+    index = pack.medicines
+    cue = pack.language
     facts: dict[tuple, Fact] = {}
     for page in site.html_pages():
         for ctx in _contexts(page):

@@ -31,17 +31,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import re2
 
 from checker.facts import Fact
 from checker.facts._common import RE2_OPTIONS, evidence, fold, terms_pattern
-from checker.facts.domain import registrable_domain, site_domains
-from checker.reference import Reference
+from checker.facts.domain import site_domains
 from checker.result import Evidence
 from checker.snapshot import Site
+from checker.urls import registrable_domain
+
+if TYPE_CHECKING:
+    from checker.engine.loader import RulePack
 
 MAX_BADGE_TEXT = 100
 TEXT_CLAIM_ISSUERS = ("legitscript", "nabp", "cipa", "pharmacychecker")
@@ -75,7 +78,7 @@ def _compile(pattern: str | None) -> Any:
     return re2.compile(f"(?i){pattern}", RE2_OPTIONS) if pattern else None
 
 
-def _issuers_from(table: Any) -> list[Issuer]:
+def issuers_from(table: Any) -> list[Issuer]:
     issuers = []
     for key, spec in ((table or {}).get("issuers") or {}).items():
         issuer = Issuer(
@@ -102,17 +105,8 @@ def _issuers_from(table: Any) -> list[Issuer]:
     return sorted(issuers, key=lambda i: i.key == "imitation")  # real issuers first
 
 
-_cache: dict[str, list[Issuer]] = {}
-
-
-def issuers(reference: Reference) -> list[Issuer]:
-    if reference.digest not in _cache:
-        _cache[reference.digest] = _issuers_from(reference.get("registers"))
-    return _cache[reference.digest]
-
-
-def extract(site: Site, reference: Reference) -> Iterable[Fact]:
-    known = issuers(reference)
+def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
+    known = pack.issuers
     domains = site_domains(site)
     facts: dict[tuple, Fact] = {}
     for page in site.html_pages():

@@ -1,12 +1,11 @@
 import pytest
 
+from checker.engine.loader import load_pack
 from checker.engine.text import PageText, compile_any
 from checker.fetch import Exchange, FetchResult
-from checker.language import Language
-from checker.reference import bundled_rules_dir, load_reference
 from checker.snapshot import Page
 
-LANGUAGE = Language(load_reference([bundled_rules_dir()]).get("language"))
+LANGUAGE = load_pack().language
 NO_RX = compile_any(
     ("without a prescription", "no prescription needed", "ohne Rezept", "sans ordonnance", "zonder recept"), ()
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from checker.engine.loader import RulePack, load_pack
 from checker.facts import Facts
 from checker.parse import parse_html
 from checker.reference import Reference, load_reference
@@ -40,6 +41,11 @@ def reference() -> Reference:
     return load_reference([RULES])
 
 
+@pytest.fixture(scope="session")
+def pack() -> RulePack:
+    return load_pack()
+
+
 @pytest.fixture
 def make_site() -> Callable[..., Site]:
     return build_site
@@ -51,12 +57,12 @@ def html() -> Callable[..., str]:
 
 
 @pytest.fixture
-def run(reference: Reference) -> Callable[..., Facts]:
+def run(pack: RulePack) -> Callable[..., Facts]:
     """Run one extractor (or `extract_facts`) on a site given as `url -> (html, role)`, or on a `Site`."""
 
     def run_extractor(extract, pages: dict | Site, **site_options) -> Facts:
         site = pages if isinstance(pages, Site) else build_site(pages, **site_options)
-        result = extract(site, reference)
+        result = extract(site, pack)
         return result if isinstance(result, Facts) else Facts(result)
 
     return run_extractor

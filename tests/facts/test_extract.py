@@ -33,8 +33,8 @@ def test_every_extractor_is_documented():
         assert module.__doc__ and "attrs" in module.__doc__, module.__name__
 
 
-def test_extract_facts_collects_every_kind(reference, make_site):
-    facts = extract_facts(make_site(UK_PHARMACY), reference)
+def test_extract_facts_collects_every_kind(pack, make_site):
+    facts = extract_facts(make_site(UK_PHARMACY), pack)
     assert isinstance(facts, Facts)
     expected = {"domain", "medicine", "offer", "price", "commerce", "licence", "person", "address", "phone",
                 "company", "seal", "policy_page"}  # fmt: skip
@@ -42,15 +42,15 @@ def test_extract_facts_collects_every_kind(reference, make_site):
     assert all(f.evidence is not None and len(f.evidence.snippet) <= 300 for f in facts)
 
 
-def test_extraction_is_cheap(reference, make_site):
+def test_extraction_is_cheap(pack, make_site):
     body = "".join(
         f"<div><h3>Product {i}</h3><p>Tadalafil 20mg, 30 tabs – ${i}.99</p><a href='/p{i}'>Buy</a></div>"
         for i in range(300)
     )
     site = make_site({"https://shop.example/": (page(body), "category")})
-    extract_facts(site, reference)  # warm the per-reference caches
+    extract_facts(site, pack)  # warm up
     started = time.perf_counter()
-    extract_facts(site, reference)
+    extract_facts(site, pack)
     assert time.perf_counter() - started < 2.0
 
 
@@ -73,6 +73,6 @@ def test_extraction_is_cheap(reference, make_site):
          "unknown"),
     ],
 )  # fmt: skip
-def test_guess_jurisdiction(reference, make_site, pages, expected):
+def test_guess_jurisdiction(pack, make_site, pages, expected):
     site = make_site(pages)
-    assert guess_jurisdiction(site, extract_facts(site, reference)) == expected
+    assert guess_jurisdiction(site, extract_facts(site, pack)) == expected

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from checker.facts import medicines
-from checker.facts.medicines import MedicineIndex, medicine_index
+from checker.facts.medicines import MedicineIndex
 
 # Sentences from the project's seed article (shared/domain/seed-article.txt): a patient guide, not a shop.
 SEED_ARTICLE = """\
@@ -44,14 +44,14 @@ def test_reference_has_enough_medicines(reference):
         ("Sildenafil100mg tablets", "sildenafil", "generic"),
     ],
 )
-def test_index_finds_names_in_any_language(reference, text, medicine, kind):
-    [mention] = medicine_index(reference).find(text)
+def test_index_finds_names_in_any_language(pack, text, medicine, kind):
+    [mention] = pack.medicines.find(text)
     assert (mention.medicine.name, mention.kind) == (medicine, kind)
 
 
 @pytest.mark.parametrize("text", ["Ask a specialist today", "A candlelight vigil", "The Norco city council"])
-def test_index_ignores_words_containing_names(reference, text):
-    assert medicine_index(reference).find(text) == []
+def test_index_ignores_words_containing_names(pack, text):
+    assert pack.medicines.find(text) == []
 
 
 def test_empty_reference_finds_nothing():

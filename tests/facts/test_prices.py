@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from checker.facts import prices
-from checker.facts.prices import parse_amount, price_reader
+from checker.facts.prices import parse_amount
 
 
 def price_facts(run, html, body: str, role: str = "product", title: str = ""):
@@ -31,13 +31,13 @@ def test_parse_amount(raw, amount):
      ("C$45", 45.0, "CAD"), ("US$ 10", 10.0, "USD"), ("99 euros", 99.0, "EUR"), ("₹ 250", 250.0, "INR"),
      ("CHF 19.90", 19.9, "CHF")],
 )  # fmt: skip
-def test_money_formats(reference, text, amount, currency):
-    [money] = price_reader(reference).find(f"Price: {text} only")
+def test_money_formats(pack, text, amount, currency):
+    [money] = pack.prices.find(f"Price: {text} only")
     assert (money.amount, money.currency) == (amount, currency)
 
 
-def test_bare_dollar_is_assumed_usd(reference):
-    [money] = price_reader(reference).find("$49")
+def test_bare_dollar_is_assumed_usd(pack):
+    [money] = pack.prices.find("$49")
     assert (money.currency, money.assumed) == ("USD", True)
 
 
