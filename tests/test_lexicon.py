@@ -87,3 +87,52 @@ def test_broken_lexicon_files_fail_at_load_with_the_file(tmp_path, content, mess
     with pytest.raises(RuleError, match=message) as info:
         load_lexicon([tmp_path])
     assert "en" in str(info.value)
+
+
+RULE = """id: {id}
+name: Zebra sold
+category: content
+kind: red_flag
+severity: low
+weight: 1
+status: test
+description: test rule
+message: test rule
+references: [test]
+checks:
+  zebra:
+    text:
+      terms: [{list}]
+condition: zebra
+tests:
+  match:
+    - html: "<p>We sell Zebras and ZÈBRE.</p>"
+  no_match:
+    - html: "<p>We never sell zebras.</p>"
+"""
+
+
+def _local_pack(tmp_path, list_name: str = "animals"):
+    (tmp_path / "reference" / "lexicon").mkdir(parents=True)
+    (tmp_path / "reference" / "lexicon" / "en.yaml").write_text("animals: [zebra*]\n")
+    (tmp_path / "reference" / "lexicon" / "fr.yaml").write_text("animals: [zèbre]\n")
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "content-zebra.yaml").write_text(RULE.format(id="content-zebra", list=list_name))
+    return tmp_path
+
+
+def test_a_rule_names_a_lexicon_list_and_its_tests_pass(tmp_path):
+    from checker.engine.ruletests import run_rule_tests
+
+    outcomes = run_rule_tests([_local_pack(tmp_path)])
+    assert [(o.expected, o.passed) for o in outcomes] == [("match", True), ("no_match", True)]
+
+
+def test_a_rule_naming_an_unknown_list_fails_at_load_and_validate(tmp_path):
+    from checker.engine.loader import validate_dir
+
+    _local_pack(tmp_path, "no_such_list")
+    with pytest.raises(RuleError, match=r"content-zebra.yaml: checks.zebra: no lexicon list 'no_such_list'"):
+        load_pack([tmp_path])
+    count, problems = validate_dir(tmp_path)
+    assert count == 1 and any("no lexicon list 'no_such_list'" in p for p in problems)

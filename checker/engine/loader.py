@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from checker.discover import RoleMatcher
 from checker.engine.schema import Overrides, Rule
-from checker.engine.text import compile_any
+from checker.engine.text import text_program
 from checker.errors import RuleError
 from checker.facts.medicines import MedicineIndex
 from checker.facts.prices import Prices
@@ -117,7 +117,7 @@ def load_rule_file(path: Path) -> Rule:
     for name, check in rule.checks.items():
         for match in _text_matches(check):
             try:
-                compile_any(tuple(match.phrases), tuple(match.regex))
+                text_program(match.phrases, match.regex)
             except ValueError as exc:
                 problems.append(f"{path}:{_line_of(node, ['checks', name])}: checks.{name}: {exc}")
     if problems:
@@ -135,6 +135,16 @@ def _text_matches(check) -> list:
     if hasattr(inner, "phrases"):
         found.append(inner)
     return found
+
+
+def unknown_lists(rule: Rule, lexicon: Lexicon) -> list[str]:
+    """A problem for each lexicon list a rule's text checks name that the lexicon does not define."""
+    return [
+        f"checks.{name}: no lexicon list {term!r} (lists: {', '.join(lexicon.names())})"
+        for name, check in rule.checks.items()
+        for match in _text_matches(check)
+        for term in lexicon.missing(match.terms)
+    ]
 
 
 def rule_files(rule_dir: Path) -> list[Path]:
@@ -179,6 +189,9 @@ def load_pack(local_dirs: Sequence[Path] = (), *, include_bundled: bool = True) 
     effective = [rules[rule_id] for rule_id in sorted(rules)]
     reference = load_reference(dirs)
     lexicon = load_lexicon(dirs)
+    problems = [f"{sources[rule.id]}: {problem}" for rule in effective for problem in unknown_lists(rule, lexicon)]
+    if problems:
+        raise RuleError("\n".join(problems))
     for rule in effective:
         digest.update(json.dumps(rule.model_dump(mode="json", exclude={"tests"}), sort_keys=True).encode())
     digest.update(overrides.model_dump_json().encode() + reference.digest.encode() + lexicon.digest.encode())
@@ -211,12 +224,19 @@ def validate_dir(rule_dir: Path) -> tuple[int, list[str]]:
     problems: list[str] = []
     files = rule_files(rule_dir)
     ids: dict[str, Path] = {}
+    try:
+        lexicon = load_lexicon(list(dict.fromkeys([bundled_rules_dir(), Path(rule_dir)])))
+    except RuleError as exc:
+        problems.extend(str(exc).splitlines())
+        lexicon = None
     for path in files:
         try:
             rule = load_rule_file(path)
         except RuleError as exc:
             problems.extend(str(exc).splitlines())
             continue
+        if lexicon is not None:
+            problems.extend(f"{path}: {problem}" for problem in unknown_lists(rule, lexicon))
         if rule.id in ids:
             problems.append(f"{path}:1: duplicate rule id {rule.id!r} (also in {ids[rule.id]})")
         ids[rule.id] = path

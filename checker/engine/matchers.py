@@ -22,7 +22,7 @@ from checker.engine.schema import (
     TextMatch,
     UrlCheck,
 )  # fmt: skip
-from checker.engine.text import RE2_OPTIONS, PageText, compile_any
+from checker.engine.text import RE2_OPTIONS, PageText, TextProgram, text_program
 from checker.facts import Facts
 from checker.language import Language, snippet
 from checker.parse import css_path
@@ -71,21 +71,21 @@ class Context:
         return registrable_domain(url) in self.site_domains
 
 
-def program(match: TextMatch):
-    return compile_any(tuple(match.phrases), tuple(match.regex))
+def program(match: TextMatch, ctx: Context) -> TextProgram:
+    return text_program(match.phrases, match.regex, [ctx.pack.lexicon.matcher(name) for name in match.terms])
 
 
-def _search(match: TextMatch | None, *texts: str) -> bool:
+def _search(match: TextMatch | None, ctx: Context, *texts: str) -> bool:
     if match is None:
         return True
-    prog = program(match)
+    prog = program(match, ctx)
     return any(prog.search(t) for t in texts if t)
 
 
 def check_text(check: TextCheck, ctx: Context) -> list[Evidence]:
-    prog = program(check)
-    near = program(check.near) if check.near else None
-    not_near = program(check.not_near) if check.not_near else None
+    prog = program(check, ctx)
+    near = program(check.near, ctx) if check.near else None
+    not_near = program(check.not_near, ctx) if check.not_near else None
     found: list[Evidence] = []
     pages_matched = 0
     for page in ctx.pages(check.roles, check.exclude_roles):
@@ -117,7 +117,7 @@ def check_selector(check: SelectorCheck, ctx: Context) -> list[Evidence]:
             raise ValueError(f"invalid CSS selector {check.css!r}: {exc}") from None
         for element in elements:
             text = " ".join(element.get_text(" ").split())
-            if _search(check.text, text):
+            if _search(check.text, ctx, text):
                 found.append(Evidence(url=page.final_url, snippet=snippet(text or str(element)[:200]),
                                       locator=css_path(element)))  # fmt: skip
                 break
@@ -150,7 +150,7 @@ def check_link(check: LinkCheck, ctx: Context) -> list[Evidence]:
                 continue
             if hrefs and not any(r.search(link.href) for r in hrefs):
                 continue
-            if not _search(check.text, link.text, link.title):
+            if not _search(check.text, ctx, link.text, link.title):
                 continue
             found.append(Evidence(url=page.final_url, snippet=f"{link.text or link.title} → {link.href}"[:300],
                                   locator=link.locator))  # fmt: skip
@@ -166,7 +166,7 @@ def check_image(check: ImageCheck, ctx: Context) -> list[Evidence]:
     for page in ctx.pages(check.roles):
         for image in page.images:
             name = urlsplit(image.src).path.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ")
-            if not _search(check.text, image.alt, image.title, name):
+            if not _search(check.text, ctx, image.alt, image.title, name):
                 continue
             if not _target_ok(check.link, image.link_href, ctx):
                 continue

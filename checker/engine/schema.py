@@ -24,15 +24,17 @@ class Strict(BaseModel):
 
 
 class TextMatch(Strict):
-    """Phrases (plain words, case-insensitive, whole words) and/or regular expressions (RE2 syntax)."""
+    """Phrases (plain words, case-insensitive, whole words), regular expressions (RE2 syntax) and/or the names of
+    lexicon lists (`rules/reference/lexicon/<lang>.yaml`), whose terms in every language match."""
 
     phrases: list[str] = Field(default_factory=list)
     regex: list[str] = Field(default_factory=list)
+    terms: list[str] = Field(default_factory=list, description="names of lexicon term lists")
 
     @model_validator(mode="after")
     def _something(self) -> TextMatch:
-        if not self.phrases and not self.regex:
-            raise ValueError("give at least one of `phrases` or `regex`")
+        if not self.phrases and not self.regex and not self.terms:
+            raise ValueError("give at least one of `phrases`, `regex` or `terms`")
         return self
 
 

@@ -9,13 +9,14 @@ The classification is `checker.language`, shared with the fact extractors.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import re2
 
 from checker.language import Language, heading_context, sentences
+from checker.lexicon import TermMatcher
 from checker.parse import Block
 from checker.snapshot import Page
 
@@ -47,6 +48,33 @@ def compile_any(phrases: tuple[str, ...], regexes: tuple[str, ...]) -> re2._Rege
         raise ValueError(f"invalid regular expression: {exc}") from None
 
 
+class TextProgram:
+    """What one `TextMatch` looks for: its phrases and regular expressions (one RE2 program) and its lexicon lists."""
+
+    def __init__(self, program: re2._Regexp | None, lists: Sequence[TermMatcher] = ()) -> None:
+        self.program = program
+        self.lists = tuple(lists)
+
+    def search(self, text: str) -> bool:
+        if not text:
+            return False
+        return bool(self.program and self.program.search(text)) or any(m.search(text) for m in self.lists)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Whole-word (start, end) hits, in text order."""
+        found = []
+        if self.program is not None:
+            found = [m.span() for m in self.program.finditer(text) if whole_word(text, *m.span())]
+        for matcher in self.lists:
+            found.extend((hit.start, hit.end) for hit in matcher.finditer(text))
+        return sorted(found) if self.lists else found
+
+
+def text_program(phrases: Sequence[str], regexes: Sequence[str], lists: Sequence[TermMatcher] = ()) -> TextProgram:
+    program = compile_any(tuple(phrases), tuple(regexes)) if phrases or regexes else None
+    return TextProgram(program, lists)
+
+
 @dataclass(frozen=True)
 class Sentence:
     text: str
@@ -74,13 +102,11 @@ class PageText:
             for text in sentences(block.text):
                 self.sentences.append(Sentence(text=text, block=block, context=context))
 
-    def find(self, program: re2._Regexp, language: Language) -> Iterator[TextHit]:
+    def find(self, program: TextProgram, language: Language) -> Iterator[TextHit]:
         if not program.search(self.joined):
             return
         for sentence in self.sentences:
-            for match in program.finditer(sentence.text):
-                start, end = match.span()
-                if whole_word(sentence.text, start, end):
-                    yield TextHit(
-                        self.page, sentence, start, end, language.status(sentence.text, start, end, sentence.context)
-                    )
+            for start, end in program.spans(sentence.text):
+                yield TextHit(
+                    self.page, sentence, start, end, language.status(sentence.text, start, end, sentence.context)
+                )

@@ -1,12 +1,12 @@
 import pytest
 
 from checker.engine.loader import load_pack
-from checker.engine.text import PageText, compile_any
+from checker.engine.text import PageText, compile_any, text_program
 from checker.fetch import Exchange, FetchResult
 from checker.snapshot import Page
 
 LANGUAGE = load_pack().language
-NO_RX = compile_any(
+NO_RX = text_program(
     ("without a prescription", "no prescription needed", "ohne Rezept", "sans ordonnance", "zonder recept"), ()
 )
 
