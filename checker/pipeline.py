@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from checker.crawl import Crawler, CrawlSettings
 from checker.engine.evaluate import evaluate
@@ -14,13 +13,13 @@ from checker.engine.matchers import Context
 from checker.errors import RxcheckError
 from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Fetcher
-from checker.result import ErrorInfo, Evidence, Finding, PageSummary, Result
+from checker.result import ErrorInfo, PageSummary, Result
+from checker.sitetype import decide_site_type
 from checker.snapshot import Site
-from checker.urls import normalize_url, registrable_domain
-from checker.verdict import UNREACHABLE_SCORE, Policy, judge
+from checker.urls import normalize_url
+from checker.verdict import UNREACHABLE_SCORE, Policy, judge, operator_override
 
 JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
-OVERRIDE_SCORES = {"rogue": 100, "suspicious": 50}
 
 
 class Checker:
@@ -47,10 +46,13 @@ class Checker:
                 raise RxcheckError(f"unknown jurisdiction {jurisdiction!r}; use one of {', '.join(JURISDICTIONS)}")
         except RxcheckError as exc:
             return self.failed(url, exc, jurisdiction)
-        override = self._override(start_url, jurisdiction)
+        override = operator_override(self.pack.overrides, start_url)
         if override is not None:
-            override.url = url
-            return override
+            return Result(
+                url=url, verdict=override.entry.verdict, risk_score=override.score, jurisdiction=jurisdiction,
+                rules_version=self.pack.version, findings=[override.finding(start_url)],
+                verdict_reason=override.reason,
+            )  # fmt: skip
         try:
             site = await Crawler(fetcher, self.pack.roles, self.settings).crawl(url, start_url)
         except RxcheckError as exc:
@@ -64,15 +66,18 @@ class Checker:
             jurisdiction = guess_jurisdiction(site, facts)
         ctx = Context(site=site, facts=facts, pack=self.pack, jurisdiction=jurisdiction)
         findings = evaluate(self.pack.active(), ctx)
-        verdict, score, findings = judge(findings, facts, self.policy)
-        findings.sort(key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))
+        site_type = decide_site_type(site, facts, findings, self.pack)
+        judgement = judge(findings, site_type, self.policy)
+        findings = sorted(judgement.findings, key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))
         return Result(
             url=site.url,
             final_url=site.final_url,
-            verdict=verdict,
-            risk_score=score,
+            verdict=judgement.verdict,
+            risk_score=judgement.score,
             jurisdiction=jurisdiction,
             rules_version=self.pack.version,
+            site_type=site_type,
+            verdict_reason=judgement.reason,
             pages=[PageSummary(url=p.final_url, status=p.status, role=p.role) for p in site.pages],
             findings=findings,
         )
@@ -85,24 +90,5 @@ class Checker:
             jurisdiction=jurisdiction,
             rules_version=self.pack.version,
             error=ErrorInfo(type=exc.type, message=str(exc)),
+            verdict_reason=f"unreachable: {exc}",
         )
-
-    def _override(self, start_url: str, jurisdiction: str) -> Result | None:
-        """The operator's fixed verdict for this domain (`overrides.yaml`), if there is one."""
-        names = {registrable_domain(start_url), (urlsplit(start_url).hostname or "").removeprefix("www.")}
-        for entry, kind in [(e, "trust_signal") for e in self.pack.overrides.allow] + [
-            (e, "red_flag") for e in self.pack.overrides.deny
-        ]:
-            if entry.domain.lower().removeprefix("www.") not in names:
-                continue
-            finding = Finding(
-                rule="operator-override", name="Operator override", category="domain", kind=kind,
-                severity="info" if kind == "trust_signal" else "critical", weight=0,
-                message=f"The operator of this checker has marked this site {entry.verdict}: {entry.reason}",
-                evidence=[Evidence(url=start_url, snippet=entry.reason, locator="overrides.yaml")],
-            )  # fmt: skip
-            return Result(
-                url=start_url, verdict=entry.verdict, risk_score=OVERRIDE_SCORES.get(entry.verdict, 0),
-                jurisdiction=jurisdiction, rules_version=self.pack.version, findings=[finding],
-            )  # fmt: skip
-        return None

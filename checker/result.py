@@ -36,6 +36,28 @@ class Finding(BaseModel):
     weight: float
     message: str
     evidence: list[Evidence] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class SiteTypeEvidence(BaseModel):
+    signal: str
+    side: Literal["seller", "other"]
+    weight: float
+    describe: str
+    url: str
+    snippet: str
+    locator: str = ""
+    rule: str | None = None  # for a red flag stated in a seller's voice: the rule that found it
+
+
+class SiteType(BaseModel):
+    """What kind of site this is, and why: `pharmacy` (a seller of medicines), `information` or `unknown`."""
+
+    type: Literal["pharmacy", "information", "unknown"]
+    seller_score: float = 0.0
+    other_score: float = 0.0
+    seller_evidence: bool = False  # enough seller evidence to be judged as a possible seller
+    evidence: list[SiteTypeEvidence] = Field(default_factory=list)
 
 
 class PageSummary(BaseModel):
@@ -58,6 +80,8 @@ class Result(BaseModel):
     rules_version: str
     checked_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     error: ErrorInfo | None = None
+    site_type: SiteType | None = None
+    verdict_reason: str = ""
     pages: list[PageSummary] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
 

@@ -1,31 +1,38 @@
-"""The verdict policy: how findings become a class and a risk score. This module is the whole policy.
+"""The verdict policy: how the site type and the findings become a class, a risk score and the reason. This module is
+the whole policy.
 
-1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first.
-2. A site with no order path for medicines of its own (`sells_medicines`) is `not_a_pharmacy`, whatever it says:
-   health articles, regulators, clinics, price-comparison sites. Its red flags are dropped from the result: on such
-   pages they are words about other sites, not facts about a shop.
-3. A site that sells is `rogue` when it shows a critical red flag, high red flags in two or more categories (two
-   views of one problem count once), or red-flag weight of at least `rogue_weight`.
-4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`,
-   or when its identity cannot be checked: `legitimate` needs a verifiable-identity trust signal (a licence or
-   registration number of the right format, or a seal or logo that links to the issuer's register for this
-   domain: categories `licensing` or `seals`) and a physical address (category `location`).
-5. The risk score grows with the red-flag weight and shrinks with the trust-signal weight, then is kept inside
-   the band of the class (rogue 70-100, suspicious 35-69, legitimate 0-34), so score and class never contradict
-   each other. A site that sells nothing scores 0; an unreachable site scores 50: unknown.
+1. An operator's override for the domain (`overrides.yaml`: allow/deny) decides first, before any fetch.
+2. What kind of site it is comes from `checker.sitetype`, weighing all its evidence. A site is `not_a_pharmacy`
+   only with positive evidence that it is another kind of site (an article, a regulator, a forum, a clinic that does
+   not supply, a comparison site that links out), or with no seller evidence at all. A red flag that the site states
+   about itself in a seller's voice makes it a seller, so it is never `not_a_pharmacy`. A non-pharmacy's red flags are
+   dropped from the result: on such pages they are words about other sites, not facts about a shop.
+3. A seller is `rogue` when it shows a critical red flag, high red flags in two or more categories (two views of one
+   problem count once), or red-flag weight of at least `rogue_weight`.
+4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`, or
+   when its identity cannot be checked: `legitimate` needs a trust signal that rules tag as verifiable identity (a
+   registration number of the right format, a seal or logo linking to the issuer's register entry for this domain, a
+   `.pharmacy` domain) and one tagged as a physical address.
+5. The risk score grows with the red-flag weight and shrinks with the trust-signal weight, then is kept inside the
+   band of the class (rogue 70-100, suspicious 35-69, legitimate 0-34), so score and class never contradict each
+   other. A site that sells nothing scores 0; an unreachable site scores 50: unknown.
+
+Every verdict carries `verdict_reason`: the clause above that decided, in one sentence.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from checker.facts import Facts
-from checker.result import Finding
+from checker.engine.schema import DomainOverride, Overrides
+from checker.facts.domain import registrable_domain
+from checker.result import Evidence, Finding, SiteType
 
 BANDS = {"rogue": (70, 100), "suspicious": (35, 69), "legitimate": (0, 34), "not_a_pharmacy": (0, 0)}
 UNREACHABLE_SCORE = 50
+OVERRIDE_SCORES = {"rogue": 100, "suspicious": 50}
 
 
 @dataclass(frozen=True)
@@ -35,62 +42,131 @@ class Policy:
     high_flags_for_rogue: int = 2
     trust_discount: float = 0.5  # how much one point of trust offsets one point of risk
     scale: float = 60.0  # red-flag weight at which the raw score reaches about 63
-    identity_categories: tuple[str, ...] = ("licensing", "seals")
-    address_categories: tuple[str, ...] = ("location",)
+    identity_tag: str = "verifiable-identity"
+    address_tag: str = "physical-address"
 
 
 DEFAULT_POLICY = Policy()
 
 
-DOSAGE_UNITS = {"pill", "tablet", "capsule", "pen", "vial", "injection", "ml"}
-PRESCRIPTION_ORDER = re.compile(r"(?i)prescription|refill|rezept|ordonnance|recept|consult")
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str
+    score: int
+    reason: str
+    findings: list[Finding]
 
 
-def sells_medicines(facts: Facts) -> bool:
-    """An order path of the site's own (cart, checkout, order form) next to medicines: offered by name, or priced
-    as a medicine is (a strength or a dosage form: "400 mg", "20 tablets"), which covers brands not in the list;
-    or an order path for prescriptions themselves ("Transfer a prescription", "E-Rezept einlösen", "Start
-    consultation")."""
-    medicine_prices = [
-        price
-        for price in facts.of("price")
-        if price.get("status") in (None, "asserted")
-        and (price.get("medicine") or price.get("strength") or price.get("unit") in DOSAGE_UNITS)
-    ]
-    prescription_orders = [c for c in facts.of("commerce") if PRESCRIPTION_ORDER.search(str(c.get("text") or ""))]
-    return bool(facts.of("commerce")) and bool(facts.of("offer") or medicine_prices or prescription_orders)
+def sells(site_type: SiteType) -> bool:
+    """Whether the site is judged as a seller of medicines: a pharmacy, or of unknown type with seller evidence."""
+    return site_type.type == "pharmacy" or (site_type.type == "unknown" and site_type.seller_evidence)
 
 
-def judge(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POLICY) -> tuple[str, int, list[Finding]]:
-    """The verdict, the risk score, and the findings to report with them."""
-    verdict, score = classify(findings, facts, policy)
-    if verdict == "not_a_pharmacy":
-        findings = [f for f in findings if f.kind == "trust_signal"]
-    return verdict, score, findings
-
-
-def classify(findings: list[Finding], facts: Facts, policy: Policy = DEFAULT_POLICY) -> tuple[str, int]:
-    """The verdict class and the 0-100 risk score for a site's findings."""
+def judge(findings: list[Finding], site_type: SiteType, policy: Policy = DEFAULT_POLICY) -> Judgement:
+    """The verdict, the risk score, the reason, and the findings to report with them."""
     red = [f for f in findings if f.kind == "red_flag"]
     trust = [f for f in findings if f.kind == "trust_signal"]
+    if not sells(site_type):
+        return Judgement("not_a_pharmacy", 0, _not_a_pharmacy_reason(site_type), trust)
     red_weight = sum(f.weight for f in red)
-    trust_weight = sum(f.weight for f in trust)
-    raw = max(0.0, red_weight - policy.trust_discount * trust_weight)
+    raw = max(0.0, red_weight - policy.trust_discount * sum(f.weight for f in trust))
     score = round(100 * (1 - math.exp(-raw / policy.scale)))
+    verdict, reason = _seller_class(red, trust, red_weight, policy)
+    if site_type.type == "unknown":  # weak evidence of selling: never called safe, never condemned on it alone
+        verdict, reason = (
+            "suspicious",
+            (
+                "suspicious: it shows some signs of selling medicines but too little to tell what kind of site it is"
+                + (f"; {reason.split(': ', 1)[1]}" if verdict != "legitimate" else "")
+            ),
+        )
+    low, high = BANDS[verdict]
+    return Judgement(verdict, min(max(score, low), high), reason, findings)
 
-    if not sells_medicines(facts):
-        verdict = "not_a_pharmacy"
-    else:
-        critical = [f for f in red if f.severity == "critical"]
-        high = [f for f in red if f.severity == "high"]
-        trusted = {f.category for f in trust}
-        identity = bool(trusted & set(policy.identity_categories)) and bool(trusted & set(policy.address_categories))
-        high_categories = {f.category for f in high}
-        if critical or len(high_categories) >= policy.high_flags_for_rogue or red_weight >= policy.rogue_weight:
-            verdict = "rogue"
-        elif high or red_weight >= policy.suspicious_weight or not identity:
-            verdict = "suspicious"
-        else:
-            verdict = "legitimate"
-    low, high_bound = BANDS[verdict]
-    return verdict, min(max(score, low), high_bound)
+
+def _seller_class(red: list[Finding], trust: list[Finding], red_weight: float, policy: Policy) -> tuple[str, str]:
+    critical = [f for f in red if f.severity == "critical"]
+    high = [f for f in red if f.severity == "high"]
+    high_categories = sorted({f.category for f in high})
+    if critical:
+        return "rogue", f"rogue: {_lower(critical[0].name)}"
+    if len(high_categories) >= policy.high_flags_for_rogue:
+        names = "; ".join(_lower(next(f.name for f in high if f.category == c)) for c in high_categories[:3])
+        return "rogue", f"rogue: serious red flags in {len(high_categories)} areas ({names})"
+    if red_weight >= policy.rogue_weight:
+        return (
+            "rogue",
+            f"rogue: its red flags add up to {red_weight:g}, at or above the rogue line of {policy.rogue_weight:g}",
+        )
+    if high:
+        return "suspicious", f"suspicious: {_lower(high[0].name)}"
+    if red_weight >= policy.suspicious_weight:
+        return "suspicious", (
+            f"suspicious: its red flags add up to {red_weight:g}, at or above the suspicious line of "
+            f"{policy.suspicious_weight:g}"
+        )
+    identity = [f for f in trust if policy.identity_tag in f.tags]
+    address = [f for f in trust if policy.address_tag in f.tags]
+    if not identity and not address:
+        return (
+            "suspicious",
+            "suspicious: it sells medicines but shows neither a verifiable registration nor a physical address",
+        )
+    if not identity:
+        return (
+            "suspicious",
+            "suspicious: it sells medicines but its identity cannot be checked "
+            "(no verifiable registration, seal or .pharmacy domain)",
+        )
+    if not address:
+        return "suspicious", "suspicious: it sells medicines but shows no physical address"
+    return "legitimate", (
+        f"legitimate: a verifiable identity ({_lower(identity[0].name)}) and a physical address, "
+        "with no serious red flag"
+    )
+
+
+def _not_a_pharmacy_reason(site_type: SiteType) -> str:
+    other = [e for e in site_type.evidence if e.side == "other"]
+    if site_type.type == "information" and other:
+        return f"not a pharmacy: {other[0].describe}, and it has no order path of its own for medicines"
+    return (
+        "not a pharmacy: no order path, no prices of medicines and no seller's statements were found "
+        "on the pages checked"
+    )
+
+
+def _lower(name: str) -> str:
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+
+@dataclass(frozen=True)
+class Override:
+    entry: DomainOverride
+    kind: str  # trust_signal (allow) | red_flag (deny)
+
+    @property
+    def score(self) -> int:
+        return OVERRIDE_SCORES.get(self.entry.verdict, 0)
+
+    @property
+    def reason(self) -> str:
+        return f"{self.entry.verdict.replace('_', ' ')}: fixed by the operator of this checker ({self.entry.reason})"
+
+    def finding(self, start_url: str) -> Finding:
+        return Finding(
+            rule="operator-override", name="Operator override", category="domain", kind=self.kind,
+            severity="info" if self.kind == "trust_signal" else "critical", weight=0,
+            message=f"The operator of this checker has marked this site {self.entry.verdict}: {self.entry.reason}",
+            evidence=[Evidence(url=start_url, snippet=self.entry.reason, locator="overrides.yaml")],
+        )  # fmt: skip
+
+
+def operator_override(overrides: Overrides, start_url: str) -> Override | None:
+    """The operator's fixed verdict for this domain (`overrides.yaml`), if there is one."""
+    names = {registrable_domain(start_url), (urlsplit(start_url).hostname or "").removeprefix("www.")}
+    entries = [(e, "trust_signal") for e in overrides.allow] + [(e, "red_flag") for e in overrides.deny]
+    for entry, kind in entries:
+        if entry.domain.lower().removeprefix("www.") in names:
+            return Override(entry, kind)
+    return None

@@ -1,7 +1,13 @@
+from __future__ import annotations
+
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sites import build_site, page
+
+from checker.snapshot import Site
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -35,3 +41,13 @@ def labels() -> list[dict[str, str]]:
 def url_labelled(labels):
     """The start URL of the first fixture site with a given label."""
     return lambda label: next(row["url"] for row in labels if row["label"] == label)
+
+
+@pytest.fixture
+def make_site() -> Callable[..., Site]:
+    return build_site
+
+
+@pytest.fixture
+def html() -> Callable[..., str]:
+    return page

@@ -37,14 +37,18 @@ def test_check_json_gives_the_shared_result_with_evidence_from_several_pages(fix
         "rules_version",
         "checked_at",
         "error",
+        "site_type",
+        "verdict_reason",
         "pages",
         "findings",
     }
     assert data["verdict"] == "rogue" and data["risk_score"] >= 70
+    assert data["site_type"]["type"] == "pharmacy" and data["site_type"]["evidence"]
+    assert data["verdict_reason"].startswith("rogue: ")
     pages_with_evidence = {e["url"] for f in data["findings"] for e in f["evidence"]}
     assert len(pages_with_evidence) >= 2
     finding = data["findings"][0]
-    assert set(finding) == {"rule", "name", "category", "kind", "severity", "weight", "message", "evidence"}
+    assert set(finding) == {"rule", "name", "category", "kind", "severity", "weight", "message", "evidence", "tags"}
 
 
 def test_text_report_names_verdict_findings_and_pages(fixture_warc, url_labelled):

@@ -1,22 +1,29 @@
-"""The verdict policy, on hand-made findings and facts."""
+"""The verdict policy, on hand-made findings and site types."""
 
 import pytest
 
-from checker.facts import Fact, Facts
-from checker.result import Finding
-from checker.verdict import BANDS, judge, sells_medicines
-
-SELLS = [Fact("commerce", "cart_button", {"signal": "cart_button"}), Fact("offer", "sildenafil", {})]
+from checker.engine.schema import Overrides
+from checker.result import Evidence, Finding, SiteType, SiteTypeEvidence
+from checker.verdict import BANDS, judge, operator_override
 
 
-def finding(rule: str, kind: str = "red_flag", severity: str = "medium", weight: float = 10, category: str = "content"):
-    return Finding(rule=rule, name=rule, category=category, kind=kind, severity=severity, weight=weight,
-                   message="m.", evidence=[])  # fmt: skip
+def finding(rule: str, kind: str = "red_flag", severity: str = "medium", weight: float = 10, category: str = "content",
+            tags: tuple[str, ...] = ()):  # fmt: skip
+    return Finding(rule=rule, name=f"Rule {rule}", category=category, kind=kind, severity=severity, weight=weight,
+                   message="m.", evidence=[], tags=list(tags))  # fmt: skip
 
 
+def site_type(kind: str, seller: float = 0.0, other: float = 0.0) -> SiteType:
+    item = SiteTypeEvidence(signal="refers_out", side="other", weight=other, describe="it sends readers to other shops",
+                            url="https://x.example/", snippet="link")  # fmt: skip
+    evidence = [item] if other else []
+    return SiteType(type=kind, seller_score=seller, other_score=other, seller_evidence=seller >= 1, evidence=evidence)
+
+
+PHARMACY = site_type("pharmacy", seller=4)
 IDENTITY = [
-    finding("licence", "trust_signal", "info", 25, "licensing"),
-    finding("address", "trust_signal", "info", 10, "location"),
+    finding("licence", "trust_signal", "info", 25, "licensing", tags=("verifiable-identity",)),
+    finding("address", "trust_signal", "info", 10, "location", tags=("physical-address",)),
 ]
 
 
@@ -25,6 +32,7 @@ IDENTITY = [
     [
         (IDENTITY, "legitimate"),
         ([IDENTITY[0]], "suspicious"),  # no address: identity cannot be checked
+        ([finding("licence", "trust_signal", "info", 25, "licensing"), IDENTITY[1]], "suspicious"),  # untagged
         (IDENTITY + [finding("a", severity="critical", weight=50)], "rogue"),
         (IDENTITY + [finding("a", severity="high", category="pricing"),
                      finding("b", severity="high", category="pricing")], "suspicious"),  # one problem, seen twice
@@ -34,29 +42,52 @@ IDENTITY = [
         (IDENTITY + [finding("a", weight=2, severity="info")], "legitimate"),
     ],
 )  # fmt: skip
-def test_classes(findings, expected):
-    verdict, score, _ = judge(findings, Facts(SELLS))
-    assert verdict == expected
-    low, high = BANDS[verdict]
-    assert low <= score <= high
+def test_classes_of_a_pharmacy(findings, expected):
+    judgement = judge(findings, PHARMACY)
+    assert judgement.verdict == expected
+    low, high = BANDS[expected]
+    assert low <= judgement.score <= high
+    assert judgement.reason.startswith(expected.replace("_", " ") + ":")
 
 
-def test_a_site_that_sells_nothing_is_not_a_pharmacy_and_keeps_no_red_flags():
+def test_the_reason_names_the_clause_that_decided():
+    assert judge([finding("a", severity="critical", weight=50)], PHARMACY).reason == "rogue: rule a"
+    assert "physical address" in judge([IDENTITY[0]], PHARMACY).reason
+    assert "verifiable identity" in judge(IDENTITY, PHARMACY).reason
+
+
+def test_an_information_site_is_not_a_pharmacy_and_keeps_no_red_flags():
     findings = [finding("a", severity="critical", weight=50), IDENTITY[1]]
-    verdict, score, kept = judge(findings, Facts([Fact("price", 12.9, {"status": "asserted"})]))
-    assert (verdict, score) == ("not_a_pharmacy", 0)
-    assert [f.rule for f in kept] == ["address"]
+    judgement = judge(findings, site_type("information", seller=1.5, other=2))
+    assert (judgement.verdict, judgement.score) == ("not_a_pharmacy", 0)
+    assert [f.rule for f in judgement.findings] == ["address"]
+    assert (
+        judgement.reason
+        == "not a pharmacy: it sends readers to other shops, and it has no order path of its own for medicines"
+    )
 
 
-@pytest.mark.parametrize(
-    ("facts", "sells"),
-    [
-        ([Fact("commerce", "cart_button", {})], False),  # a cart, but nothing that is a medicine
-        ([Fact("commerce", "cart_button", {}), Fact("price", 12.9, {"status": "asserted"})], False),  # a booklet
-        ([Fact("commerce", "cart_button", {}), Fact("price", 4.5, {"status": "asserted", "strength": "400mg"})], True),
-        ([Fact("commerce", "order_link", {"text": "Transfer a prescription"})], True),
-        ([Fact("commerce", "cart_button", {}), Fact("price", 49, {"status": "quoted", "medicine": "x"})], False),
-    ],
-)  # fmt: skip
-def test_what_counts_as_selling_medicines(facts, sells):
-    assert sells_medicines(Facts(facts)) is sells
+def test_a_site_with_no_seller_evidence_at_all_is_not_a_pharmacy():
+    judgement = judge([finding("a", severity="high")], site_type("unknown"))
+    assert judgement.verdict == "not_a_pharmacy"
+    assert "no order path" in judgement.reason
+
+
+@pytest.mark.parametrize("findings", [[], IDENTITY, IDENTITY + [finding("a", severity="critical", weight=50)]])
+def test_weak_seller_evidence_is_never_called_safe_nor_condemned_on_it_alone(findings):
+    judgement = judge(findings, site_type("unknown", seller=1.5))
+    assert judgement.verdict == "suspicious"
+    assert "too little to tell" in judgement.reason
+
+
+def test_operator_overrides_match_the_domain_and_its_www_host():
+    overrides = Overrides.model_validate(
+        {"deny": [{"domain": "cheap-meds.example", "verdict": "rogue", "reason": "On the NABP list"}]}
+    )
+    found = operator_override(overrides, "https://www.cheap-meds.example/shop")
+    assert found is not None and found.score == 100
+    assert found.finding("https://www.cheap-meds.example/").evidence == [
+        Evidence(url="https://www.cheap-meds.example/", snippet="On the NABP list", locator="overrides.yaml")
+    ]
+    assert found.reason == "rogue: fixed by the operator of this checker (On the NABP list)"
+    assert operator_override(overrides, "https://other.example/") is None

@@ -34,7 +34,7 @@ def evaluate_rule(rule: Rule, ctx: Context) -> Finding | None:
             evidence.append(_absence(rule, name, ctx))
     return Finding(
         rule=rule.id, name=rule.name, category=rule.category, kind=rule.kind, severity=rule.severity,
-        weight=rule.weight, message=rule.message, evidence=evidence,
+        weight=rule.weight, message=rule.message, evidence=evidence, tags=list(rule.tags),
     )  # fmt: skip
 
 

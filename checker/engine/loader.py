@@ -25,6 +25,7 @@ from checker.facts.seals import Issuer, issuers_from
 from checker.language import Language
 from checker.lexicon import Lexicon, load_lexicon
 from checker.reference import LOADER, Reference, bundled_rules_dir, load_reference
+from checker.sitetype import SiteTypePolicy
 
 PACK_VERSION = "2026.11"
 NOT_RULES = {"reference", "tests"}
@@ -46,6 +47,7 @@ class RulePack:
     prices: Prices = field(init=False)
     issuers: list[Issuer] = field(init=False)
     roles: RoleMatcher = field(init=False)
+    site_types: SiteTypePolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.language = Language(self.reference.get("language"), self.lexicon)
@@ -53,6 +55,7 @@ class RulePack:
         self.prices = Prices(self.reference.get("currencies"), self.reference.get("prices"))
         self.issuers = issuers_from(self.reference.get("registers"))
         self.roles = RoleMatcher(self.reference, self.medicines)
+        self.site_types = SiteTypePolicy(self.reference.get("site_type"))
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
