@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from checker.discover import Candidate, RoleMatcher, choose_links
 from checker.errors import FetchError, FetchTimeout, NoContent
@@ -45,14 +46,24 @@ class Crawler:
         return site
 
     async def _crawl(self, site: Site) -> None:
-        home = await self._fetch(site.start_url, "home")
-        if isinstance(home, FetchError):
-            raise home
-        _check_readable(home)
-        site.pages.append(home)
-        site_domains = {registrable_domain(site.start_url), registrable_domain(home.final_url)}
-        seen = {site.start_url, home.final_url}
-        frontier = [home]
+        start = await self._fetch(site.start_url, self._start_role(site.start_url), first=True)
+        if isinstance(start, FetchError):
+            raise start
+        _check_readable(start)
+        site.pages.append(start)
+        site_domains = {registrable_domain(site.start_url), registrable_domain(start.final_url)}
+        seen = {site.start_url, start.final_url}
+        frontier = [start]
+        if start.role != "home":  # a deep start (the page a person is on): the home page too, and links from both
+            home_url = urlunsplit(urlsplit(start.final_url)._replace(path="/", query="", fragment=""))
+            home = await self._fetch(home_url, "home", first=True) if home_url not in seen else None
+            if isinstance(home, FetchError):
+                site.errors.append((home_url, str(home)))
+            elif home is not None:
+                seen.add(home.final_url)
+                site.pages.append(home)
+                if home.doc is not None and home.ok:
+                    frontier.append(home)
         while frontier and len(site.pages) < self.settings.max_pages:
             links = [link for page in frontier for link in page.links]
             per_role = {role: PAGES_PER_ROLE.get(role, 1) - _count(site, role) for role in self.matcher.role_names}
@@ -85,9 +96,18 @@ class Crawler:
                 site.errors.append((candidate.url, f"robots.txt disallows {candidate.url}"))
         return [c for c, allowed in zip(candidates, verdicts, strict=True) if allowed]
 
-    async def _fetch(self, url: str, role: str) -> Page | FetchError:
-        """The page, or the error that says why it could not be had."""
-        if role == "home" and self.robots is not None and not await self.robots.allowed(url):
+    def _start_role(self, url: str) -> str:
+        """`home` for a site's root; for a deep start URL the role its address names (product, payment...), or
+        `start`."""
+        if urlsplit(url).path in ("", "/") and not urlsplit(url).query:
+            return "home"
+        role = self.matcher.role_of(url)[0]
+        return role if role != "other" else "start"
+
+    async def _fetch(self, url: str, role: str, *, first: bool = False) -> Page | FetchError:
+        """The page, or the error that says why it could not be had. Pages found by discovery were already
+        checked against robots.txt; the start and home pages are checked here."""
+        if first and self.robots is not None and not await self.robots.allowed(url):
             return FetchError(f"robots.txt disallows {url}")
         try:
             result = await self.fetcher.fetch(url)
