@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
@@ -393,7 +393,9 @@ def _alt_text(tag: Tag) -> str:
 
 def _join(base: str, href: str, notes: list[str], what: str) -> str | None:
     try:
-        return urldefrag(urljoin(base, href))[0]
+        absolute = urldefrag(urljoin(base, href))[0]
+        urlsplit(absolute).port  # noqa: B018
+        return absolute
     except ValueError:
         notes.append(f"malformed URL in {what} skipped: {href[:80]!r}")
         return None
@@ -416,7 +418,9 @@ def _absolute(base: str, href: str, bad: list[str]) -> str | None:
     if href.startswith(("mailto:", "tel:")):
         return href
     try:
-        return urldefrag(urljoin(base, href))[0]
+        absolute = urldefrag(urljoin(base, href))[0]
+        urlsplit(absolute).port  # noqa: B018 (raises for a port out of range, which no fetch could use)
     except ValueError:
         bad.append(href)
         return None
+    return absolute

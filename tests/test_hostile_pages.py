@@ -68,8 +68,10 @@ def test_a_malformed_base_falls_back_to_the_page_url():
 
 
 def test_a_malformed_link_is_skipped_and_the_others_kept():
-    doc = parse_html(page(body=b'<a href="http://[abc/x">bad</a><a href="/good">good</a>'), f"{SHOP}/")
+    links = b'<a href="http://[abc/x">bad</a><a href="https://x.example:99999/">bad port</a><a href="/good">good</a>'
+    doc = parse_html(page(body=links), f"{SHOP}/")
     assert [link.href for link in doc.links] == [f"{SHOP}/contact", f"{SHOP}/good"]
+    assert any(note.startswith("2 malformed URL(s) skipped") for note in doc.notes), doc.notes
     image = parse_html(HOSTILE["malformed image"], f"{SHOP}/").images[0]
     assert image.src == "" and image.link_href is None and image.alt == "seal"
     assert parse_html(HOSTILE["malformed form"], f"{SHOP}/").forms[-1].action == f"{SHOP}/"
