@@ -317,7 +317,11 @@ def _parse(body: bytes | str, url: str, limits: ParseLimits) -> Document:
     base = url
     base_tag = soup.find("base", href=True)
     if isinstance(base_tag, Tag):
-        base = _join(url, str(base_tag["href"]), notes, "<base href>") or url
+        href = str(base_tag["href"]).strip()
+        joined = _join(url, href)
+        if joined is None:
+            notes.append(f"malformed URL in <base href> skipped: {href[:80]!r}")
+        base = joined or url
     if soup.title and soup.title.string:
         doc.title = clean(soup.title.string)
     html = soup.find("html")
@@ -353,10 +357,11 @@ def _parse(body: bytes | str, url: str, limits: ParseLimits) -> Document:
         elif tag.name == "img":
             src = str(tag.get("src") or tag.get("data-src") or "")
             anchor = tag.find_parent("a", href=True)
+            known_bad = len(bad_urls)
             absolute_src = _absolute(base, src, bad_urls)
             doc.images.append(
                 Image(
-                    src=absolute_src or ("" if absolute_src is None and _bad(src) else src),
+                    src=absolute_src or ("" if len(bad_urls) > known_bad else src),
                     alt=clean(str(tag.get("alt") or "")),
                     title=clean(str(tag.get("title") or "")),
                     link_href=_absolute(base, str(anchor["href"]), []) if anchor else None,
@@ -391,22 +396,15 @@ def _alt_text(tag: Tag) -> str:
     return clean(str(img.get("alt") or "")) if isinstance(img, Tag) else ""
 
 
-def _join(base: str, href: str, notes: list[str], what: str) -> str | None:
+def _join(base: str, href: str) -> str | None:
+    """`href` made absolute against `base`, without its fragment; None when either is malformed (an unclosed
+    IPv6 bracket, a port out of range) and no fetch could use it."""
     try:
         absolute = urldefrag(urljoin(base, href))[0]
-        urlsplit(absolute).port  # noqa: B018
-        return absolute
+        urlsplit(absolute).port  # noqa: B018 (raises for a port out of range)
     except ValueError:
-        notes.append(f"malformed URL in {what} skipped: {href[:80]!r}")
         return None
-
-
-def _bad(href: str) -> bool:
-    try:
-        urljoin("http://x.invalid/", href.strip())
-    except ValueError:
-        return True
-    return False
+    return absolute
 
 
 def _absolute(base: str, href: str, bad: list[str]) -> str | None:
@@ -417,10 +415,7 @@ def _absolute(base: str, href: str, bad: list[str]) -> str | None:
         return None
     if href.startswith(("mailto:", "tel:")):
         return href
-    try:
-        absolute = urldefrag(urljoin(base, href))[0]
-        urlsplit(absolute).port  # noqa: B018 (raises for a port out of range, which no fetch could use)
-    except ValueError:
+    absolute = _join(base, href)
+    if absolute is None:
         bad.append(href)
-        return None
     return absolute
