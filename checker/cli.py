@@ -209,21 +209,29 @@ class _progress:
 @rules_app.command("validate")
 def rules_validate(
     directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")] = False,
 ) -> None:
-    """Check every rule file against the schema; report each problem with file and line."""
-    from checker.engine.loader import validate_dir
+    """Check a whole pack: every rule file, its patterns and selectors, `overrides.yaml` and reference files.
+    Problems (exit 1) are listed on stdout with file and line; warnings (on stderr) name what is never used."""
+    from checker.engine.loader import validate_pack
     from checker.reference import bundled_rules_dir
 
     directory = directory or bundled_rules_dir()
     if not directory.is_dir():
         fail(f"no such rule directory: {directory}")
-    count, problems = validate_dir(directory)
-    for problem in problems:
+    report = validate_pack(directory)
+    for problem in report.problems:
         typer.echo(problem)
-    if problems:
-        typer.echo(f"{len(problems)} problem(s) in {count} rule files", err=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    overrides = " and overrides.yaml" if report.has_overrides else ""
+    warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+    if report.problems:
+        typer.echo(f"{len(report.problems)} problem(s) in {report.rule_files} rule files{overrides}{warned}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{count} rule files valid", err=True)
+    typer.echo(f"{report.rule_files} rule files{overrides} valid{warned}", err=True)
+    if strict and report.warnings:
+        raise typer.Exit(1)
 
 
 @rules_app.command("test")
