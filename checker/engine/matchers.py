@@ -26,7 +26,7 @@ from checker.engine.text import RE2_OPTIONS, PageText, TextProgram, text_program
 from checker.facts import Facts
 from checker.language import Language, snippet
 from checker.parse import css_path
-from checker.result import Evidence
+from checker.result import Evidence, Note
 from checker.snapshot import Page, Site
 from checker.urls import registrable_domain
 
@@ -44,6 +44,7 @@ class Context:
     facts: Facts
     pack: RulePack
     jurisdiction: str
+    notes: list[Note] = field(default_factory=list)  # rules that failed on this site
     _texts: dict[int, PageText] = field(default_factory=dict)
 
     def pages(self, roles: list[str] | None = None, exclude: list[str] | None = None) -> list[Page]:
