@@ -73,6 +73,11 @@ def _word_pattern(word: str) -> str:
     return "".join("['’]" if c == "'" else re2.escape(c) for c in stem) + (r"[\pL\pN]*" if open_end else "")
 
 
+def _written_pattern(phrase: str) -> str:
+    """A phrase as written (case kept, accents kept), any whitespace between its words."""
+    return r"\s+".join(_word_pattern(word) for word in phrase.split())
+
+
 class _Offsets:
     """Byte offsets of a UTF-8 text as character offsets, for offsets that only grow (linear overall)."""
 
@@ -180,6 +185,17 @@ class Lexicon:
     def terms(self, name: str) -> list[str]:
         """The terms of a list as written (plain phrases only), for code that needs the words themselves."""
         return [t.text for t in self.matcher(name).terms if not t.regex]
+
+    def alternation(self, name: str, language: str | None = None) -> str:
+        """The list's terms (of one language, or all) as one RE2 alternative, as written: for code that places a
+        list inside a structure ("a number, then up to four capitalised words, then a street type"). Case and
+        boundaries are the caller's; longest terms first."""
+        terms = [t for t in self.matcher(name).terms if language is None or t.language == language]
+        parts = sorted({t.text if t.regex else _written_pattern(t.text) for t in terms}, key=len, reverse=True)
+        return "(?:" + "|".join(parts) + ")" if parts else r"[^\x00-\x{10FFFF}]"  # matches nothing
+
+    def languages(self, name: str) -> list[str]:
+        return sorted({t.language for t in self.matcher(name).terms})
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return sorted(set(names) - set(self._matchers))

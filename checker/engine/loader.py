@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class RulePack:
     prices: Prices = field(init=False)
     issuers: list[Issuer] = field(init=False)
     roles: RoleMatcher = field(init=False)
+    _built: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.language = Language(self.reference.get("language"), self.lexicon)
@@ -53,6 +54,12 @@ class RulePack:
         self.prices = Prices(self.reference.get("currencies"), self.reference.get("prices"))
         self.issuers = issuers_from(self.reference.get("registers"))
         self.roles = RoleMatcher(self.reference, self.medicines)
+
+    def compiled(self, name: str, build: Callable[[RulePack], Any]) -> Any:
+        """What a stage builds from this pack's data (its patterns over the lexicon), built once per pack."""
+        if name not in self._built:
+            self._built[name] = build(self)
+        return self._built[name]
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
