@@ -97,6 +97,25 @@ class _Offsets:
         return self.char
 
 
+def group_spans(program: re2._Regexp, text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of group 1 of each match, in character offsets, each search resuming where the last group
+    ended (so a boundary character that a match consumed after its group can start the next). The text is encoded
+    once: linear in the text, whatever the number of hits."""
+    data = text.encode("utf-8")
+    offsets = _Offsets(data)
+    pos = 0
+    while pos <= len(data):
+        m = program.search(data, pos)
+        if m is None:
+            return
+        start, end = m.span(1)
+        if end <= start:  # an expression that matched nothing: step on
+            pos = max(pos + 1, m.end())
+            continue
+        yield offsets.char_of(start), offsets.char_of(end)
+        pos = end
+
+
 class TermMatcher:
     """All terms of one list, in one RE2 program over folded text."""
 
@@ -138,23 +157,10 @@ class TermMatcher:
         if self._program is None or not text:
             return
         original = fold(text)
-        data = original.encode("utf-8")
-        offsets = _Offsets(data)
-        pos = 0
-        while pos <= len(data):
-            m = self._program.search(data, pos)
-            if m is None:
-                return
-            start, end = m.span(1)
-            if end <= start:  # a regular expression that matched nothing; step on
-                pos = max(pos + 1, m.end())
-                continue
-            cstart = offsets.char_of(start)
-            cend = offsets.char_of(end)
-            term = self._term_of(original[cstart:cend])
+        for start, end in group_spans(self._program, original):
+            term = self._term_of(original[start:end])
             if term is not None:
-                yield Hit(start=cstart, end=cend, term=term.text, language=term.language)
-            pos = end
+                yield Hit(start=start, end=end, term=term.text, language=term.language)
 
     def _term_of(self, matched: str) -> Term | None:
         term = self._phrases.get(_phrase_key(matched))

@@ -23,8 +23,9 @@ Fact kinds:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import re2
@@ -224,6 +225,27 @@ class Context:
     cells: list[str] | None = None
     headers: list[str] | None = None
     heading: str = ""
+    memo: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)  # per-text finds, shared by its prices
+
+    def mentions(self, index: MedicineIndex, text: str) -> tuple[str, list[Mention]]:
+        """The folded text and the medicines named in it (one of this context's texts), found once."""
+        key = ("mentions", id(text))
+        if key not in self.memo:
+            folded = fold(text)
+            self.memo[key] = (folded, index.find(text, folded))
+        return self.memo[key]
+
+    def strengths(self, text: str) -> list[Any]:
+        key = ("strengths", id(text))
+        if key not in self.memo:
+            self.memo[key] = [s for s in STRENGTH.finditer(text) if s.group(2) != "%"]
+        return self.memo[key]
+
+    def strengths_at(self, text: str) -> list[int]:
+        key = ("starts", id(text))
+        if key not in self.memo:
+            self.memo[key] = [s.start() for s in self.strengths(text)]
+        return self.memo[key]
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
@@ -456,32 +478,31 @@ def _fact(
 
 def _medicine_near(ctx: Context, m: Money, index: MedicineIndex) -> tuple[Mention | None, str | None, str]:
     """The medicine named closest before the price in its text (else after it, else around it), and its strength."""
-    folded = fold(ctx.text)
-    mentions = index.find(ctx.text, folded)
+    folded, mentions = ctx.mentions(index, ctx.text)
     if mentions:
-        before = [x for x in mentions if x.start < m.start]
+        before = mentions[: bisect_left([x.start for x in mentions], m.start)]
         mention = before[-1] if before else mentions[0]
-        return mention, _strength_near(ctx.text, mention.end, m.start), folded
+        return mention, _strength_near(ctx, ctx.text, mention.end, m.start), folded
     if PRODUCT_NAME.search(ctx.text):  # "Xarelto 20mg | 90 | $165": a product the reference does not know
-        return None, _strength_near(ctx.text, 0, m.start), folded
+        return None, _strength_near(ctx, ctx.text, 0, m.start), folded
     for text in ctx.around:
         if not text:
             continue
-        folded = fold(text)
-        mentions = index.find(text, folded)
+        folded, mentions = ctx.mentions(index, text)
         if mentions:
             return (
                 mentions[0],
-                _strength_near(text, mentions[0].end, len(text)) or _strength_near(ctx.text, 0, m.start),
+                _strength_near(ctx, text, mentions[0].end, len(text)) or _strength_near(ctx, ctx.text, 0, m.start),
                 folded,
             )
-    return None, _strength_near(ctx.text, 0, m.start), folded
+    return None, _strength_near(ctx, ctx.text, 0, m.start), folded
 
 
-def _strength_near(text: str, start: int, end: int) -> str | None:
-    found = [s for s in STRENGTH.finditer(text) if s.group(2) != "%"]
+def _strength_near(ctx: Context, text: str, start: int, end: int) -> str | None:
+    found = ctx.strengths(text)
     if not found:
         return None
-    inside = [s for s in found if start <= s.start() <= max(end, start + 40)]
-    s = inside[0] if inside else found[0]
+    first = bisect_left(ctx.strengths_at(text), start)  # the first strength at or after `start`
+    inside = first < len(found) and found[first].start() <= max(end, start + 40)
+    s = found[first] if inside else found[0]
     return f"{s.group(1).replace(',', '.')}{s.group(2).lower()}"
