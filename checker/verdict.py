@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from checker.facts import Facts
@@ -43,7 +42,6 @@ DEFAULT_POLICY = Policy()
 
 
 DOSAGE_UNITS = {"pill", "tablet", "capsule", "pen", "vial", "injection", "ml"}
-PRESCRIPTION_ORDER = re.compile(r"(?i)prescription|refill|rezept|ordonnance|recept|consult")
 
 
 def sells_medicines(facts: Facts) -> bool:
@@ -57,7 +55,7 @@ def sells_medicines(facts: Facts) -> bool:
         if price.get("status") in (None, "asserted")
         and (price.get("medicine") or price.get("strength") or price.get("unit") in DOSAGE_UNITS)
     ]
-    prescription_orders = [c for c in facts.of("commerce") if PRESCRIPTION_ORDER.search(str(c.get("text") or ""))]
+    prescription_orders = [c for c in facts.of("commerce") if c.get("prescription_order")]
     return bool(facts.of("commerce")) and bool(facts.of("offer") or medicine_prices or prescription_orders)
 
 

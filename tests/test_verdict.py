@@ -54,7 +54,7 @@ def test_a_site_that_sells_nothing_is_not_a_pharmacy_and_keeps_no_red_flags():
         ([Fact("commerce", "cart_button", {})], False),  # a cart, but nothing that is a medicine
         ([Fact("commerce", "cart_button", {}), Fact("price", 12.9, {"status": "asserted"})], False),  # a booklet
         ([Fact("commerce", "cart_button", {}), Fact("price", 4.5, {"status": "asserted", "strength": "400mg"})], True),
-        ([Fact("commerce", "order_link", {"text": "Transfer a prescription"})], True),
+        ([Fact("commerce", "order_link", {"text": "Transfer a prescription", "prescription_order": True})], True),
         ([Fact("commerce", "cart_button", {}), Fact("price", 49, {"status": "quoted", "medicine": "x"})], False),
     ],
 )  # fmt: skip

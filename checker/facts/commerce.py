@@ -5,7 +5,8 @@ Fact kinds:
 - `commerce`: evidence that the site itself sells (one per signal and page). value: the signal.
   attrs: `signal` (cart_button | checkout_link | order_link (incl. "Start consultation" of online doctor services) |
   order_form | product_offer_jsonld | price_with_buy |
-  message_order), `role` (page role), `text` (button or link text, JSON-LD product name...). `order_link`: a
+  message_order), `role` (page role), `text` (button or link text, JSON-LD product name...),
+  `prescription_order` (bool: the text orders prescriptions themselves, e.g. "Transfer a prescription"). `order_link`: a
   same-site link to an order form, a refill or a prescription transfer ("Transfer a prescription", "Rezept
   einlösen"). `order_form`: a same-site form to a cart/checkout, with product/quantity fields, with prices to
   choose from, or for a refill or prescription transfer. `message_order`: a link to order through WhatsApp,
@@ -75,14 +76,17 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     cue = pack.language
     index = pack.medicines
     lex = pack.lexicon
-    cart_phrase, cart_word = lex.matcher("cart_phrase"), lex.matcher("cart_word")
+    cart_phrase, cart_word, buy_verb = lex.matcher("cart_phrase"), lex.matcher("cart_word"), lex.matcher("buy_verb")
     buy_word, no_prescription = lex.matcher("buy_word"), lex.matcher("no_prescription_claim")
     checkout_url, checkout_label = lex.matcher("checkout_url_word"), lex.matcher("checkout_label")
     order_link, order_form_text = lex.matcher("order_link_label"), lex.matcher("order_form_text")
     field_part, field_name = lex.matcher("order_field_part"), lex.matcher("order_field_name")
+    rx_order = lex.matcher("prescription_order_word")
 
     def is_cart(label: str) -> bool:
-        return len(label) <= CART_TEXT_LIMIT and (cart_phrase.search(label) or _whole_label(cart_word, label))
+        return len(label) <= CART_TEXT_LIMIT and (
+            cart_phrase.search(label) or _whole_label(cart_word, label) or _whole_label(buy_verb, label)
+        )
 
     def order_field(name: str) -> bool:
         name = name.translate(FIELD_SEPARATORS)
@@ -101,7 +105,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if is_cart(text):
                 add(
                     ("cart_button", page.final_url),
-                    _commerce(page, "cart_button", text, evidence(page, text, block.locator)),
+                    _commerce(page, "cart_button", text, evidence(page, text, block.locator), rx_order),
                 )
             priced = len(text) <= PRICED_BLOCK and PRICE_HINT.search(text) and buy_word.search(text)
             if (
@@ -111,7 +115,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             ):
                 add(
                     ("price_with_buy", page.final_url),
-                    _commerce(page, "price_with_buy", text, evidence(page, text, block.locator)),
+                    _commerce(page, "price_with_buy", text, evidence(page, text, block.locator), rx_order),
                 )
             for kind, hit in _steps(pack, text):
                 status = cue.status(text, hit.start, hit.end, context[i])
@@ -146,17 +150,17 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 ev = Evidence(
                     url=page.final_url, snippet=f"link “{link.text}” to {link.href}"[:300], locator=link.locator
                 )
-                add(("message_order", page.final_url), _commerce(page, "message_order", link.text, ev))
+                add(("message_order", page.final_url), _commerce(page, "message_order", link.text, ev, rx_order))
             if not link.href.startswith(("http://", "https://")) or registrable_domain(link.href) not in domains:
                 continue
             short = len(link.text) <= CART_TEXT_LIMIT
             ev = Evidence(url=page.final_url, snippet=f"link “{link.text}” to {link.href}"[:300], locator=link.locator)
             if is_cart(link.text):
-                add(("cart_button", page.final_url), _commerce(page, "cart_button", link.text, ev))
+                add(("cart_button", page.final_url), _commerce(page, "cart_button", link.text, ev, rx_order))
             if checkout_url.search(urlsplit(link.href).path) or (short and _whole_label(checkout_label, link.text)):
-                add(("checkout_link", page.final_url), _commerce(page, "checkout_link", link.text, ev))
+                add(("checkout_link", page.final_url), _commerce(page, "checkout_link", link.text, ev, rx_order))
             if short and _whole_label(order_link, link.text):
-                add(("order_link", page.final_url), _commerce(page, "order_link", link.text, ev))
+                add(("order_link", page.final_url), _commerce(page, "order_link", link.text, ev, rx_order))
         for form in page.doc.forms if page.doc else []:
             same_site = registrable_domain(form.action) in domains
             ev = Evidence(url=page.final_url, snippet=f"form to {form.action}: {form.text}"[:300], locator=form.locator)
@@ -167,7 +171,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 or order_form_text.search(form.text)
                 or PRICE_HINT.search(form.text)  # choosing a priced pack
             ):
-                add(("order_form", page.final_url), _commerce(page, "order_form", form.text[:100], ev))
+                add(("order_form", page.final_url), _commerce(page, "order_form", form.text[:100], ev, rx_order))
             if form.has_file_input and (
                 page.role == "prescriptions"
                 or lex.matcher("prescription_word").search(" ".join([form.text, form.action, *form.input_names]))
@@ -177,7 +181,10 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
         for item in _offers(page.doc.json_ld if page.doc else []):
             snippet = f"JSON-LD Product “{item['name']}” offered at {item['price']} {item['currency']}"
             ev = Evidence(url=page.final_url, snippet=snippet[:300], locator="script[type='application/ld+json']")
-            add(("product_offer_jsonld", page.final_url), _commerce(page, "product_offer_jsonld", item["name"], ev))
+            add(
+                ("product_offer_jsonld", page.final_url),
+                _commerce(page, "product_offer_jsonld", item["name"], ev, rx_order),
+            )
     return list(facts.values())
 
 
@@ -199,8 +206,14 @@ def _message_order(order_word: TermMatcher, href: str, text: str) -> bool:
     return bool(order_word.search(text) or order_word.search(unquote(href)))
 
 
-def _commerce(page: Page, signal: str, text: str, ev: Evidence) -> Fact:
-    return Fact("commerce", signal, {"signal": signal, "role": page.role, "text": text[:200]}, ev)
+def _commerce(page: Page, signal: str, text: str, ev: Evidence, prescription: TermMatcher) -> Fact:
+    attrs = {
+        "signal": signal,
+        "role": page.role,
+        "text": text[:200],
+        "prescription_order": prescription.search(text[:200]),
+    }
+    return Fact("commerce", signal, attrs, ev)
 
 
 def _links_out(page: Page, locator: str, domains: set[str]) -> bool:

@@ -32,8 +32,7 @@ import re2
 
 from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
-from checker.facts.medicines import GENERIC_BEFORE, MedicineIndex, Mention
-from checker.language import Language
+from checker.facts.medicines import MedicineIndex, Mention, generic_before
 from checker.parse import Block
 from checker.snapshot import Page, Site
 
@@ -249,13 +248,11 @@ class Context:
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
-    reader = pack.prices
-    index = pack.medicines
     cue = pack.language
     facts: dict[tuple, Fact] = {}
     for page in site.html_pages():
         for ctx in _contexts(page):
-            for fact in _prices(page, ctx, reader, index, cue):
+            for fact in _prices(page, ctx, pack):
                 key = ("price", *(fact.attrs[k] for k in ("medicine", "strength", "amount", "currency", "pack_size")))
                 facts.setdefault(key, fact)
             for m in BONUS.finditer(ctx.text):
@@ -335,17 +332,17 @@ def _row(locator: str) -> str | None:
     return None
 
 
-def _prices(page: Page, ctx: Context, reader: Prices, index: MedicineIndex, cue: Language) -> Iterator[Fact]:
+def _prices(page: Page, ctx: Context, rules: RulePack) -> Iterator[Fact]:
     text = ctx.text
-    money = [m for m in reader.find(text) if not _excluded(text, m)]
+    money = [m for m in rules.prices.find(text) if not _excluded(text, m)]
     if not money:
         return
     if ctx.kind == "row":
-        yield from _row_price(page, ctx, money, reader, index, cue)
+        yield from _row_price(page, ctx, money, rules)
         return
     for m in money:
         pack, unit, per_unit = _pack(text, m)
-        yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, reader, index, cue)
+        yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, rules)
 
 
 def _excluded(text: str, m: Money) -> bool:
@@ -377,9 +374,7 @@ def _single_device(text: str) -> tuple[int | None, str | None, float | None]:
     return (1, _unit(device.group(0)), None) if device else (None, None, None)
 
 
-def _row_price(
-    page: Page, ctx: Context, money: list[Money], reader: Prices, index: MedicineIndex, cue: Language
-) -> Iterator[Fact]:
+def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) -> Iterator[Fact]:
     """One price per table row: the pack price, with the per-unit price from its column or by division."""
     cells, headers = ctx.cells or [], ctx.headers or []
     text = ctx.text
@@ -413,7 +408,7 @@ def _row_price(
         per_unit = round(main.amount / pack, 4)
     else:
         per_unit = None
-    yield _fact(page, ctx, main, main.amount, pack, unit, per_unit, reader, index, cue)
+    yield _fact(page, ctx, main, main.amount, pack, unit, per_unit, rules)
 
 
 def _cell_offsets(cells: list[str]) -> list[tuple[int, int]]:
@@ -432,16 +427,15 @@ def _fact(
     pack: int | None,
     unit: str | None,
     per_unit: float | None,
-    reader: Prices,
-    index: MedicineIndex,
-    cue: Language,
+    rules: RulePack,
 ) -> Fact:
+    reader, index, cue = rules.prices, rules.medicines, rules.language
     mention, strength, folded = _medicine_near(ctx, m, index)
     med = mention.medicine if mention else None
     brand = bool(
         mention
         and mention.kind == "brand"
-        and not GENERIC_BEFORE.search(folded[max(0, mention.start - 30) : mention.start])
+        and not generic_before(rules.lexicon.matcher("generic_word"), folded, mention.start)
     )
     attrs: dict[str, Any] = {
         "amount": amount,
