@@ -71,6 +71,14 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class Note(BaseModel):
+    """A part of the check that failed and was skipped (the rest of the check went on)."""
+
+    stage: Literal["facts", "rules"]
+    name: str  # the extractor or the rule id
+    message: str
+
+
 class Result(BaseModel):
     url: str
     final_url: str | None = None
@@ -84,6 +92,7 @@ class Result(BaseModel):
     verdict_reason: str = ""
     pages: list[PageSummary] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
 
     def red_flags(self) -> list[Finding]:
         return [f for f in self.findings if f.kind == "red_flag"]

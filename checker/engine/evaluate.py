@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from checker.engine.condition import parse_condition
 from checker.engine.matchers import Context, run_check
 from checker.engine.schema import Rule
-from checker.result import Evidence, Finding
+from checker.result import Evidence, Finding, Note
 
 ABSENCE_LIST_CHARS = 200
 
@@ -58,10 +58,15 @@ def _absence(rule: Rule, name: str, ctx: Context) -> Evidence:
 
 
 def evaluate(rules: list[Rule], ctx: Context) -> list[Finding]:
+    """The findings of every rule that applies. A rule that fails is left out and named in `ctx.notes`."""
     findings = []
     for rule in rules:
         if rule.enabled and applies(rule, ctx.jurisdiction):
-            finding = evaluate_rule(rule, ctx)
+            try:
+                finding = evaluate_rule(rule, ctx)
+            except Exception as exc:  # one broken rule must not cost the whole check
+                ctx.notes.append(Note(stage="rules", name=rule.id, message=f"{type(exc).__name__}: {exc}"[:300]))
+                continue
             if finding is not None:
                 findings.append(finding)
     return findings

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ class RulePack:
     issuers: list[Issuer] = field(init=False)
     roles: RoleMatcher = field(init=False)
     site_types: SiteTypePolicy = field(init=False)
+    _built: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.language = Language(self.reference.get("language"), self.lexicon)
@@ -59,6 +60,12 @@ class RulePack:
         self.issuers = issuers_from(self.reference.get("registers"))
         self.roles = RoleMatcher(self.reference, self.medicines)
         self.site_types = SiteTypePolicy(self.reference.get("site_type"))
+
+    def compiled(self, name: str, build: Callable[[RulePack], Any]) -> Any:
+        """What a stage builds from this pack's data (its patterns over the lexicon), built once per pack."""
+        if name not in self._built:
+            self._built[name] = build(self)
+        return self._built[name]
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)

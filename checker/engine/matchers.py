@@ -23,7 +23,7 @@ from checker.engine.text import PageText, TextProgram, compile_regex, text_progr
 from checker.facts import Facts
 from checker.language import Language, snippet
 from checker.parse import css_path
-from checker.result import Evidence
+from checker.result import Evidence, Note
 from checker.snapshot import Page, Site
 from checker.urls import registrable_domain
 
@@ -41,6 +41,7 @@ class Context:
     facts: Facts
     pack: RulePack
     jurisdiction: str
+    notes: list[Note] = field(default_factory=list)  # rules that failed on this site
     _texts: dict[int, PageText] = field(default_factory=dict)
 
     def pages(self, roles: list[str] | None = None, exclude: list[str] | None = None) -> list[Page]:
