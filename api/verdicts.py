@@ -16,6 +16,7 @@ from api.guard import resolved_target, static_target
 from api.singleflight import SingleFlight
 from checker.errors import BlockedAddress, FetchTimeout, RxcheckError
 from checker.fetch import Fetcher
+from checker.fetch.guard import DEFAULT_PORTS
 from checker.result import ErrorInfo, Result
 from checker.urls import site_key
 from checker.verdict import UNREACHABLE_SCORE
@@ -48,6 +49,7 @@ class VerdictService:
         deadline_s: float,
         resolve_hosts: bool,
         allow_private: bool,
+        ports: frozenset[int] | None = DEFAULT_PORTS,
     ) -> None:
         self._checker = checker
         self._fetcher = fetcher
@@ -57,6 +59,7 @@ class VerdictService:
         self.deadline_s = deadline_s
         self.resolve_hosts = resolve_hosts
         self.allow_private = allow_private
+        self.ports = ports
         self.crawls = 0  # crawls started since startup
 
     async def lookup(self, url: str, *, jurisdiction: str = "auto", fresh: bool = False) -> Lookup:
@@ -64,7 +67,7 @@ class VerdictService:
 
         Raises `InvalidURL` or `BlockedAddress` for a refused target, `FetchTimeout` past the deadline.
         """
-        target = static_target(url, allow_private=self.allow_private)
+        target = static_target(url, allow_private=self.allow_private, ports=self.ports)
         key = CacheKey(site_key(target), jurisdiction, self.rules_version)
         if not fresh:
             cached = await self.cache.get(key)
@@ -83,7 +86,7 @@ class VerdictService:
         try:
             return (await self.lookup(url, jurisdiction=jurisdiction)).result
         except RxcheckError as exc:
-            error = ErrorInfo(type=exc.type, message=str(exc))
+            error = ErrorInfo(type=exc.type, message=str(exc), status=exc.status)
         except Exception as exc:
             log.exception("checking %s failed", url)
             error = ErrorInfo(type="internal_error", message=f"internal error: {type(exc).__name__}")

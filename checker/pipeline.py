@@ -86,7 +86,7 @@ class Checker:
             risk_score=UNREACHABLE_SCORE,
             jurisdiction=jurisdiction,
             rules_version=self.pack.version,
-            error=ErrorInfo(type=exc.type, message=str(exc)),
+            error=ErrorInfo(type=exc.type, message=str(exc), status=exc.status),
         )
 
     def _override(self, start_url: str, jurisdiction: str) -> Result | None:

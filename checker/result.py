@@ -47,6 +47,7 @@ class PageSummary(BaseModel):
 class ErrorInfo(BaseModel):
     type: str
     message: str
+    status: int | None = None  # the HTTP status, for `http_error`
 
 
 class Result(BaseModel):

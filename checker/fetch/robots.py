@@ -54,12 +54,21 @@ class RobotsPolicy:
         else:
             self._cache.move_to_end(origin)
         try:
-            # shield: a caller cancelled while waiting must not cancel the load other callers share.
+            # shield: a caller cancelled while waiting must not cancel the load other callers share;
+            # `aclose` cancels the loads themselves when the check that owns this policy ends.
             return await asyncio.shield(task)
         except Exception:
             if self._cache.get(origin) is task:
                 del self._cache[origin]  # do not cache an unexpected failure
             raise
+
+    async def aclose(self) -> None:
+        """Cancel every robots.txt load still running (the check's deadline passed, or it ended)."""
+        pending = [task for task in self._cache.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._cache.clear()
 
     async def _load(self, origin: str) -> Protego | None:
         try:
