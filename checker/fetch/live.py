@@ -111,7 +111,7 @@ class LiveFetcher:
         dns_error, connect_error, tls_error, protocol_error, too_large, redirect_loop, ...).
         """
         start = check_url(url, allow_private=self._allow_private, ports=self._ports)
-        scope = _Scope(start)
+        scope = _Scope(start, asyncio.get_running_loop().time() + self.limits.page_deadline)
         try:
             with fetch_scope():
                 async with asyncio.timeout(self.limits.page_deadline):
@@ -154,11 +154,15 @@ class LiveFetcher:
     async def _fetch_hop(self, url: str, scope: _Scope) -> Exchange:
         """One hop, retried after a 429 or 503 (a bounded number of times, never waiting long)."""
         scope.current = url
+        loop = asyncio.get_running_loop()
         for attempt in range(self.limits.max_retries + 1):
             hop = await self._request(url)
             if hop.status not in RETRY_STATUSES or attempt == self.limits.max_retries:
                 break
-            await asyncio.sleep(min(_retry_after(hop) or 0.5 * 2**attempt, self.limits.max_retry_wait))
+            wait = min(_retry_after(hop) or 0.5 * 2**attempt, self.limits.max_retry_wait)
+            if loop.time() + 2 * wait > scope.deadline:
+                break  # no time left for another answer: the one received stands
+            await asyncio.sleep(wait)
         scope.exchanges.append(hop)
         return hop
 
@@ -250,9 +254,10 @@ class LiveFetcher:
         if isinstance(exc, httpx.RemoteProtocolError) and _HEADERS_TOO_LONG.search(str(exc)):
             return TooLarge(f"{host} sent more headers than rxcheck accepts")
         if isinstance(exc, httpx.ReadError | httpx.WriteError):
-            return ProtocolFailed(f"{host} broke off the connection: {reason}")
+            os_error = _os_error(exc)
+            return ProtocolFailed(f"{host} broke off the connection" + (f": {os_error}" if os_error else ""))
         if isinstance(exc, httpx.ProtocolError | httpx.DecodingError):
-            return ProtocolFailed(f"{host} sent a broken HTTP response: {reason}")
+            return ProtocolFailed(f"{host} sent a broken HTTP response: {_REMOTE_BYTES.sub('', reason)[:120]}")
         return ProtocolFailed(f"could not fetch {url}: {reason}")
 
 
@@ -261,6 +266,7 @@ class _Scope:
     """One fetch in progress: the hop being fetched, the hops received, whether a public address was reached."""
 
     current: str
+    deadline: float  # event-loop time at which the page deadline passes
     exchanges: list[Exchange] = field(default_factory=list)
     public: bool = False
 
@@ -378,6 +384,18 @@ def _retry_after(hop: Exchange) -> float | None:
     return None
 
 
+def _os_error(exc: BaseException) -> str | None:
+    """The operating system's reason ("connection reset by peer") behind `exc`, if one caused it."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            return None
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror[0].lower() + current.strerror[1:]
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _caused_by(exc: BaseException, *types: type[BaseException]) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -402,6 +420,7 @@ def _environment_has_proxy() -> bool:
 
 
 _HEADERS_TOO_LONG = re.compile(r"(?i)too (?:long|large|big)|exceed|maximum")
+_REMOTE_BYTES = re.compile(r":?\s*(?:bytearray\()?b?['\"].*$")  # h11 quotes what the server sent: not shown
 _NOISE = re.compile(r"^\[(?:Errno [-\d]+|SSL: [A-Z_]+)\]\s*|\s*\(_ssl\.c:\d+\)$")
 
 

@@ -205,7 +205,7 @@ async def test_timeout_after_a_redirect_keeps_the_received_hops(httpx_mock: HTTP
             httpx.ProxyError("407 Proxy Authentication Required"),
             "proxy error while fetching https://shop.example/: ",
         ),
-        (httpx.ReadError(""), "shop.example broke off the connection: ReadError"),
+        (httpx.ReadError("pop from an empty deque"), "shop.example broke off the connection"),
     ],
 )
 async def test_transport_errors_become_one_line_fetch_errors(
