@@ -242,3 +242,22 @@ async def test_200_concurrent_cached_lookups_all_succeed(tmp_path: Path) -> None
     assert all(r.json()["cache"]["hit"] for r in responses)
     assert len(checker.calls) == len(sites)
     assert elapsed < 10  # generous: in-process, about 1-2 ms a request
+
+
+@pytest.mark.parametrize("url", ["http://xn--a{b/", "http://ü{x/", "http://xn--a/"])
+def test_undecodable_international_names_are_400_not_500(
+    client: TestClient, checker: FakeChecker, fake_resolver: list[str], url: str
+) -> None:
+    response = client.get("/v1/verdict", params={"url": url})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_url"
+    assert checker.calls == [] and fake_resolver == []
+
+
+def test_a_port_other_than_80_or_443_is_refused(client: TestClient, checker: FakeChecker) -> None:
+    response = client.get("/v1/verdict", params={"url": "http://pharmacy.example:22/"})
+
+    assert response.status_code == 400
+    assert "port 22" in response.json()["error"]["message"]
+    assert checker.calls == []
