@@ -60,7 +60,7 @@ async def test_healthy_site_is_judged_a_pharmacy(farm: Farm, site_checker: Check
 
 async def test_tarpit_hit_by_many_checks_does_not_hold_up_a_healthy_site(farm: Farm, site_checker: Checker) -> None:
     finished: list[str] = []
-    limits = FetchLimits(page_deadline=3.0, read_timeout=2.0, ports=ANY_PORT)
+    limits = FetchLimits(page_deadline=4.0, read_timeout=2.0, ports=ANY_PORT)
 
     async def check(name: str) -> Result:
         result = await site_checker.check(farm.urls[name], fetcher)
