@@ -1,13 +1,22 @@
 import asyncio
 import gzip
 import socket
+import zlib
 
 import certifi
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock, IteratorStream
 
-from checker.errors import BlockedAddress, FetchError, FetchTimeout, InvalidURL, TooLarge
+from checker.errors import (
+    BlockedAddress,
+    FetchError,
+    FetchTimeout,
+    InvalidURL,
+    ProtocolFailed,
+    RedirectLoop,
+    TooLarge,
+)
 from checker.fetch import guard, partial_fetch
 from checker.fetch.limits import DEFAULT_USER_AGENT, FetchLimits
 from checker.fetch.live import LiveFetcher
@@ -340,3 +349,69 @@ async def test_aclose_closes_the_client() -> None:
     live = LiveFetcher()
     await live.aclose()
     assert live._client.is_closed
+
+
+@pytest.mark.parametrize("packer", [zlib.compressobj(), zlib.compressobj(wbits=-zlib.MAX_WBITS)], ids=["zlib", "raw"])
+async def test_deflate_bodies_are_decoded_both_ways(httpx_mock: HTTPXMock, packer) -> None:
+    body = packer.compress(b"<p>deflated</p>" * 100) + packer.flush()
+    httpx_mock.add_response(url="https://shop.example/", content=body, headers={"Content-Encoding": "deflate"})
+    async with LiveFetcher() as live:
+        result = await live.fetch("https://shop.example/")
+    assert result.body == b"<p>deflated</p>" * 100
+
+
+async def test_a_gzip_bomb_stops_at_the_cap_while_streaming(httpx_mock: HTTPXMock) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    bomb = b"".join(packer.compress(bytes(1024 * 1024)) for _ in range(64)) + packer.flush()  # 64 MB of zeros
+    httpx_mock.add_response(url="https://shop.example/", content=bomb, headers={"Content-Encoding": "gzip"})
+    async with LiveFetcher(limits=FetchLimits(max_body_bytes=100_000)) as live:
+        with pytest.raises(TooLarge, match="once decompressed"):
+            await live.fetch("https://shop.example/")
+
+
+async def test_corrupt_compressed_bodies_and_unknown_encodings_are_protocol_errors(httpx_mock: HTTPXMock) -> None:
+    for path, encoding in [("a", "gzip"), ("b", "snappy")]:
+        stream = IteratorStream([b"not ", b"gzip"])  # a stream: the mock would decode `content=` itself
+        httpx_mock.add_response(
+            url=f"https://shop.example/{path}", stream=stream, headers={"Content-Encoding": encoding}
+        )
+    async with LiveFetcher() as live:
+        with pytest.raises(ProtocolFailed, match="corrupt"):
+            await live.fetch("https://shop.example/a")
+        with pytest.raises(ProtocolFailed, match="unsupported content encoding"):
+            await live.fetch("https://shop.example/b")
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(503, "3600"), (429, None)])
+async def test_503_and_429_are_retried_a_bounded_number_of_times_without_long_waits(
+    httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch, status: int, retry_after: str | None
+) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("checker.fetch.live.asyncio.sleep", sleep)
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    httpx_mock.add_response(url="https://shop.example/", status_code=status, headers=headers, is_reusable=True)
+    async with LiveFetcher() as live:
+        result = await live.fetch("https://shop.example/")
+    assert result.status == status
+    assert len(httpx_mock.get_requests()) == 3  # the first attempt and 2 retries
+    assert waits == ([2.0, 2.0] if retry_after else [0.5, 1.0])  # Retry-After: 3600 is capped at 2 s
+
+
+async def test_a_retry_that_would_outlive_the_page_deadline_is_not_made(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="https://shop.example/", status_code=503, headers={"Retry-After": "3600"})
+    async with LiveFetcher(limits=FetchLimits(page_deadline=1.0)) as live:
+        result = await live.fetch("https://shop.example/")
+    assert result.status == 503
+    assert len(httpx_mock.get_requests()) == 1
+
+
+async def test_redirect_loop_and_too_many_redirects_are_told_apart(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="https://shop.example/a", status_code=302, headers={"Location": "/b"})
+    httpx_mock.add_response(url="https://shop.example/b", status_code=302, headers={"Location": "/a"})
+    async with LiveFetcher() as live:
+        with pytest.raises(RedirectLoop, match="leads back to https://shop.example/a"):
+            await live.fetch("https://shop.example/a")
