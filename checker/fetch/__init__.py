@@ -6,6 +6,7 @@ Both follow redirects themselves and return every hop, so a run can be recorded 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -129,7 +130,7 @@ async def follow_redirects(
     `FetchError` raised on the way carries the hops received so far (see `partial_fetch`).
     """
     exchanges: list[Exchange] = []
-    visited = {url}
+    visited = Counter({url: 1})
     current = url
     while True:
         try:
@@ -142,7 +143,7 @@ async def follow_redirects(
             target = redirect_target(hop)
             if target is None:
                 return FetchResult(url, tuple(exchanges), truncated=any(h.truncated for h in exchanges))
-            if target in visited:
+            if visited[target] >= 2:  # one return is allowed: `/` -> `/set-cookie` -> `/` is no loop
                 raise RedirectLoop(f"redirect loop: {hop.url} leads back to {target}")
             if len(exchanges) > max_redirects:
                 raise TooManyRedirects(f"too many redirects (>{max_redirects}) from {url}")
@@ -155,5 +156,5 @@ async def follow_redirects(
             except FetchError as exc:
                 exc.partial = PartialFetch(url, tuple(exchanges), failed_url=target)  # type: ignore[attr-defined]
                 raise
-        visited.add(target)
+        visited[target] += 1
         current = target

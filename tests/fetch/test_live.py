@@ -409,9 +409,15 @@ async def test_a_retry_that_would_outlive_the_page_deadline_is_not_made(httpx_mo
     assert len(httpx_mock.get_requests()) == 1
 
 
-async def test_redirect_loop_and_too_many_redirects_are_told_apart(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url="https://shop.example/a", status_code=302, headers={"Location": "/b"})
-    httpx_mock.add_response(url="https://shop.example/b", status_code=302, headers={"Location": "/a"})
+async def test_a_redirect_loop_is_told_from_a_cookie_round_trip(httpx_mock: HTTPXMock) -> None:
+    for path, to in [("a", "/b"), ("b", "/a")]:
+        httpx_mock.add_response(url=f"https://shop.example/{path}", status_code=302, headers={"Location": to},
+                                is_reusable=True)  # fmt: skip
+    httpx_mock.add_response(url="https://shop.example/", status_code=302, headers={"Location": "/consent"})
+    httpx_mock.add_response(url="https://shop.example/consent", status_code=302, headers={"Location": "/"})
+    httpx_mock.add_response(url="https://shop.example/", html="<p>home</p>")
     async with LiveFetcher() as live:
         with pytest.raises(RedirectLoop, match="leads back to https://shop.example/a"):
             await live.fetch("https://shop.example/a")
+        home = await live.fetch("https://shop.example/")
+    assert home.redirect_chain == ["https://shop.example/", "https://shop.example/consent", "https://shop.example/"]
