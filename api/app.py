@@ -125,6 +125,7 @@ def create_app(
                 resolve_hosts=settings.replay is None,
                 allow_private=settings.allow_private_addresses,
                 ports=effective_ports(fetch_limits(settings).ports, allow_private=settings.allow_private_addresses),
+                checks_per_client=settings.checks_per_client,
             )
             stack.push_async_callback(verdicts.aclose)
             runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)

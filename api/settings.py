@@ -67,6 +67,9 @@ class Settings(BaseModel):
         None, description="Ports fetched (comma-separated); unset: 80 and 443, any port with allow_private_addresses."
     )
     page_deadline_s: float = Field(20.0, gt=0, description="Seconds one page fetch may take in total.")
+    checks_per_client: int = Field(
+        4, ge=1, description="Crawls one client address may have running at once for `/v1/verdict`; more wait."
+    )
 
     # access control
     api_keys: tuple[str, ...] = Field((), description="Accepted API keys (`Authorization: Bearer <key>`).")

@@ -13,8 +13,6 @@ import ssl
 import time
 import urllib.request
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -48,6 +46,7 @@ from checker.fetch.guard import (
     resolve_checked,
 )
 from checker.fetch.limits import DEFAULT_LIMITS, FetchLimits
+from checker.fetch.slots import KeyedSlots
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ class LiveFetcher:
         self._ports = effective_ports(limits.ports, allow_private=allow_private)
         self._proxied = proxy is not None or (transport is None and _environment_has_proxy())
         self._proxy_resolves_names = proxy_resolves_names
-        self._slots: dict[str, _HostSlot] = {}
+        self._sites = KeyedSlots(limits.per_host_concurrency)  # no site can take the connections of others
         self._client = _GuardedClient(
             allow_private=allow_private,
             proxy=proxy,
@@ -171,7 +170,7 @@ class LiveFetcher:
         host = parsed.host
         if self._proxied:
             await self._check_proxied_host(parsed)
-        async with self._host_slot(_slot_key(parsed)):
+        async with self._sites.hold(_slot_key(parsed)):
             try:
                 async with self._client.stream("GET", url) as response:
                     body = await self._read_body(response, host)
@@ -215,25 +214,6 @@ class LiveFetcher:
             raise TooLarge(f"{host} sent a body larger than {limit:,} bytes once decompressed")
         return bytes(decoder.body)
 
-    @asynccontextmanager
-    async def _host_slot(self, key: str) -> AsyncIterator[None]:
-        """Hold one of the site's `per_host_concurrency` slots, so no site can take the connections of others.
-
-        A site's semaphore lives only while someone uses or waits for it, so memory follows the
-        number of sites in flight, not the number of sites ever fetched.
-        """
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = self._slots[key] = _HostSlot(asyncio.Semaphore(self.limits.per_host_concurrency))
-        slot.users += 1
-        try:
-            async with slot.semaphore:
-                yield
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._slots[key]
-
     def _error(self, exc: httpx.RequestError, url: str) -> FetchError:
         host = httpx.URL(url).host
         reason = _reason(exc)
@@ -269,12 +249,6 @@ class _Scope:
     deadline: float  # event-loop time at which the page deadline passes
     exchanges: list[Exchange] = field(default_factory=list)
     public: bool = False
-
-
-@dataclass
-class _HostSlot:
-    semaphore: asyncio.Semaphore
-    users: int = field(default=0)
 
 
 class _Decoder:

@@ -289,7 +289,7 @@ async def test_per_host_concurrency_cap_holds(httpx_mock: HTTPXMock) -> None:
         results = await asyncio.gather(*(live.fetch(url) for url in urls))
         assert all(result.status == 200 for result in results)
         assert peak == {"a.example": 2, "b.example": 2}  # the cap holds and is reached, per host
-        assert live._slots == {}  # no semaphore outlives its users: memory stays flat
+        assert len(live._sites) == 0  # no semaphore outlives its users: memory stays flat
 
 
 async def test_concurrency_slot_released_on_error(httpx_mock: HTTPXMock) -> None:
@@ -298,7 +298,7 @@ async def test_concurrency_slot_released_on_error(httpx_mock: HTTPXMock) -> None
         for _ in range(3):
             with pytest.raises(FetchError):
                 await asyncio.wait_for(live.fetch("https://shop.example/"), 1)
-        assert live._slots == {}
+        assert len(live._sites) == 0
 
 
 async def test_proxy_and_ca_bundle_are_accepted(httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
