@@ -178,7 +178,7 @@ class LiveFetcher:
                 raise self._error(exc, url) from None
             except (FetchError, InvalidURL):
                 raise
-            except Exception as exc:  # noqa: BLE001 - a hostile server must not surface httpcore/h11 internals
+            except Exception as exc:  # a hostile server must not surface httpcore or h11 internals
                 log.debug("fetching %s failed inside the HTTP stack", url, exc_info=True)
                 raise ProtocolFailed(f"{host} broke off the answer ({type(exc).__name__})") from None
         encoding = response.headers.encoding
