@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import get_verdicts, rate_limit, verdict_access
 from api.errors import ApiError, error_responses
@@ -35,13 +35,15 @@ router = APIRouter(
     dependencies=[Depends(verdict_access)],
 )
 async def get_verdict(
+    request: Request,
     verdicts: Annotated[VerdictService, Depends(get_verdicts)],
     url: Annotated[str, Query(min_length=1, description="The site to check (scheme optional).")],
     fresh: Annotated[bool, Query(description="Crawl now even if a cached verdict exists.")] = False,
     jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
 ) -> VerdictResponse:
     try:
-        lookup = await verdicts.lookup(url, jurisdiction=jurisdiction, fresh=fresh)
+        client = request.client.host if request.client else None
+        lookup = await verdicts.lookup(url, jurisdiction=jurisdiction, fresh=fresh, client=client)
     except (InvalidURL, BlockedAddress) as exc:
         raise ApiError(400, exc.type, str(exc)) from None
     except FetchTimeout as exc:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from checker.discover import Candidate, RoleMatcher, choose_links
-from checker.errors import FetchError, FetchTimeout, NoContent
+from checker.errors import FetchError, FetchTimeout, HTTPStatusError, NoContent, NotHTML, RobotsDisallowed
 from checker.fetch import Fetcher
 from checker.fetch.robots import RobotsPolicy
 from checker.snapshot import Page, Site
@@ -43,6 +43,9 @@ class Crawler:
             if not site.pages:
                 raise FetchTimeout(f"no answer from {start_url} within {self.settings.deadline:g} s") from None
             site.errors.append((start_url, f"site deadline of {self.settings.deadline:g} s reached; stopped crawling"))
+        finally:
+            if self.robots is not None:
+                await self.robots.aclose()  # nothing this check started outlives it
         return site
 
     async def _crawl(self, site: Site) -> None:
@@ -108,7 +111,7 @@ class Crawler:
         """The page, or the error that says why it could not be had. Pages found by discovery were already
         checked against robots.txt; the start and home pages are checked here."""
         if first and self.robots is not None and not await self.robots.allowed(url):
-            return FetchError(f"robots.txt disallows {url}")
+            return RobotsDisallowed(f"robots.txt disallows {url}")
         try:
             result = await self.fetcher.fetch(url)
         except FetchError as exc:
@@ -119,9 +122,9 @@ class Crawler:
 def _check_readable(home: Page) -> None:
     """A site is judged on what its start page shows: an error page, a file or an empty shell cannot be judged."""
     if not home.ok:
-        raise NoContent(f"{home.final_url} answered HTTP {home.status}")
+        raise HTTPStatusError(f"{home.final_url} answered HTTP {home.status}", status=home.status)
     if home.doc is None:
-        raise NoContent(f"{home.final_url} is not a web page ({home.content_type or 'no content type'})")
+        raise NotHTML(f"{home.final_url} is not a web page ({home.content_type or 'no content type'})")
     if len(home.text.split()) < MIN_WORDS and len(home.links) < MIN_LINKS:
         raise NoContent(
             f"{home.final_url} shows no readable content (it may need JavaScript, which rxcheck does not run)"

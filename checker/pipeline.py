@@ -100,6 +100,6 @@ class Checker:
             risk_score=UNREACHABLE_SCORE,
             jurisdiction=jurisdiction,
             rules_version=self.pack.version,
-            error=ErrorInfo(type=exc.type, message=str(exc)),
+            error=ErrorInfo(type=exc.type, message=str(exc), status=exc.status),
             verdict_reason=f"unreachable: {exc}",
         )

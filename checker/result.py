@@ -69,6 +69,7 @@ class PageSummary(BaseModel):
 class ErrorInfo(BaseModel):
     type: str
     message: str
+    status: int | None = None  # the HTTP status, for `http_error`
 
 
 class Note(BaseModel):

@@ -189,3 +189,11 @@ def test_a_restart_resumes_unfinished_audits(make_client: Callable[..., TestClie
     assert status["status"] == "done"
     assert [line["url"] for line in results(second, audit_id)] == [f"https://{u}/" for u in urls]
     assert sorted(url for url, _ in resumed.calls) == ["https://block-c.example/", "https://d.example/"]
+
+
+def test_an_audit_records_undecodable_names_as_invalid_url(client: TestClient, checker: FakeChecker) -> None:
+    audit_id = submit(client, ["http://xn--a{b/", "http://ü{x/"])
+
+    assert wait_for_audit(client, audit_id)["status"] == "done"
+    assert [line["error"]["type"] for line in results(client, audit_id)] == ["invalid_url", "invalid_url"]
+    assert checker.calls == []
