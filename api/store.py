@@ -203,6 +203,21 @@ class Store:
 
         return await self._run(write)
 
+    async def judged_sites(self, *, now: float, audits_since: float, limit: int) -> list[tuple[str, float]]:
+        """The newest results (JSON, when stored) from the unexpired verdict cache and from audit URLs
+        finished since `audits_since`, newest first, at most `limit`: what the hash-prefix lists are built from."""
+
+        def query() -> list[tuple[str, float]]:
+            return self._db.execute(
+                "SELECT result, stored_at AS t FROM verdict_cache WHERE stored_at + max_age_s >= ?"
+                " UNION ALL"
+                " SELECT result, finished AS t FROM audit_urls WHERE result IS NOT NULL AND finished >= ?"
+                " ORDER BY t DESC LIMIT ?",
+                (now, audits_since, limit),
+            ).fetchall()
+
+        return await self._run(query)
+
     # -- audits --
 
     async def create_audit(
