@@ -1,0 +1,284 @@
+"""The browser harness: Debian's chromium with the unpacked extension, a local HTTPS server playing the fixture
+sites by host name, and a real `rxcheck` API server replaying the fixture WARC. Every connection stays on
+127.0.0.1: chromium maps every host name to the fixture server (`--host-resolver-rules`), except 127.0.0.1 itself,
+where the API listens, and runs with background networking, component updates and sync off."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXTENSION = REPO / "extension"
+FIXTURES = REPO / "fixtures"
+CHROMIUM = Path(os.environ.get("RXCHECK_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+ROGUE = "https://buy-viagra-online-rx.com/"
+LEGITIMATE = "https://www.hartwellpharmacy.co.uk/"
+INFORMATION = "https://www.medicinessafety.ie/buying-medicines-online/"
+
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests need chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (pip install playwright)")
+trustme = pytest.importorskip("trustme", reason="browser tests need trustme (pip install trustme)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fixture_resources() -> dict[tuple[str, str], Any]:
+    spec = importlib.util.spec_from_file_location("fixtures_build_warc_ext", FIXTURES / "build_warc.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    _, resources = module.collect(FIXTURES / "sites")
+    return {(urlsplit(r.url).hostname or "", urlsplit(r.url).path or "/"): r for r in resources}
+
+
+@dataclass
+class SiteServer:
+    port: int
+    spki: str
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    def hosts_requested(self) -> set[str]:
+        return {host for host, _ in self.requests}
+
+
+@pytest.fixture(scope="session")
+def site_server() -> Iterator[SiteServer]:
+    """HTTPS on 127.0.0.1 serving every fixture site by its Host header; records (host, path) requested."""
+    resources = _fixture_resources()
+    ca = trustme.CA()
+    cert = ca.issue_cert(*sorted({host for host, _ in resources}))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    public_key = x509.load_der_x509_certificate(der).public_key()
+    spki_der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    state = SiteServer(port=0, spki=base64.b64encode(hashlib.sha256(spki_der).digest()).decode())
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+            host = (self.headers.get("Host") or "").split(":")[0].lower()
+            path = urlsplit(self.path).path or "/"
+            state.requests.append((host, path))
+            resource = resources.get((host, path))
+            if resource is None:
+                self.send_response(404)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"not found")
+                return
+            self.send_response(resource.status)
+            if resource.location:
+                self.send_header("Location", resource.location)
+            self.send_header("Content-Type", resource.content_type or "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(resource.body)))
+            self.end_headers()
+            self.wfile.write(resource.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class ApiServer:
+    base: str
+    log: Path
+
+    def access_log(self, since: int = 0) -> list[str]:
+        """The request lines uvicorn logged (`GET /v1/... HTTP/1.1`), from byte offset `since` of the log."""
+        with self.log.open("rb") as handle:
+            handle.seek(since)
+            text = handle.read().decode("utf-8", "replace")
+        return [line.split('"')[1] for line in text.splitlines() if line.count('"') >= 2 and "HTTP/" in line]
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+
+def _start_api(tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], ApiServer]:
+    port = _free_port()
+    env = {**os.environ, "RXCHECK_IP_RATE_PER_MIN": "0", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    log = tmp / f"{name}.log"
+    command = [sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--replay", str(FIXTURES / "sites.warc.gz"), "--db", str(tmp / f"{name}.sqlite")]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    api = ApiServer(base=f"http://127.0.0.1:{port}", log=log)
+    deadline = time.monotonic() + 30
+    with httpx.Client(base_url=api.base, trust_env=False, timeout=60) as http:
+        while True:
+            assert process.poll() is None, log.read_text(errors="replace")
+            try:
+                if http.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the API server did not start in 30 s"
+            time.sleep(0.1)
+        # what rxcheck has judged before the browser starts: these make the lists
+        for url in (ROGUE, LEGITIMATE, INFORMATION):
+            response = http.get("/v1/verdict", params={"url": url})
+            assert response.status_code == 200, response.text
+    return process, api
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    process, api = _start_api(tmp_path_factory.mktemp("api"), "api")
+    yield api
+    _stop(process)
+
+
+@dataclass
+class Browser:
+    context: Any
+    worker: Any
+    extension_id: str
+    errors: list[str]
+
+    @property
+    def origin(self) -> str:
+        return f"chrome-extension://{self.extension_id}"
+
+    def sw(self, script: str, arg: Any = None) -> Any:
+        return self.worker.evaluate(script, arg)
+
+    def list_status(self) -> dict[str, Any] | None:
+        return self.sw("async () => (await chrome.storage.local.get('listStatus')).listStatus || null")
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Save settings as the options page does, then wait for the list download they start; its status."""
+        deadline = time.monotonic() + 20
+        while self.list_status() is None:  # the download at install (default settings) has ended
+            assert time.monotonic() < deadline, "the extension never tried to fetch its lists"
+            time.sleep(0.05)
+        started = self.sw("() => Date.now()")
+        self.sw("s => chrome.storage.local.set({settings: s})", settings)
+        while (status := self.list_status())["at"] < started:
+            assert time.monotonic() < deadline, "the extension did not fetch its lists in 20 s"
+            time.sleep(0.05)
+        return status
+
+    def active_tab(self) -> int:
+        return self.sw("async () => (await chrome.tabs.query({active: true, lastFocusedWindow: true}))[0].id")
+
+    def badge(self, tab_id: int) -> str:
+        return self.sw("tabId => chrome.action.getBadgeText({tabId})", tab_id)
+
+    def title(self, tab_id: int) -> str:
+        return self.sw("tabId => chrome.action.getTitle({tabId})", tab_id)
+
+    def wait_for_badge(self, tab_id: int, expected: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while (text := self.badge(tab_id)) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return text
+
+
+ERROR_HOOK = """() => {
+  if (self.__rxErrors) return;
+  self.__rxErrors = [];
+  const keep = (kind) => (...args) => self.__rxErrors.push(kind + ": " + args.map(String).join(" "));
+  for (const kind of ["error", "warn"]) { const original = console[kind]; console[kind] = (...a) => { keep(kind)(...a); original(...a); }; }
+  self.addEventListener("error", (e) => keep("uncaught")(e.message));
+  self.addEventListener("unhandledrejection", (e) => keep("unhandled rejection")(e.reason && e.reason.message || e.reason));
+}"""
+
+
+@pytest.fixture
+def browser(site_server: SiteServer, tmp_path: Path) -> Iterator[Browser]:
+    """A fresh profile with the extension loaded; `browser.errors` collects every console error, uncaught error
+    and unhandled rejection of the extension's pages and service worker."""
+    args = [
+        f"--disable-extensions-except={EXTENSION}",
+        f"--load-extension={EXTENSION}",
+        f"--host-resolver-rules=MAP * 127.0.0.1:{site_server.port}, EXCLUDE 127.0.0.1",
+        f"--ignore-certificate-errors-spki-list={site_server.spki}",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
+    ]
+    with playwright_sync.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=args,
+            viewport={"width": 1100, "height": 760},
+        )
+        try:
+            worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+            extension_id = worker.url.split("/")[2]
+            errors: list[str] = []
+            ours = f"chrome-extension://{extension_id}/"
+
+            def on_console(message: Any) -> None:
+                if message.type == "error" and str(message.location.get("url", "")).startswith(ours):
+                    errors.append(f"console error: {message.text}")
+
+            def on_error(error: Any) -> None:
+                if error.page is None or error.page.url.startswith(ours):
+                    errors.append(f"page error: {error.error}")
+
+            context.on("weberror", on_error)
+            context.on("console", on_console)
+            worker.evaluate(ERROR_HOOK)
+            yield Browser(context=context, worker=worker, extension_id=extension_id, errors=errors)
+        finally:
+            context.close()
+
+
+def worker_errors(browser: Browser) -> list[str]:
+    return browser.errors + list(browser.sw("() => self.__rxErrors || []"))
