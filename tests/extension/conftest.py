@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,21 +24,19 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-EXTENSION = REPO / "extension"
-FIXTURES = REPO / "fixtures"
-CHROMIUM = Path(os.environ.get("RXCHECK_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = REPO / "docs" / "screenshots"
-
-ROGUE = "https://buy-viagra-online-rx.com/"
-LEGITIMATE = "https://www.hartwellpharmacy.co.uk/"
-INFORMATION = "https://www.medicinessafety.ie/buying-medicines-online/"
-
-if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (pip install playwright)")
-trustme = pytest.importorskip("trustme", reason="browser tests need trustme (pip install trustme)")
+from harness import (
+    CHROMIUM,
+    ERROR_HOOK,
+    EXTENSION,
+    FIXTURES,
+    INFORMATION,
+    LEGITIMATE,
+    REPO,
+    ROGUE,
+    ApiServer,
+    Browser,
+    SiteServer,
+)
 
 
 def _free_port() -> int:
@@ -58,19 +55,11 @@ def _fixture_resources() -> dict[tuple[str, str], Any]:
     return {(urlsplit(r.url).hostname or "", urlsplit(r.url).path or "/"): r for r in resources}
 
 
-@dataclass
-class SiteServer:
-    port: int
-    spki: str
-    requests: list[tuple[str, str]] = field(default_factory=list)
-
-    def hosts_requested(self) -> set[str]:
-        return {host for host, _ in self.requests}
-
-
 @pytest.fixture(scope="session")
 def site_server() -> Iterator[SiteServer]:
     """HTTPS on 127.0.0.1 serving every fixture site by its Host header; records (host, path) requested."""
+    import trustme
+
     resources = _fixture_resources()
     ca = trustme.CA()
     cert = ca.issue_cert(*sorted({host for host, _ in resources}))
@@ -107,7 +96,14 @@ def site_server() -> Iterator[SiteServer]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):  # the browser dropped a request
+                super().handle_error(request, client_address)
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -115,22 +111,6 @@ def site_server() -> Iterator[SiteServer]:
     yield state
     server.shutdown()
     server.server_close()
-
-
-@dataclass
-class ApiServer:
-    base: str
-    log: Path
-
-    def access_log(self, since: int = 0) -> list[str]:
-        """The request lines uvicorn logged (`GET /v1/... HTTP/1.1`), from byte offset `since` of the log."""
-        with self.log.open("rb") as handle:
-            handle.seek(since)
-            text = handle.read().decode("utf-8", "replace")
-        return [line.split('"')[1] for line in text.splitlines() if line.count('"') >= 2 and "HTTP/" in line]
-
-    def log_size(self) -> int:
-        return self.log.stat().st_size
 
 
 def _start_api(tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], ApiServer]:
@@ -176,62 +156,6 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     _stop(process)
 
 
-@dataclass
-class Browser:
-    context: Any
-    worker: Any
-    extension_id: str
-    errors: list[str]
-
-    @property
-    def origin(self) -> str:
-        return f"chrome-extension://{self.extension_id}"
-
-    def sw(self, script: str, arg: Any = None) -> Any:
-        return self.worker.evaluate(script, arg)
-
-    def list_status(self) -> dict[str, Any] | None:
-        return self.sw("async () => (await chrome.storage.local.get('listStatus')).listStatus || null")
-
-    def configure(self, **settings: Any) -> dict[str, Any]:
-        """Save settings as the options page does, then wait for the list download they start; its status."""
-        deadline = time.monotonic() + 20
-        while self.list_status() is None:  # the download at install (default settings) has ended
-            assert time.monotonic() < deadline, "the extension never tried to fetch its lists"
-            time.sleep(0.05)
-        started = self.sw("() => Date.now()")
-        self.sw("s => chrome.storage.local.set({settings: s})", settings)
-        while (status := self.list_status())["at"] < started:
-            assert time.monotonic() < deadline, "the extension did not fetch its lists in 20 s"
-            time.sleep(0.05)
-        return status
-
-    def active_tab(self) -> int:
-        return self.sw("async () => (await chrome.tabs.query({active: true, lastFocusedWindow: true}))[0].id")
-
-    def badge(self, tab_id: int) -> str:
-        return self.sw("tabId => chrome.action.getBadgeText({tabId})", tab_id)
-
-    def title(self, tab_id: int) -> str:
-        return self.sw("tabId => chrome.action.getTitle({tabId})", tab_id)
-
-    def wait_for_badge(self, tab_id: int, expected: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while (text := self.badge(tab_id)) != expected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return text
-
-
-ERROR_HOOK = """() => {
-  if (self.__rxErrors) return;
-  self.__rxErrors = [];
-  const keep = (kind) => (...args) => self.__rxErrors.push(kind + ": " + args.map(String).join(" "));
-  for (const kind of ["error", "warn"]) { const original = console[kind]; console[kind] = (...a) => { keep(kind)(...a); original(...a); }; }
-  self.addEventListener("error", (e) => keep("uncaught")(e.message));
-  self.addEventListener("unhandledrejection", (e) => keep("unhandled rejection")(e.reason && e.reason.message || e.reason));
-}"""
-
-
 @pytest.fixture
 def browser(site_server: SiteServer, tmp_path: Path) -> Iterator[Browser]:
     """A fresh profile with the extension loaded; `browser.errors` collects every console error, uncaught error
@@ -250,7 +174,9 @@ def browser(site_server: SiteServer, tmp_path: Path) -> Iterator[Browser]:
         "--no-default-browser-check",
         "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
     ]
-    with playwright_sync.sync_playwright() as pw:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
             executable_path=str(CHROMIUM),
@@ -278,7 +204,3 @@ def browser(site_server: SiteServer, tmp_path: Path) -> Iterator[Browser]:
             yield Browser(context=context, worker=worker, extension_id=extension_id, errors=errors)
         finally:
             context.close()
-
-
-def worker_errors(browser: Browser) -> list[str]:
-    return browser.errors + list(browser.sw("() => self.__rxErrors || []"))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 
-from playwright.sync_api import Error as PlaywrightError
-
-from conftest import (
+import pytest
+from harness import (
+    CHROMIUM,
+    ERROR_HOOK,
     INFORMATION,
     LEGITIMATE,
+    NO_CHROMIUM,
     ROGUE,
     SCREENSHOTS,
     ApiServer,
@@ -18,9 +20,13 @@ from conftest import (
     worker_errors,
 )
 
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
+
 
 def _navigate(page, url: str) -> None:
     """Start a navigation the extension may redirect (Playwright reports a redirect to the extension as aborted)."""
+    from playwright.sync_api import Error as PlaywrightError
+
     try:
         page.goto(url, wait_until="commit")
     except PlaywrightError as error:
@@ -42,7 +48,7 @@ def test_a_rogue_site_gives_the_warning_page_before_its_content_loads(
     page = browser.context.new_page()
     warning = f"{browser.origin}/warning.html"
 
-    page.goto(ROGUE, wait_until="commit")  # first visit: the rogue list's prefix matches, the full hash confirms
+    _navigate(page, ROGUE)  # first visit: the rogue list's prefix matches, the full hash confirms
     assert _wait_for_url(page, warning).startswith(warning)
     page.wait_for_selector("#reasons li")
     requested = len(site_server.requests)
@@ -59,3 +65,152 @@ def test_a_rogue_site_gives_the_warning_page_before_its_content_loads(
     assert browser.badge(browser.active_tab()) == "BAD"
     page.screenshot(path=str(SCREENSHOTS / "warning-page.png"))
     assert worker_errors(browser) == []
+
+
+def _popup(browser: Browser, tab_id: int):
+    popup = browser.context.new_page()
+    popup.set_viewport_size({"width": 380, "height": 600})
+    popup.goto(f"{browser.origin}/popup.html?tab={tab_id}")
+    return popup
+
+
+def test_a_legitimate_site_gets_the_legitimate_badge_and_a_popup_with_evidence(
+    browser: Browser, api_server: ApiServer
+) -> None:
+    assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
+    page = browser.context.new_page()
+    page.goto(LEGITIMATE, wait_until="load")
+    tab = browser.active_tab()
+    log_start = api_server.log_size()
+
+    assert browser.wait_for_badge(tab, "OK") == "OK"
+    assert "legitimate" in browser.title(tab)
+    popup = _popup(browser, tab)
+    popup.wait_for_selector("#verdict")
+    assert "Legitimate pharmacy" in popup.text_content("#verdict")
+    assert "rxcheck's lists" in popup.text_content(".facts")
+    popup.click("#check-site")
+    popup.wait_for_selector("#findings li", timeout=60000)
+
+    findings = popup.query_selector_all("#findings li")
+    assert findings and all(f.query_selector(".message").text_content().strip() for f in findings)
+    quoted = [f for f in findings if f.query_selector("blockquote")]
+    assert quoted, "no finding shows its evidence"
+    link = quoted[0].query_selector(".where a").get_attribute("href")
+    assert link.startswith("https://www.hartwellpharmacy.co.uk/")
+    facts = popup.text_content(".facts")
+    assert "GB" in facts and "a full check" in facts and "Rules" in facts
+    assert popup.query_selector("#check-again") is not None
+    checks = [line for line in api_server.access_log(log_start) if line.startswith("GET /v1/verdict")]
+    assert checks == ["GET /v1/verdict?url=https%3A%2F%2Fwww.hartwellpharmacy.co.uk HTTP/1.1"]  # the origin only
+    popup.set_viewport_size({"width": 380, "height": popup.evaluate("document.body.scrollHeight")})
+    popup.screenshot(path=str(SCREENSHOTS / "popup-legitimate.png"), full_page=True)
+    assert worker_errors(browser) == []
+
+
+def test_an_informational_site_gives_no_warning(browser: Browser, api_server: ApiServer) -> None:
+    assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
+    page = browser.context.new_page()
+
+    page.goto(INFORMATION, wait_until="load")
+    page.wait_for_timeout(500)  # time for a warning to replace the page, were there one
+
+    assert page.url == INFORMATION
+    assert "warning.html" not in page.url and page.title()
+    assert browser.badge(browser.active_tab()) in ("", "INFO")
+    assert worker_errors(browser) == []
+
+
+def test_the_api_down_gives_unknown_with_the_reason_and_no_error(browser: Browser, site_server: SiteServer) -> None:
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    status = browser.configure(apiBase=closed, mode="private")
+    assert not status["ok"] and "cannot be reached" in status["reason"]
+    page = browser.context.new_page()
+
+    page.goto(LEGITIMATE, wait_until="load")  # browsing goes on
+    tab = browser.active_tab()
+
+    assert page.url == LEGITIMATE and "Hartwell" in page.title()
+    assert browser.wait_for_badge(tab, "?") == "?"
+    assert "cannot be reached" in browser.title(tab)
+    popup = _popup(browser, tab)
+    popup.wait_for_selector("#reason")
+    assert "Unknown" in popup.text_content("#verdict")
+    assert f"the rxcheck API at {closed} cannot be reached" in popup.text_content("#reason")
+    popup.click("#check-again")
+    popup.wait_for_selector("#check-again:enabled")
+    assert "cannot be reached" in popup.text_content("#reason")
+    popup.screenshot(path=str(SCREENSHOTS / "popup-api-down.png"))
+    assert worker_errors(browser) == []
+
+
+def test_a_stopped_service_worker_recovers_its_state(browser: Browser, api_server: ApiServer) -> None:
+    assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
+    page = browser.context.new_page()
+    page.goto(LEGITIMATE, wait_until="load")
+    tab = browser.active_tab()
+    assert browser.wait_for_badge(tab, "OK") == "OK"
+
+    _stop_service_worker(browser)
+    popup = _popup(browser, tab)  # what the tab shows is in chrome.storage, not in the stopped worker
+    popup.wait_for_selector("#verdict")
+    assert "Legitimate pharmacy" in popup.text_content("#verdict")
+    popup.close()
+    page.bring_to_front()
+    _navigate(page, ROGUE)  # a navigation wakes the worker: its listeners are registered again
+
+    assert _wait_for_url(page, f"{browser.origin}/warning.html").startswith(f"{browser.origin}/warning.html")
+    browser.worker = browser.context.service_workers[-1]
+    assert browser.sw("() => self.__rxErrors === undefined")  # a new worker: nothing in memory survived
+    browser.worker.evaluate(ERROR_HOOK)
+    assert browser.sw("async () => (await chrome.storage.local.get('lists')).lists.rogue.prefixes.length") >= 1
+    assert browser.sw("async () => (await chrome.alarms.get('rxcheck-refresh-lists')).periodInMinutes") == 30
+    page.goto(LEGITIMATE, wait_until="load")
+    assert browser.wait_for_badge(tab, "OK") == "OK"
+    assert worker_errors(browser) == []
+
+
+def test_private_mode_sends_only_list_and_prefix_requests(
+    browser: Browser, api_server: ApiServer, site_server: SiteServer
+) -> None:
+    start = api_server.log_size()
+    assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
+    page = browser.context.new_page()
+
+    for url in (LEGITIMATE, INFORMATION, "https://www.hartwellpharmacy.co.uk/contact/"):
+        page.goto(url, wait_until="load")
+    _navigate(page, ROGUE)
+    _wait_for_url(page, f"{browser.origin}/warning.html")
+    assert browser.wait_for_badge(browser.active_tab(), "BAD") == "BAD"
+
+    requests = api_server.access_log(start)
+    assert requests, "the extension asked the API nothing"
+    paths = [line.split()[1] for line in requests]
+    assert all(p.startswith(("/v1/lists/", "/v1/hashes?prefix=")) for p in paths), paths
+    assert any(p.startswith("/v1/hashes?prefix=") for p in paths)
+    names = ("hartwell", "medicinessafety", "viagra", "contact", "www.")
+    assert not [p for p in paths if any(name in p for name in names)]
+    assert worker_errors(browser) == []
+
+
+def _stop_service_worker(browser: Browser) -> None:
+    """Stop the extension's service worker as Chrome does when it is idle (through the DevTools protocol)."""
+    cdp = browser.context.browser.new_browser_cdp_session()
+    targets = cdp.send("Target.getTargets")["targetInfos"]
+    [worker] = [t for t in targets if t["type"] == "service_worker" and browser.origin in t["url"]]
+    cdp.send("Target.closeTarget", {"targetId": worker["targetId"]})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alive = [t for t in cdp.send("Target.getTargets")["targetInfos"] if t["type"] == "service_worker"]
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the service worker did not stop")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when this returns: nothing listens there
