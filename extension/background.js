@@ -13,6 +13,7 @@ import {
   getSettings,
   getTabState,
   putResult,
+  setLastSafe,
   setGrants,
   setRogueHosts,
   setTabState,
@@ -146,7 +147,8 @@ async function committed(tabId, url) {
   const grants = await getGrants();
   const continued = grants[tabId] !== undefined && grants[tabId] === siteHost(url);
   if (continued) await endGrant(tabId);
-  await judge(tabId, url, { continued });
+  const judged = await judge(tabId, url, { continued });
+  if (webUrl(url) && !(judged.state && judged.state.verdict === "rogue")) await setLastSafe(tabId, url);
 }
 
 async function looksLikePharmacy(host) {

@@ -2,7 +2,7 @@
 // for after "#"; the reasons come from what the extension already holds (nothing is fetched here).
 
 import { siteHost, webUrl } from "./lib/hashing.js";
-import { getResult, getRogueHosts } from "./lib/state.js";
+import { getLastSafe, getResult, getRogueHosts } from "./lib/state.js";
 import { describeAge } from "./lib/verdicts.js";
 
 const MAX_REASONS = 4;
@@ -54,10 +54,12 @@ async function findKnown(host) {
   return null;
 }
 
-document.getElementById("back").addEventListener("click", () => {
-  // the entry before this page is the stopped one: go back past it
-  if (history.length > 2) history.go(-2);
-  else chrome.tabs.update({ url: "chrome://newtab/" });
+// Back to the last page of this tab that was not rogue (the history may hold the stopped page, or not).
+document.getElementById("back").addEventListener("click", async () => {
+  const tab = await chrome.tabs.getCurrent();
+  const safe = tab ? await getLastSafe(tab.id) : null;
+  if (safe) location.replace(safe);
+  else await chrome.tabs.update({ url: "chrome://newtab/" });
 });
 
 const proceed = document.getElementById("continue");

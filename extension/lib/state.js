@@ -90,7 +90,17 @@ export async function setTabState(tabId, state) {
 }
 
 export async function clearTabState(tabId) {
-  await chrome.storage.session.remove(`tab:${tabId}`);
+  await chrome.storage.session.remove([`tab:${tabId}`, `safe:${tabId}`]);
+}
+
+// The last page of a tab that was not rogue: where the warning page's "Go back" leads.
+export async function getLastSafe(tabId) {
+  const key = `safe:${tabId}`;
+  return (await chrome.storage.session.get(key))[key] || null;
+}
+
+export async function setLastSafe(tabId, url) {
+  await chrome.storage.session.set({ [`safe:${tabId}`]: url });
 }
 
 // "Continue once for this site": {tabId: host}, removed when that navigation commits.

@@ -156,10 +156,37 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     _stop(process)
 
 
+RESET = """async () => {
+  await chrome.storage.local.set({settings: {mode: "off"}});  // turns the rule off, downloads nothing
+  const keep = ["settings"];
+  await chrome.storage.local.remove(Object.keys(await chrome.storage.local.get(null)).filter(k => !keep.includes(k)));
+  await chrome.storage.session.clear();
+  const session = await chrome.declarativeNetRequest.getSessionRules();
+  await chrome.declarativeNetRequest.updateSessionRules({removeRuleIds: session.map(r => r.id)});
+  self.__rxErrors = [];
+}"""
+
+
 @pytest.fixture
-def browser(site_server: SiteServer, tmp_path: Path) -> Iterator[Browser]:
-    """A fresh profile with the extension loaded; `browser.errors` collects every console error, uncaught error
-    and unhandled rejection of the extension's pages and service worker."""
+def browser(chromium: Browser) -> Iterator[Browser]:
+    """The browser with the extension as if just installed, mode off: every test configures it."""
+    chromium.sw(RESET)
+    chromium.context.new_cdp_session(chromium.context.pages[0]).send("Network.clearBrowserCache")  # lists, hashes
+    chromium.errors.clear()
+    deadline = time.monotonic() + 10
+    while chromium.sw("async () => (await chrome.declarativeNetRequest.getDynamicRules()).length"):
+        assert time.monotonic() < deadline, "the warning rule was not removed"
+        time.sleep(0.05)
+    yield chromium
+    for page in chromium.context.pages[1:]:
+        page.close()
+
+
+@pytest.fixture(scope="session")
+def chromium(site_server: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Chromium with the extension loaded, for all the tests; `errors` collects every console error, uncaught
+    error and unhandled rejection of the extension's pages and service worker."""
+    tmp_path = tmp_path_factory.mktemp("chromium")
     args = [
         f"--disable-extensions-except={EXTENSION}",
         f"--load-extension={EXTENSION}",
@@ -201,6 +228,11 @@ def browser(site_server: SiteServer, tmp_path: Path) -> Iterator[Browser]:
             context.on("weberror", on_error)
             context.on("console", on_console)
             worker.evaluate(ERROR_HOOK)
-            yield Browser(context=context, worker=worker, extension_id=extension_id, errors=errors)
+            browser = Browser(context=context, worker=worker, extension_id=extension_id, errors=errors)
+            deadline = time.monotonic() + 20
+            while browser.list_status() is None:  # the download at install (default settings) has ended
+                assert time.monotonic() < deadline, "the extension never tried to fetch its lists"
+                time.sleep(0.05)
+            yield browser
         finally:
             context.close()

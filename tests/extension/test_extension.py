@@ -4,6 +4,7 @@ restarts, and what private mode sends."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from harness import (
@@ -19,6 +20,8 @@ from harness import (
     SiteServer,
     worker_errors,
 )
+
+from api.lists import full_hash, host_expressions
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
@@ -67,6 +70,24 @@ def test_a_rogue_site_gives_the_warning_page_before_its_content_loads(
     assert worker_errors(browser) == []
 
 
+def test_the_warning_page_goes_back_or_continues_once(browser: Browser, api_server: ApiServer) -> None:
+    assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
+    page = browser.context.new_page()
+    warning = f"{browser.origin}/warning.html"
+    page.goto(LEGITIMATE, wait_until="load")
+    _navigate(page, ROGUE)
+    _wait_for_url(page, warning)
+
+    page.click("#continue")  # this once: the site opens
+    page.wait_for_url(ROGUE, wait_until="load")
+    assert "warning.html" not in page.url
+    _navigate(page, ROGUE + "generic-cialis.html")  # the next visit is stopped again
+    assert _wait_for_url(page, warning) == f"{warning}#{ROGUE}generic-cialis.html"
+    page.click("#back")
+    page.wait_for_url(LEGITIMATE, wait_until="load")  # the last page that was not rogue
+    assert worker_errors(browser) == []
+
+
 def _popup(browser: Browser, tab_id: int):
     popup = browser.context.new_page()
     popup.set_viewport_size({"width": 380, "height": 600})
@@ -108,16 +129,63 @@ def test_a_legitimate_site_gets_the_legitimate_badge_and_a_popup_with_evidence(
     assert worker_errors(browser) == []
 
 
-def test_an_informational_site_gives_no_warning(browser: Browser, api_server: ApiServer) -> None:
-    assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
+def test_an_informational_site_gives_no_warning_in_automatic_mode(browser: Browser, api_server: ApiServer) -> None:
+    options = browser.context.new_page()
+    options.goto(f"{browser.origin}/options.html")
+    options.wait_for_selector("input[name=mode][value=off]:checked")  # what is stored
+    options.fill("#apiBase", api_server.base)
+    options.check("input[name=mode][value=automatic]")
+    options.click("#save")
+    options.wait_for_selector("#status:has-text('Saved')")
+    settings = browser.sw("async () => (await chrome.storage.local.get('settings')).settings")
+    assert settings == {"apiBase": api_server.base, "apiKey": "", "mode": "automatic"}
+    start = api_server.log_size()
     page = browser.context.new_page()
 
     page.goto(INFORMATION, wait_until="load")
-    page.wait_for_timeout(500)  # time for a warning to replace the page, were there one
+    tab = browser.active_tab()
+    deadline = time.monotonic() + 30
+    while browser.sw("async t => ((await chrome.storage.session.get(`tab:${t}`))[`tab:${t}`] || {}).status", tab) in (
+        None,
+        "checking",
+    ):
+        assert time.monotonic() < deadline, "no verdict in 30 s"
+        page.wait_for_timeout(50)
 
-    assert page.url == INFORMATION
-    assert "warning.html" not in page.url and page.title()
-    assert browser.badge(browser.active_tab()) in ("", "INFO")
+    assert page.url == INFORMATION and page.title()
+    assert browser.badge(tab) not in ("BAD", "WARN")
+    checks = [line for line in api_server.access_log(start) if line.startswith("GET /v1/verdict")]
+    assert checks == ["GET /v1/verdict?url=https%3A%2F%2Fwww.medicinessafety.ie HTTP/1.1"]  # the origin only
+    assert worker_errors(browser) == []
+
+
+def test_the_extension_hashes_hosts_as_the_server_does(browser: Browser) -> None:
+    page = browser.context.new_page()
+    page.goto(f"{browser.origin}/options.html")
+    urls = [
+        "https://WWW.Hartwellpharmacy.CO.UK./x?y",
+        "http://0x7f.1/",
+        "https://a.b.c.d.e.f.g/",
+        "https://bücher.example/",
+    ]
+
+    hashed = page.evaluate(
+        "async urls => { const h = await import('./lib/hashing.js');"
+        " return Promise.all(urls.map(async u => (await h.hashesForUrl(u)).map(e => [e.expression, e.hash]))) }",
+        urls,
+    )
+
+    for url, expressions in zip(urls, hashed, strict=True):
+        expected = host_expressions(urlsplit(url).hostname or "")
+        assert [e for e, _ in expressions] == expected, url
+        assert [h for _, h in expressions] == [full_hash(e).hex() for e in expected]
+
+
+def test_an_api_error_gives_its_reason(browser: Browser, api_server: ApiServer) -> None:
+    status = browser.configure(apiBase=api_server.base + "/nowhere", mode="private")
+
+    assert not status["ok"]
+    assert status["reason"] == "the rxcheck API answered 404: no such resource: /nowhere/v1/lists/rogue"
     assert worker_errors(browser) == []
 
 
