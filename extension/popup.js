@@ -5,6 +5,15 @@ import { getResult, getSettings, getTabState } from "./lib/state.js";
 import { SITE_TYPES, describeAge, look } from "./lib/verdicts.js";
 
 const TOP_FINDINGS = 5;
+const SNIPPET_CHARS = 220;
+
+function clip(text) {
+  return text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS - 1).trimEnd()}…` : text;
+}
+
+function band(score) {
+  return score <= 30 ? "low" : score <= 60 ? "medium" : "high";
+}
 const view = document.getElementById("view");
 
 function el(tag, attrs = {}, ...children) {
@@ -41,7 +50,7 @@ function findingItem(finding) {
     "li",
     { class: finding.kind },
     el("div", { class: "message" }, finding.message || finding.name),
-    evidence && evidence.snippet ? el("blockquote", {}, evidence.snippet) : null,
+    evidence && evidence.snippet ? el("blockquote", {}, clip(evidence.snippet)) : null,
     evidence && evidence.url
       ? el("div", { class: "where" }, "on ", el("a", { href: evidence.url, target: "_blank", rel: "noopener" }, evidence.url))
       : null,
@@ -57,10 +66,15 @@ function topFindings(result) {
 function facts(state, result) {
   const entry = state.entry || {};
   const siteType = result && result.site_type ? result.site_type.type : entry.site_type;
+  const typeEvidence = result && result.site_type && Array.isArray(result.site_type.evidence)
+    ? result.site_type.evidence.map(evidenceText).filter(Boolean)[0]
+    : null;
   const rows = [
     ["Risk score", el("span", {}, el("span", { class: "score" }, `${state.risk_score}/100`),
-      el("span", { class: "meter" }, el("span", { style: `width:${Math.max(2, Number(state.risk_score) || 0)}%` })))],
-    ["Site type", SITE_TYPES[siteType] || "not given"],
+      el("span", { class: `meter ${band(Number(state.risk_score) || 0)}` },
+        el("span", { style: `width:${Math.max(3, Number(state.risk_score) || 0)}%` })))],
+    ["Site type", el("span", {}, SITE_TYPES[siteType] || "not given",
+      typeEvidence ? el("div", { class: "muted small", id: "site-type-evidence" }, clip(typeEvidence)) : null)],
     ["Jurisdiction", (result && result.jurisdiction) || entry.jurisdiction || "not given"],
     ["Rules", (result && result.rules_version) || entry.rules_version || "not given"],
     ["Checked", describeAge(state.age_s)],

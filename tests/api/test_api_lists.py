@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 
 import pytest
 from api_doubles import AUTH, TestClient, wait_for_audit
 
-from api.lists import canonical_host, host_expressions, list_version
+from api.lists import build_entries, canonical_host, full_hash, host_expressions, list_version
 from checker.errors import InvalidURL
 
 
@@ -161,3 +162,23 @@ def test_unknown_list_names_are_refused(client: TestClient) -> None:
 
     assert response.status_code == 422
     assert "error" in response.json()
+
+
+def test_entries_carry_site_type_and_verdict_reason_when_results_have_them() -> None:
+    with_them = {
+        "url": "https://typed.example/",
+        "verdict": "suspicious",
+        "risk_score": 40,
+        "site_type": {"type": "pharmacy", "evidence": ["a basket"]},
+        "verdict_reason": "It sells medicines without a licence.",
+    }
+    without = {"url": "https://plain.example/", "verdict": "legitimate", "risk_score": 3}
+    rows = [(json.dumps(with_them), 2.0), (json.dumps(without), 1.0), ("not json", 0.5), ("[]", 0.4)]
+
+    entries = build_entries(rows, max_entries=10)
+
+    typed = entries[full_hash("typed.example/")]
+    plain = entries[full_hash("plain.example/")]
+    assert (typed.site_type, typed.verdict_reason) == ("pharmacy", "It sells medicines without a licence.")
+    assert (plain.site_type, plain.verdict_reason, plain.list) == (None, None, "legitimate")
+    assert len(entries) == 2

@@ -282,3 +282,35 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]  # closed again when this returns: nothing listens there
+
+
+def test_the_popup_shows_site_type_and_verdict_reason_when_the_result_has_them(browser: Browser) -> None:
+    origin = "https://shop.example"
+    result = {
+        "url": origin + "/",
+        "verdict": "suspicious",
+        "risk_score": 55,
+        "jurisdiction": "EU",
+        "rules_version": "pack-9",
+        "site_type": {"type": "pharmacy", "evidence": [{"url": origin + "/", "snippet": "Add to basket: Sildenafil"}]},
+        "verdict_reason": "It sells prescription medicines but shows no licence.",
+        "findings": [],
+        "cache": {"hit": True, "age_s": 7200, "max_age_s": 86400},
+    }
+    state = {"origin": origin, "host": "shop.example", "status": "verdict", "source": "check", "verdict": "suspicious"}
+    state |= {"risk_score": 55, "age_s": 7200}
+    browser.sw(
+        "async ([o, r, s]) => { await chrome.storage.local.set({results: {[o]: {result: r, storedAt: Date.now()}}});"
+        " await chrome.storage.session.set({'tab:999': s}) }",
+        [origin, result, state],
+    )
+
+    popup = _popup(browser, 999)
+    popup.wait_for_selector("#verdict")
+
+    assert "Suspicious" in popup.text_content("#verdict")
+    assert "It sells prescription medicines but shows no licence." in popup.text_content("#view")
+    facts = popup.text_content(".facts")
+    assert "Pharmacy" in facts and "EU" in facts and "pack-9" in facts and "2 hours ago" in facts
+    assert popup.text_content("#site-type-evidence") == "Add to basket: Sildenafil"
+    assert worker_errors(browser) == []
