@@ -55,7 +55,7 @@ def _fixture_resources() -> dict[tuple[str, str], Any]:
     return {(urlsplit(r.url).hostname or "", urlsplit(r.url).path or "/"): r for r in resources}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_server() -> Iterator[SiteServer]:
     """HTTPS on 127.0.0.1 serving every fixture site by its Host header; records (host, path) requested."""
     import trustme
@@ -149,7 +149,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     process, api = _start_api(tmp_path_factory.mktemp("api"), "api")
     yield api
@@ -182,9 +182,10 @@ def browser(chromium: Browser) -> Iterator[Browser]:
         page.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(site_server: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """Chromium with the extension loaded, for all the tests; `errors` collects every console error, uncaught
+    """Chromium with the extension loaded, for the module's tests (Playwright's sync API holds an event loop while
+    it runs, so it must stop before the asyncio tests of other modules); `errors` collects every console error, uncaught
     error and unhandled rejection of the extension's pages and service worker."""
     tmp_path = tmp_path_factory.mktemp("chromium")
     args = [
