@@ -114,10 +114,19 @@ async function showWarning(tabId, url) {
   await chrome.tabs.update(tabId, { url: `${warningPage()}#${url}` });
 }
 
-async function knownRogue(host) {
+// The entry of a site known to be rogue that covers `host` (the host itself or a parent domain), or null.
+async function rogueEntry(host) {
   const hosts = await getRogueHosts();
   const labels = host ? host.split(".") : [];
-  return labels.some((_, i) => hosts[labels.slice(i).join(".")]);
+  for (let i = 0; i < labels.length - 1; i++) {
+    const entry = hosts[labels.slice(i).join(".")];
+    if (entry) return entry;
+  }
+  return null;
+}
+
+async function knownRogue(host) {
+  return (await rogueEntry(host)) !== null;
 }
 
 async function blocked(tabId, url) {
@@ -141,6 +150,12 @@ async function beforeNavigate(tabId, url) {
 
 async function committed(tabId, url) {
   if (url.startsWith(warningPage())) {
+    const target = webUrl(decodeURI(new URL(url).hash.slice(1)));
+    const known = target ? await rogueEntry(siteHost(target.href)) : null;
+    if (target) {
+      const state = { origin: target.origin, host: siteHost(target.href), status: "verdict", source: "list" };
+      await setTabState(tabId, { ...state, verdict: "rogue", risk_score: known ? known.risk_score : null, age_s: null });
+    }
     await setBadge(tabId, "rogue", "rxcheck: rogue pharmacy, warning shown");
     return;
   }

@@ -69,10 +69,10 @@ function facts(state, result) {
   const typeEvidence = result && result.site_type && Array.isArray(result.site_type.evidence)
     ? result.site_type.evidence.map(evidenceText).filter(Boolean)[0]
     : null;
+  const score = typeof state.risk_score === "number" ? state.risk_score : null;
   const rows = [
-    ["Risk score", el("span", {}, el("span", { class: "score" }, `${state.risk_score}/100`),
-      el("span", { class: `meter ${band(Number(state.risk_score) || 0)}` },
-        el("span", { style: `width:${Math.max(3, Number(state.risk_score) || 0)}%` })))],
+    ["Risk score", score === null ? "not given" : el("span", {}, el("span", { class: "score" }, `${score}/100`),
+      el("span", { class: `meter ${band(score)}` }, el("span", { style: `width:${Math.max(3, score)}%` })))],
     ["Site type", el("span", {}, SITE_TYPES[siteType] || "not given",
       typeEvidence ? el("div", { class: "muted small", id: "site-type-evidence" }, clip(typeEvidence)) : null)],
     ["Jurisdiction", (result && result.jurisdiction) || entry.jurisdiction || "not given"],

@@ -65,8 +65,13 @@ def test_a_rogue_site_gives_the_warning_page_before_its_content_loads(
     assert "rogue online pharmacy" in page.text_content("h1")
     assert page.text_content("#site") == "buy-viagra-online-rx.com"
     assert [r for r in site_server.requests[requested:] if r[0] == "buy-viagra-online-rx.com"] == []
-    assert browser.badge(browser.active_tab()) == "BAD"
+    tab = browser.active_tab()
+    assert browser.badge(tab) == "BAD"
     page.screenshot(path=str(SCREENSHOTS / "warning-page.png"))
+    popup = _popup(browser, tab)
+    popup.wait_for_selector("#verdict")
+    assert "Rogue pharmacy" in popup.text_content("#verdict")
+    assert "100/100" in popup.text_content(".facts")
     assert worker_errors(browser) == []
 
 
