@@ -40,10 +40,16 @@ HISTORY_VERSIONS = 32  # versions of each list remembered for diffs
 def canonical_host(host: str) -> str:
     """A host name canonicalised as Safe Browsing does: no leading, trailing or repeated dots, IP addresses
     in dotted decimal (any legal IPv4 spelling: octal, hex, fewer than four parts), lower case, IDN as
-    punycode. Raises `InvalidURL` for a host that is empty after this."""
+    punycode; IPv6 compressed, in brackets (as a browser's URL parser gives it). Raises `InvalidURL` for a host
+    that is empty or invalid after this."""
     name = ".".join(part for part in host.strip().split(".") if part)
     if not name:
         raise InvalidURL(f"no host in {host!r}")
+    if ":" in name:  # IPv6, bracketed as URL parsers write it
+        try:
+            return f"[{ipaddress.IPv6Address(name.strip('[]')).compressed}]"
+        except ValueError:
+            raise InvalidURL(f"invalid IPv6 address {host!r}") from None
     ip = _ipv4(name)
     if ip is not None:
         return ip

@@ -35,6 +35,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         ("3279880203", "195.127.0.11"),
         ("017.0.0.1", "15.0.0.1"),
         ("bücher.example", "xn--bcher-kva.example"),
+        ("2001:DB8:0:0::1", "[2001:db8::1]"),
+        ("[2001:db8::1]", "[2001:db8::1]"),
     ],
 )
 def test_hosts_are_canonicalised_as_safe_browsing_does(host: str, canonical: str) -> None:
@@ -49,6 +51,7 @@ def test_host_expressions_are_the_host_and_up_to_four_parents_never_the_tld() ->
         "co.uk/",
     ]
     assert host_expressions("1.2.3.4") == ["1.2.3.4/"]
+    assert host_expressions("[2001:db8::1]") == ["[2001:db8::1]/"]
     with pytest.raises(InvalidURL):
         canonical_host("...")
 

@@ -181,7 +181,7 @@ def test_the_extension_hashes_hosts_as_the_server_does(browser: Browser) -> None
     )
 
     for url, expressions in zip(urls, hashed, strict=True):
-        expected = host_expressions(urlsplit(url).hostname or "")
+        expected = host_expressions(urlsplit(url).netloc)
         assert [e for e, _ in expressions] == expected, url
         assert [h for _, h in expressions] == [full_hash(e).hex() for e in expected]
 
