@@ -319,3 +319,19 @@ def test_the_popup_shows_site_type_and_verdict_reason_when_the_result_has_them(b
     assert "Pharmacy" in facts and "EU" in facts and "pack-9" in facts and "2 hours ago" in facts
     assert popup.text_content("#site-type-evidence") == "Add to basket: Sildenafil"
     assert worker_errors(browser) == []
+
+
+def test_the_extensions_page_shows_no_manifest_errors_or_warnings(browser: Browser) -> None:
+    page = browser.context.new_page()
+    page.goto("chrome://extensions/")
+
+    info = page.evaluate(
+        "id => new Promise(r => chrome.developerPrivate.getExtensionInfo(id, r))", browser.extension_id
+    )
+
+    assert info["state"] == "ENABLED"
+    assert info["manifestErrors"] == [] and info["installWarnings"] == []
+    assert sorted(p["message"] for p in info["permissions"]["simplePermissions"]) == [
+        "Block content on any page",
+        "Read your browsing history",
+    ]
