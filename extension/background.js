@@ -3,10 +3,11 @@
 // listener is registered at the top level, all state is in chrome.storage, and the only clock is chrome.alarms.
 
 import { ApiClient } from "./lib/api.js";
-import { siteHost, webUrl } from "./lib/hashing.js";
+import { siteHost, warnedUrl, webUrl } from "./lib/hashing.js";
 import { lookUp, refreshLists } from "./lib/lists.js";
 import {
   clearTabState,
+  forgetTab,
   getGrants,
   getResult,
   getRogueHosts,
@@ -134,7 +135,7 @@ async function blocked(tabId, url) {
 }
 
 // Before a page loads: a site on the rogue list goes to the warning page. Sites already known to be rogue
-// never get here (the redirect rule catches them before any request); this catches the first visit.
+// never get here (the blocking rule stops them before any request); this catches the first visit.
 async function beforeNavigate(tabId, url) {
   const settings = await getSettings();
   if (settings.mode === "off" || !webUrl(url)) return;
@@ -150,7 +151,7 @@ async function beforeNavigate(tabId, url) {
 
 async function committed(tabId, url) {
   if (url.startsWith(warningPage())) {
-    const target = webUrl(decodeURI(new URL(url).hash.slice(1)));
+    const target = webUrl(warnedUrl(url));
     const known = target ? await rogueEntry(siteHost(target.href)) : null;
     if (target) {
       const state = { origin: target.origin, host: siteHost(target.href), status: "verdict", source: "list" };
@@ -178,7 +179,7 @@ async function judge(tabId, url, { ask = false, fresh = false, continued = false
   const settings = await getSettings();
   const parsed = webUrl(url);
   if (!parsed || (settings.mode === "off" && !ask)) {
-    await clearTabState(tabId);
+    await forgetTab(tabId);
     await setBadge(tabId, null, "rxcheck");
     return { ok: true };
   }

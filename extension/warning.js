@@ -1,12 +1,12 @@
 // The warning page, shown instead of a site known to be rogue. Its address carries the page that was asked
 // for after "#"; the reasons come from what the extension already holds (nothing is fetched here).
 
-import { siteHost, webUrl } from "./lib/hashing.js";
+import { siteHost, warnedUrl, webUrl } from "./lib/hashing.js";
 import { getLastSafe, getResult, getRogueHosts } from "./lib/state.js";
 import { describeAge } from "./lib/verdicts.js";
 
 const MAX_REASONS = 4;
-const target = decodeURI(location.hash.slice(1));
+const target = warnedUrl(location.href);
 const parsed = webUrl(target);
 
 function item(text, snippet) {

@@ -53,3 +53,13 @@ export function siteHost(url) {
   const parsed = webUrl(url);
   return parsed ? canonicalHost(parsed.hostname).replace(/^www\./, "") : null;
 }
+
+// The page a warning page stands for: what follows "#" in its address.
+export function warnedUrl(warningPageUrl) {
+  const hash = new URL(warningPageUrl).hash.slice(1);
+  try {
+    return decodeURI(hash);
+  } catch {
+    return hash;
+  }
+}

@@ -89,6 +89,11 @@ export async function setTabState(tabId, state) {
   await chrome.storage.session.set({ [`tab:${tabId}`]: { ...state, updatedAt: Date.now() } });
 }
 
+// What a tab shows is forgotten; its last safe page is kept (for "Go back") until the tab closes.
+export async function forgetTab(tabId) {
+  await chrome.storage.session.remove(`tab:${tabId}`);
+}
+
 export async function clearTabState(tabId) {
   await chrome.storage.session.remove([`tab:${tabId}`, `safe:${tabId}`]);
 }
