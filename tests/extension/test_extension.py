@@ -3,6 +3,7 @@ restarts, and what private mode sends."""
 
 from __future__ import annotations
 
+import socket
 import time
 from urllib.parse import urlsplit
 
@@ -281,9 +282,23 @@ def _stop_service_worker(browser: Browser) -> None:
     raise AssertionError("the service worker did not stop")
 
 
-def _closed_port() -> int:
-    import socket
+def test_a_slow_api_gives_unknown_and_browsing_goes_on(browser: Browser) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        status = browser.configure(apiBase=f"http://127.0.0.1:{silent.getsockname()[1]}", mode="private")
+        page = browser.context.new_page()
+        page.goto(LEGITIMATE, wait_until="load")
+        tab = browser.active_tab()
 
+        assert not status["ok"] and "did not answer within 15 s" in status["reason"]
+        assert page.url == LEGITIMATE
+        assert browser.wait_for_badge(tab, "?") == "?"
+        assert "did not answer within 15 s" in browser.title(tab)
+    assert worker_errors(browser) == []
+
+
+def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]  # closed again when this returns: nothing listens there
