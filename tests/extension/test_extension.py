@@ -94,6 +94,12 @@ def test_the_warning_page_goes_back_or_continues_once(browser: Browser, api_serv
     assert worker_errors(browser) == []
 
 
+def _screenshot(popup, name: str) -> None:
+    """The popup as the toolbar shows it: its width, as tall as its content."""
+    popup.set_viewport_size({"width": 380, "height": popup.evaluate("document.body.scrollHeight")})
+    popup.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
 def _popup(browser: Browser, tab_id: int):
     popup = browser.context.new_page()
     popup.set_viewport_size({"width": 380, "height": 600})
@@ -130,8 +136,7 @@ def test_a_legitimate_site_gets_the_legitimate_badge_and_a_popup_with_evidence(
     assert popup.query_selector("#check-again") is not None
     checks = [line for line in api_server.access_log(log_start) if line.startswith("GET /v1/verdict")]
     assert checks == ["GET /v1/verdict?url=https%3A%2F%2Fwww.hartwellpharmacy.co.uk HTTP/1.1"]  # the origin only
-    popup.set_viewport_size({"width": 380, "height": popup.evaluate("document.body.scrollHeight")})
-    popup.screenshot(path=str(SCREENSHOTS / "popup-legitimate.png"), full_page=True)
+    _screenshot(popup, "popup-legitimate.png")
     assert worker_errors(browser) == []
 
 
@@ -214,7 +219,7 @@ def test_the_api_down_gives_unknown_with_the_reason_and_no_error(browser: Browse
     popup.click("#check-again")
     popup.wait_for_selector("#check-again:enabled")
     assert "cannot be reached" in popup.text_content("#reason")
-    popup.screenshot(path=str(SCREENSHOTS / "popup-api-down.png"))
+    _screenshot(popup, "popup-api-down.png")
     assert worker_errors(browser) == []
 
 
