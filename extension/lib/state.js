@@ -1,7 +1,8 @@
 // All state lives in chrome.storage (the service worker can be stopped at any moment):
 //   storage.local    settings, the three hash-prefix lists, full hashes fetched per prefix, sites known to be
-//                    rogue (they make the warning redirect rule), full results shown in the popup
-//   storage.session  what each tab shows (verdict, reason), "continue once" grants
+//                    rogue (they make the blocking rule), full results shown in the popup
+//   storage.session  what each tab shows (verdict, reason), its last page that was not rogue, "continue once"
+//                    grants
 
 export const MODES = ["private", "automatic", "off"];
 export const DEFAULT_SETTINGS = { apiBase: "http://127.0.0.1:8000", apiKey: "", mode: "private" };
