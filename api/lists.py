@@ -19,15 +19,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import json
 import socket
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from api.store import Store
+from api.store import JudgedSite, Store
 from checker.errors import InvalidURL
 from checker.urls import normalize_url
 
@@ -137,44 +136,37 @@ def list_version(prefixes: Iterable[bytes]) -> str:
     return hashlib.sha256(b"".join(sorted(prefixes))).hexdigest()[:16]
 
 
-def build_entries(rows: Iterable[tuple[str, float]], *, max_entries: int) -> dict[bytes, ListEntry]:
-    """Entries by full hash from (result JSON, stored at) rows given newest first; the first row of a site wins.
+def build_entries(rows: Iterable[JudgedSite], *, max_entries: int) -> dict[bytes, ListEntry]:
+    """Entries by full hash from stored verdicts given newest first; the first verdict of a site wins.
 
     Verdicts other than the three listed ones (`not_a_pharmacy`, `unreachable`) still claim their site, so an
     older rogue verdict never outlives a newer "not a pharmacy"."""
     entries: dict[bytes, ListEntry] = {}
     claimed: set[bytes] = set()
     per_list: dict[str, int] = dict.fromkeys(LIST_NAMES, 0)
-    for result_json, stored_at in rows:
-        try:
-            result = json.loads(result_json)
-        except ValueError:
-            continue
-        if not isinstance(result, Mapping):
-            continue
-        expression = site_expression(str(result.get("final_url") or result.get("url") or ""))
+    for row in rows:
+        expression = site_expression(str(row.final_url or row.url or ""))
         if expression is None:
             continue
         digest = full_hash(expression)
         if digest in claimed:
             continue
         claimed.add(digest)
-        verdict = result.get("verdict")
+        verdict = row.verdict
         if verdict not in per_list or per_list[verdict] >= max_entries:
             continue
         per_list[verdict] += 1
-        site_type = result.get("site_type")
         entries[digest] = ListEntry(
             list=verdict,
             full_hash=digest,
             verdict=verdict,
-            risk_score=int(result.get("risk_score") or 0),
-            stored_at=stored_at,
-            checked_at=result.get("checked_at"),
-            jurisdiction=result.get("jurisdiction"),
-            rules_version=result.get("rules_version"),
-            site_type=site_type.get("type") if isinstance(site_type, Mapping) else None,
-            verdict_reason=result.get("verdict_reason"),
+            risk_score=int(row.risk_score or 0),
+            stored_at=row.stored_at,
+            checked_at=row.checked_at,
+            jurisdiction=row.jurisdiction,
+            rules_version=row.rules_version,
+            site_type=row.site_type if isinstance(row.site_type, str) else None,
+            verdict_reason=row.verdict_reason if isinstance(row.verdict_reason, str) else None,
         )
     return entries
 

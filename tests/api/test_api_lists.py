@@ -10,8 +10,10 @@ from collections.abc import Callable
 import pytest
 from api_doubles import AUTH, TestClient, wait_for_audit
 
-from api.lists import build_entries, canonical_host, full_hash, host_expressions, list_version
+from api.lists import canonical_host, host_expressions, list_version
+from api.store import CachedRow
 from checker.errors import InvalidURL
+from checker.result import Result
 
 
 def sha(expression: str) -> str:
@@ -167,21 +169,23 @@ def test_unknown_list_names_are_refused(client: TestClient) -> None:
     assert "error" in response.json()
 
 
-def test_entries_carry_site_type_and_verdict_reason_when_results_have_them() -> None:
-    with_them = {
-        "url": "https://typed.example/",
-        "verdict": "suspicious",
-        "risk_score": 40,
-        "site_type": {"type": "pharmacy", "evidence": ["a basket"]},
-        "verdict_reason": "It sells medicines without a licence.",
-    }
-    without = {"url": "https://plain.example/", "verdict": "legitimate", "risk_score": 3}
-    rows = [(json.dumps(with_them), 2.0), (json.dumps(without), 1.0), ("not json", 0.5), ("[]", 0.4)]
+def test_entries_carry_site_type_and_verdict_reason_when_results_have_them(client: TestClient) -> None:
+    with_them = Result(
+        url="https://typed.example/", verdict="suspicious", risk_score=40, jurisdiction="EU", rules_version="p"
+    ).model_dump() | {"site_type": {"type": "pharmacy", "evidence": ["a basket"]}, "verdict_reason": "No licence."}
+    without = Result(
+        url="https://plain.example/", verdict="legitimate", risk_score=3, jurisdiction="GB", rules_version="p"
+    )
+    store = client.app.state.services.store
 
-    entries = build_entries(rows, max_entries=10)
+    async def put() -> None:
+        await store.put_cached("typed.example", "EU", "p", CachedRow(json.dumps(with_them), time.time(), 3600))
+        await store.put_cached("plain.example", "GB", "p", CachedRow(without.model_dump_json(), time.time(), 3600))
+        await store.put_cached("broken.example", "GB", "p", CachedRow("{not json", time.time(), 3600))
 
-    typed = entries[full_hash("typed.example/")]
-    plain = entries[full_hash("plain.example/")]
-    assert (typed.site_type, typed.verdict_reason) == ("pharmacy", "It sells medicines without a licence.")
-    assert (plain.site_type, plain.verdict_reason, plain.list) == (None, None, "legitimate")
-    assert len(entries) == 2
+    client.portal.call(put)
+    [typed] = client.get("/v1/hashes", params={"prefix": sha("typed.example/")[:8]}).json()["matches"]
+    [plain] = client.get("/v1/hashes", params={"prefix": sha("plain.example/")[:8]}).json()["matches"]
+
+    assert (typed["site_type"], typed["verdict_reason"], typed["list"]) == ("pharmacy", "No licence.", "suspicious")
+    assert (plain["site_type"], plain["verdict_reason"], plain["list"]) == (None, None, "legitimate")
