@@ -166,7 +166,7 @@ def build_entries(rows: Iterable[JudgedSite], *, max_entries: int) -> dict[bytes
             jurisdiction=row.jurisdiction,
             rules_version=row.rules_version,
             site_type=row.site_type if isinstance(row.site_type, str) else None,
-            verdict_reason=row.verdict_reason if isinstance(row.verdict_reason, str) else None,
+            verdict_reason=(row.verdict_reason or None) if isinstance(row.verdict_reason, str) else None,
         )
     return entries
 
