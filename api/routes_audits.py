@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -14,6 +15,7 @@ from api.errors import ApiError, error_responses
 from api.jobs import AuditRunner
 from api.models import AuditCreated, AuditRequest, AuditStatus
 from api.store import AuditRow, Store
+from checker.report_html import SiteReader, Summary, content_security_policy, render_head, render_site, render_tail
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -21,6 +23,10 @@ RESULTS_PAGE = 200
 
 class NDJSONResponse(StreamingResponse):
     media_type = "application/x-ndjson"
+
+
+class HTMLStreamResponse(StreamingResponse):
+    media_type = "text/html"
 
 
 router = APIRouter(
@@ -120,3 +126,51 @@ async def _result_lines(store: Store, audit_id: str) -> AsyncIterator[bytes]:
             return
         yield "".join(result + "\n" for _, result in page).encode("utf-8")
         after = page[-1][0]
+
+
+@router.get(
+    "/{audit_id}/report.html",
+    response_class=HTMLStreamResponse,
+    summary="The audit as an HTML report",
+    description=(
+        "One self-contained HTML page (the same report as `rxcheck report`): summary, charts, a sortable table "
+        "of all sites and every finding with its evidence, for the results stored so far. It makes no external "
+        "requests and is complete without JavaScript. Streamed from the database in two passes."
+    ),
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **error_responses(404)},
+)
+async def get_audit_report(
+    audit_id: AuditId,
+    owner: Annotated[str, Depends(require_key)],
+    store: Annotated[Store, Depends(get_store)],
+) -> HTMLStreamResponse:
+    audit = await _owned_audit(store, audit_id, owner)
+    source = f"audit {audit.id} ({audit.status}, {audit.done} of {audit.total} checked)"
+    headers = {"Content-Security-Policy": content_security_policy(), "X-Content-Type-Options": "nosniff"}
+    return HTMLStreamResponse(_report_chunks(store, audit_id, source), headers=headers)
+
+
+async def _stored_results(store: Store, audit_id: str) -> AsyncIterator[str]:
+    after = -1
+    while page := await store.results_page(audit_id, after=after, limit=RESULTS_PAGE):
+        for _, result in page:
+            yield result
+        after = page[-1][0]
+
+
+async def _report_chunks(store: Store, audit_id: str, source: str) -> AsyncIterator[bytes]:
+    """First pass: the summary and table; second pass: one section per site (only those the first pass counted)."""
+    reader, summary = SiteReader(), Summary()
+    async for text in _stored_results(store, audit_id):
+        if (site := reader.read(text)) is not None:
+            summary.add(site)
+    summary.note_skipped(reader)
+    yield (await asyncio.to_thread(render_head, summary, source=source)).encode("utf-8")
+    reader = SiteReader()
+    async for text in _stored_results(store, audit_id):
+        site = reader.read(text)
+        if site is not None and site.index > summary.total:
+            break
+        if site is not None:
+            yield render_site(site).encode("utf-8")
+    yield render_tail(summary).encode("utf-8")

@@ -50,9 +50,17 @@ def _svg(chart: alt.TopLevelMixin, label: str) -> Markup:
     return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1))
 
 
-def _bars(rows: list[dict], *, colour: alt.Color | alt.value, label: str, sort: list[str] | str) -> Markup:
+def _bars(rows: list[dict], *, colour: alt.Color | alt.value, label: str) -> Markup:
+    """Horizontal bars in the order of `rows`. Labels are data only, never in a sort list or an expression, where
+    Vega would compile them into code (a hostile category name must not break or steer a chart)."""
+    rows = [row | {"order": i} for i, row in enumerate(rows)]
     base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("label:N", sort=sort, title=None, axis=alt.Axis(labelLimit=190, ticks=False, domain=False)),
+        y=alt.Y(
+            "label:N",
+            sort=alt.EncodingSortField("order", op="min"),
+            title=None,
+            axis=alt.Axis(labelLimit=190, ticks=False, domain=False),
+        ),
         x=alt.X("n:Q", title="sites", axis=alt.Axis(tickMinStep=1, format="d")),
     )
     bars = base.mark_bar(cornerRadiusEnd=3, height={"band": 0.72}).encode(color=colour)
@@ -68,7 +76,7 @@ def verdict_chart(summary: Summary) -> Markup:
         scale=alt.Scale(domain=list(VERDICT_COLOURS), range=list(VERDICT_COLOURS.values())),
         legend=None,
     )
-    return _bars(rows, colour=colour, label="Sites per verdict", sort=[r["label"] for r in rows])
+    return _bars(rows, colour=colour, label="Sites per verdict")
 
 
 def score_chart(summary: Summary) -> Markup:
@@ -105,13 +113,12 @@ def score_chart(summary: Summary) -> Markup:
 
 def category_chart(summary: Summary) -> Markup:
     rows = [{"label": category, "n": n} for category, n in summary.flag_categories.most_common()]
-    return _bars(rows, colour=alt.value(VERDICT_COLOURS["rogue"]), label="Sites with a red flag, by category",
-                 sort="-x")  # fmt: skip
+    return _bars(rows, colour=alt.value(VERDICT_COLOURS["rogue"]), label="Sites with a red flag, by category")
 
 
 def site_type_chart(summary: Summary) -> Markup:
     rows = [{"label": kind, "n": n} for kind, n in summary.site_type_counts()]
-    return _bars(rows, colour=alt.value(ACCENT), label="Sites per site type", sort=[r["label"] for r in rows])
+    return _bars(rows, colour=alt.value(ACCENT), label="Sites per site type")
 
 
 def summary_charts(summary: Summary) -> dict[str, Markup]:

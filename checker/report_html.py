@@ -355,6 +355,12 @@ def summarise(lines: Iterable[str | bytes]) -> Summary:
     return summary
 
 
+def sidecar_path(report: Path) -> Path:
+    """Where `audit --format html` streams its JSON Lines results: beside the report (`a.html` -> `a.jsonl`)."""
+    sidecar = report.with_suffix(".jsonl")
+    return sidecar if sidecar != report else report.with_name(report.name + ".results.jsonl")
+
+
 def write_report(results: Path, out: Path) -> Summary:
     """Read a JSON Lines results file twice and write the report to `out` (atomically: a `.part` file renamed)."""
     if not results.is_file():
