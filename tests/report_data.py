@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-HOSTILE = "<script>alert(1)</script>\"' onmouseover=\"alert(2)\" </script><img src=x onerror=alert(3)>\u2028\u2029end"
+HOSTILE = '<script>alert(1)</script>"\' onmouseover="alert(2)" </script><img src=x onerror=alert(3)>\u2028\u2029end'
 JS_URL = "javascript:alert(document.domain)"
 
 
@@ -29,8 +29,8 @@ def result(url: str = "https://pharmacy.example/", verdict: str = "legitimate", 
 
 def finding(rule: str = "rx-no-prescription-needed", *, kind: str = "red_flag", category: str = "prescription",
             severity: str = "critical", snippet: str = "Buy without prescription", url: str = "https://rogue.example/",
-            name: str = "Prescription medicines offered without a prescription", message: str = "Sold without a prescription.",
-            evidence: int = 1) -> dict:  # fmt: skip
+            name: str = "Prescription medicines offered without a prescription",
+            message: str = "Sold without a prescription.", evidence: int = 1) -> dict:  # fmt: skip
     return {
         "rule": rule, "name": name, "category": category, "kind": kind, "severity": severity, "weight": 50,
         "message": message,
@@ -54,8 +54,14 @@ def hostile_result() -> dict:
             "evidence": [{"signal": "cart" + HOSTILE, "kind": "seller", "snippet": HOSTILE, "url": JS_URL}],
         },
         findings=[
-            finding(rule="r" + HOSTILE, name="Name " + HOSTILE, category="cat" + HOSTILE, message="Msg " + HOSTILE,
-                    snippet=HOSTILE, url=JS_URL),  # fmt: skip
+            finding(
+                rule="r" + HOSTILE,
+                name="Name " + HOSTILE,
+                category="cat" + HOSTILE,
+                message="Msg " + HOSTILE,
+                snippet=HOSTILE,
+                url=JS_URL,
+            ),  # fmt: skip
             finding(rule="r2", snippet="text", url=" JavaScript:alert(4)"),
             finding(rule="r3", snippet="text", url="java\tscript:alert(5)"),
             finding(rule="r4", snippet="text", url='https://ok.example/"><script>alert(6)</script>'),
@@ -76,3 +82,20 @@ def generate(templates: list[dict], count: int) -> Iterator[str]:
         for old in {template["url"].split("/")[2]} | {p["url"].split("/")[2] for p in template.get("pages", [])}:
             line = line.replace(f"//{old}", f"//{host}")
         yield line + "\n"
+
+
+def fixture_audit(folder: Path, warc: Path, labels: list[dict[str, str]]) -> tuple[Path, list[str]]:
+    """`rxcheck audit --format html` over one fixture site of each label, plus one the archive does not hold."""
+    from typer.testing import CliRunner
+
+    from checker.cli import app
+
+    kinds = sorted({row["label"] for row in labels})
+    urls = [next(row["url"] for row in labels if row["label"] == kind) for kind in kinds]
+    urls.append("https://not-in-the-archive.example/")
+    listing = folder / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    out = folder / "audit.html"
+    ran = CliRunner().invoke(app, ["audit", str(listing), "--replay", str(warc), "--format", "html", "--out", str(out)])
+    assert ran.exit_code == 0, ran.output
+    return out, urls
