@@ -121,6 +121,11 @@ def site_type_chart(summary: Summary) -> Markup:
     return _bars(rows, colour=alt.value(ACCENT), label="Sites per site type")
 
 
+def jurisdiction_chart(summary: Summary) -> Markup:
+    rows = [{"label": name, "n": n} for name, n in summary.jurisdictions.most_common()]
+    return _bars(rows, colour=alt.value("#7b8fc7"), label="Sites per jurisdiction")
+
+
 def summary_charts(summary: Summary) -> dict[str, Markup]:
     """The charts at the top of the report, by name; a chart with nothing to show is left out."""
     charts = {"verdicts": verdict_chart(summary), "scores": score_chart(summary)}
@@ -128,4 +133,5 @@ def summary_charts(summary: Summary) -> dict[str, Markup]:
         charts["categories"] = category_chart(summary)
     if summary.site_types:
         charts["site_types"] = site_type_chart(summary)
+        charts["jurisdictions"] = jurisdiction_chart(summary)
     return charts

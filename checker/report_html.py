@@ -103,8 +103,6 @@ def _text(value: object) -> str:
 
 
 def _site_type(raw: object) -> SiteType | None:
-    if hasattr(raw, "model_dump"):  # once `Result` itself carries the field
-        raw = raw.model_dump()
     if not isinstance(raw, dict) or not raw.get("type"):
         return None
     items = raw.get("evidence")

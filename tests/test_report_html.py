@@ -20,7 +20,9 @@ OUR_SCRIPTS = 2  # the summary as JSON, and the optional filtering script
 
 
 def write_results(path: Path, results: list[dict], extra_lines: list[str] = ()) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in results) + "".join(extra_lines), encoding="utf-8")
+    # raw UTF-8, as `audit` writes it: U+2028 and U+2029 appear literally inside lines
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
+    path.write_text(lines + "".join(extra_lines), encoding="utf-8")
     return path
 
 
