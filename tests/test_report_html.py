@@ -57,6 +57,20 @@ def test_audit_format_html_streams_results_beside_the_report_and_renders_every_s
     assert "not_in_archive" in unreachable.text_content()
 
 
+def test_a_resumed_html_audit_appends_to_its_results_and_reports_them_all(tmp_path: Path, fixture_warc, labels) -> None:
+    urls = [row["url"] for row in labels[:3]]
+    (tmp_path / "urls.txt").write_text("\n".join(urls[:2]) + "\n")
+    args = ["audit", str(tmp_path / "urls.txt"), "--replay", str(fixture_warc), "--format", "html", "--resume",
+            "--out", str(tmp_path / "r.html")]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    (tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    assert runner.invoke(app, args).exit_code == 0
+
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["url"] for line in lines) == sorted(urls)  # each once: the first two not redone
+    assert len(sections(lxml.html.fromstring((tmp_path / "r.html").read_bytes()))) == 3
+
+
 def test_the_summary_counts_verdicts_flags_jurisdictions_and_times(tmp_path: Path) -> None:
     flags = [finding(), finding("pay-crypto-only", category="payment", name="Crypto only")]
     rogue = result("https://rogue.example/", "rogue", 95, jurisdiction="US", checked_at="2026-11-26T08:00:00+00:00",
@@ -169,6 +183,7 @@ def test_lines_that_are_not_results_are_counted_and_named(tmp_path: Path) -> Non
     [
         (["report", "missing.jsonl"], "no such results file: missing.jsonl"),
         (["audit", "urls.txt", "--format", "html"], "--format html needs --out (the report is a file)"),
+        (["audit", "urls.txt", "--format", "html", "--out", "no/r.html"], "no such folder for the report: no"),
     ],
 )
 def test_cli_mistakes_are_one_line_errors(args: list[str], message: str, tmp_path: Path, monkeypatch) -> None:
