@@ -259,10 +259,7 @@ def _sha256(text: str) -> str:
 
 def _load_assets() -> _Assets:
     css, js = _asset("report.css"), _asset("report.js")
-    csp = (
-        f"default-src 'none'; img-src data:; style-src {_sha256(css)}; script-src {_sha256(js)}; "
-        "base-uri 'none'; form-action 'none'"
-    )
+    csp = f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; base-uri 'none'; form-action 'none'"
     # Our own files, not crawled text: the hashes in the policy are of exactly these bytes.
     return _Assets(Markup(css), Markup(js), csp)
 
@@ -278,9 +275,8 @@ def _environment() -> jinja2.Environment:
     env.tests["web_url"] = is_web_url
     env.filters["short_url"] = short_url
     env.globals.update(
-        VERDICT_LABELS=VERDICT_LABELS, VERDICT_EXPLAINED=VERDICT_EXPLAINED, VERDICT_ORDER=VERDICT_ORDER,
-        SITE_TYPES=SITE_TYPES, EVIDENCE_SHOWN=EVIDENCE_SHOWN,
-    )  # fmt: skip
+        VERDICT_LABELS=VERDICT_LABELS, VERDICT_EXPLAINED=VERDICT_EXPLAINED, EVIDENCE_SHOWN=EVIDENCE_SHOWN
+    )
     return env
 
 
