@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import lxml.html
@@ -233,6 +236,23 @@ def test_a_10000_site_results_file_gives_a_complete_report(tmp_path: Path) -> No
     assert html.count('<details class="site') == 10_000
     assert html.count("<tr data-verdict=") == 10_000
     assert 'id="site-10000"' in html and "site09999.example" in html
+
+
+def _can_unshare_net() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(["unshare", "--net", "true"]).returncode == 0
+
+
+@pytest.mark.skipif(not _can_unshare_net(), reason="`unshare --net` needs root (CI and this machine have it)")
+def test_the_report_and_its_charts_render_with_no_network_at_all(tmp_path: Path) -> None:
+    results = write_results(
+        tmp_path / "r.jsonl", [result(), result("https://r.example/", "rogue", 90, findings=[finding()])]
+    )
+    out = tmp_path / "r.html"
+    command = [sys.executable, "-m", "checker", "report", str(results), "--out", str(out)]
+    ran = subprocess.run(["unshare", "--net", *command], capture_output=True, text=True, timeout=300)
+
+    assert ran.returncode == 0, ran.stderr
+    assert len(lxml.html.fromstring(out.read_bytes()).xpath("//figure//*[local-name()='svg']")) >= 3
 
 
 @pytest.mark.parametrize(
