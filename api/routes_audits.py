@@ -1,4 +1,4 @@
-"""`/v1/audits`: submit many URLs, follow progress, stream the results as JSON Lines."""
+"""`/v1/audits`: submit many URLs, follow progress, stream the results as JSON Lines or as the HTML report."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from api.errors import ApiError, error_responses
 from api.jobs import AuditRunner
 from api.models import AuditCreated, AuditRequest, AuditStatus
 from api.store import AuditRow, Store
-from checker.report_html import SiteReader, Summary, content_security_policy, render_head, render_site, render_tail
+from checker import report_html
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -146,31 +146,29 @@ async def get_audit_report(
 ) -> HTMLStreamResponse:
     audit = await _owned_audit(store, audit_id, owner)
     source = f"audit {audit.id} ({audit.status}, {audit.done} of {audit.total} checked)"
-    headers = {"Content-Security-Policy": content_security_policy(), "X-Content-Type-Options": "nosniff"}
+    headers = {"Content-Security-Policy": report_html.content_security_policy(), "X-Content-Type-Options": "nosniff"}
     return HTMLStreamResponse(_report_chunks(store, audit_id, source), headers=headers)
 
 
-async def _stored_results(store: Store, audit_id: str) -> AsyncIterator[str]:
+async def _stored_pages(store: Store, audit_id: str) -> AsyncIterator[list[str]]:
     after = -1
     while page := await store.results_page(audit_id, after=after, limit=RESULTS_PAGE):
-        for _, result in page:
-            yield result
+        yield [result for _, result in page]
         after = page[-1][0]
 
 
 async def _report_chunks(store: Store, audit_id: str, source: str) -> AsyncIterator[bytes]:
-    """First pass: the summary and table; second pass: one section per site (only those the first pass counted)."""
-    reader, summary = SiteReader(), Summary()
-    async for text in _stored_results(store, audit_id):
-        if (site := reader.read(text)) is not None:
-            summary.add(site)
-    summary.note_skipped(reader)
-    yield (await asyncio.to_thread(render_head, summary, source=source)).encode("utf-8")
-    reader = SiteReader()
-    async for text in _stored_results(store, audit_id):
-        site = reader.read(text)
-        if site is not None and site.index > summary.total:
+    """First pass: the summary and table; second pass: one section per site (only those the first pass counted).
+
+    Parsing and rendering run in worker threads, a page of results at a time, so a big report never blocks the loop.
+    """
+    reader, summary = report_html.SiteReader(), report_html.Summary()
+    async for texts in _stored_pages(store, audit_id):
+        await asyncio.to_thread(summary.add_lines, reader, texts)
+    yield (await asyncio.to_thread(report_html.render_head, summary, source=source)).encode("utf-8")
+    reader = report_html.SiteReader()
+    async for texts in _stored_pages(store, audit_id):
+        yield (await asyncio.to_thread(report_html.render_sections, summary, reader, texts)).encode("utf-8")
+        if reader.count >= summary.total:
             break
-        if site is not None:
-            yield render_site(site).encode("utf-8")
-    yield render_tail(summary).encode("utf-8")
+    yield report_html.render_tail(summary).encode("utf-8")

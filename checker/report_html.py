@@ -211,7 +211,10 @@ class Summary:
                 len(result.trust_signals()), result.error.type if result.error else "")
         )  # fmt: skip
 
-    def note_skipped(self, reader: SiteReader) -> None:
+    def add_lines(self, reader: SiteReader, lines: Iterable[str | bytes]) -> None:
+        """Count the sites in `lines`, read on with `reader` (call again with the next lines)."""
+        for site in reader.sites(lines):
+            self.add(site)
         self.skipped, self.skipped_lines = reader.skipped, list(reader.skipped_lines)
 
     def table(self) -> list[Row]:
@@ -340,12 +343,14 @@ def render(summary: Summary, sites: Iterable[Site], *, source: str) -> Iterator[
     yield render_tail(summary)
 
 
+def render_sections(summary: Summary, reader: SiteReader, lines: Iterable[str | bytes]) -> str:
+    """The sections of the sites in `lines` (read on with `reader`), up to the `summary.total` sites it counted."""
+    return "".join(render_site(site) for site in reader.sites(lines) if site.index <= summary.total)
+
+
 def summarise(lines: Iterable[str | bytes]) -> Summary:
-    reader = SiteReader()
     summary = Summary()
-    for site in reader.sites(lines):
-        summary.add(site)
-    summary.note_skipped(reader)
+    summary.add_lines(SiteReader(), lines)
     return summary
 
 

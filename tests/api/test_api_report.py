@@ -8,8 +8,10 @@ from api_doubles import AUTH, TestClient, wait_for_audit
 from checker.report_html import content_security_policy
 
 
-def test_the_report_of_a_finished_audit_shows_every_site(client: TestClient) -> None:
-    urls = ["https://pharmacy.example/", "rogue-pills.example", "dead-shop.example", "javascript:alert(1)"]
+def test_the_report_of_a_finished_audit_shows_every_site(client: TestClient, monkeypatch) -> None:
+    monkeypatch.setattr("api.routes_audits.RESULTS_PAGE", 3)  # the two passes each read several pages
+    urls = ["https://pharmacy.example/", "rogue-pills.example", "dead-shop.example", "javascript:alert(1)",
+            "rogue-two.example"]  # fmt: skip
     audit_id = client.post("/v1/audits", json={"urls": urls}, headers=AUTH).json()["id"]
     assert wait_for_audit(client, audit_id)["status"] == "done"
 
@@ -20,9 +22,9 @@ def test_the_report_of_a_finished_audit_shows_every_site(client: TestClient) -> 
     assert response.headers["content-security-policy"] == content_security_policy()
     doc = lxml.html.fromstring(response.content)
     verdicts = sorted(s.get("data-verdict") for s in doc.xpath("//details[contains(@class, 'site')]"))
-    assert verdicts == ["legitimate", "rogue", "unreachable", "unreachable"]
-    assert len(doc.xpath("//table[@id='sites-table']/tbody/tr")) == 4
-    assert f"audit {audit_id} (done, 4 of 4 checked)" in doc.text_content()
+    assert verdicts == ["legitimate", "rogue", "rogue", "unreachable", "unreachable"]
+    assert len(doc.xpath("//table[@id='sites-table']/tbody/tr")) == 5
+    assert f"audit {audit_id} (done, 5 of 5 checked)" in doc.text_content()
     assert "javascript:alert(1)" in doc.text_content()
     assert not [h for h in doc.xpath("//a/@href") if h.lower().startswith("javascript")]
 
