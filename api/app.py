@@ -171,8 +171,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
     FastAPI documents every response of a streaming route with the route's media type and a
     `{"type": "string", "$ref": ...}` schema. For `application/x-ndjson` routes, the success body becomes
-    `itemSchema` (what each line holds, as FastAPI says for its own `application/jsonl` streams) and the
-    error bodies become `application/json`, which they are.
+    `itemSchema` (what each line holds, as FastAPI says for its own `application/jsonl` streams); for those and
+    `text/html` routes the error bodies become `application/json`, which they are.
     """
     if app.openapi_schema is None:
         document = FastAPI.openapi(app)
@@ -180,14 +180,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    schema = content.get("application/x-ndjson", {}).get("schema", {})
-                    if "$ref" not in schema:
-                        continue
-                    ref = {"$ref": schema["$ref"]}
-                    if status.startswith("2"):
-                        content["application/x-ndjson"] = {"itemSchema": ref}
-                    else:
-                        response["content"] = {"application/json": {"schema": ref}}
+                    for media_type in ("application/x-ndjson", "text/html"):
+                        schema = content.get(media_type, {}).get("schema", {})
+                        if "$ref" not in schema:
+                            continue
+                        ref = {"$ref": schema["$ref"]}
+                        if not status.startswith("2"):
+                            response["content"] = {"application/json": {"schema": ref}}
+                        elif media_type == "application/x-ndjson":
+                            content[media_type] = {"itemSchema": ref}
         app.openapi_schema = document
     return app.openapi_schema
 

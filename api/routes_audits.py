@@ -1,7 +1,8 @@
-"""`/v1/audits`: submit many URLs, follow progress, stream the results as JSON Lines."""
+"""`/v1/audits`: submit many URLs, follow progress, stream the results as JSON Lines or as the HTML report."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -14,6 +15,7 @@ from api.errors import ApiError, error_responses
 from api.jobs import AuditRunner
 from api.models import AuditCreated, AuditRequest, AuditStatus
 from api.store import AuditRow, Store
+from checker import report_html
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -21,6 +23,10 @@ RESULTS_PAGE = 200
 
 class NDJSONResponse(StreamingResponse):
     media_type = "application/x-ndjson"
+
+
+class HTMLStreamResponse(StreamingResponse):
+    media_type = "text/html"
 
 
 router = APIRouter(
@@ -120,3 +126,49 @@ async def _result_lines(store: Store, audit_id: str) -> AsyncIterator[bytes]:
             return
         yield "".join(result + "\n" for _, result in page).encode("utf-8")
         after = page[-1][0]
+
+
+@router.get(
+    "/{audit_id}/report.html",
+    response_class=HTMLStreamResponse,
+    summary="The audit as an HTML report",
+    description=(
+        "One self-contained HTML page (the same report as `rxcheck report`): summary, charts, a sortable table "
+        "of all sites and every finding with its evidence, for the results stored so far. It makes no external "
+        "requests and is complete without JavaScript. Streamed from the database in two passes."
+    ),
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **error_responses(404)},
+)
+async def get_audit_report(
+    audit_id: AuditId,
+    owner: Annotated[str, Depends(require_key)],
+    store: Annotated[Store, Depends(get_store)],
+) -> HTMLStreamResponse:
+    audit = await _owned_audit(store, audit_id, owner)
+    source = f"audit {audit.id} ({audit.status}, {audit.done} of {audit.total} checked)"
+    headers = {"Content-Security-Policy": report_html.content_security_policy(), "X-Content-Type-Options": "nosniff"}
+    return HTMLStreamResponse(_report_chunks(store, audit_id, source), headers=headers)
+
+
+async def _stored_pages(store: Store, audit_id: str) -> AsyncIterator[list[str]]:
+    after = -1
+    while page := await store.results_page(audit_id, after=after, limit=RESULTS_PAGE):
+        yield [result for _, result in page]
+        after = page[-1][0]
+
+
+async def _report_chunks(store: Store, audit_id: str, source: str) -> AsyncIterator[bytes]:
+    """First pass: the summary and table; second pass: one section per site (only those the first pass counted).
+
+    Parsing and rendering run in worker threads, a page of results at a time, so a big report never blocks the loop.
+    """
+    reader, summary = report_html.SiteReader(), report_html.Summary()
+    async for texts in _stored_pages(store, audit_id):
+        await asyncio.to_thread(summary.add_lines, reader, texts)
+    yield (await asyncio.to_thread(report_html.render_head, summary, source=source)).encode("utf-8")
+    reader = report_html.SiteReader()
+    async for texts in _stored_pages(store, audit_id):
+        yield (await asyncio.to_thread(report_html.render_sections, summary, reader, texts)).encode("utf-8")
+        if reader.count >= summary.total:
+            break
+    yield report_html.render_tail(summary).encode("utf-8")

@@ -35,6 +35,7 @@ class FailOn(StrEnum):
 class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+    html = "html"
 
 
 class Jurisdiction(StrEnum):
@@ -173,9 +174,10 @@ def check(
 def audit(
     source: Annotated[str, typer.Argument(help="A file with one URL per line, or - for standard input.")],
     out: Annotated[Path | None, typer.Option("--out", help="Write results here (default: standard output).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="jsonl (full results) or csv (one summary row).")] = (
-        Format.jsonl
-    ),
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", help="jsonl (full results), csv (one summary row) or html (a report; needs --out)."),
+    ] = Format.jsonl,
     replay: ReplayOpt = None,
     save_warc: SaveOpt = None,
     rules: RulesOpt = None,
@@ -203,6 +205,15 @@ def audit(
 
     if resume and out is None:
         fail("--resume needs --out")
+    report_out = None
+    if fmt is Format.html:  # results stream to a JSON Lines sidecar; the report is written from it at the end
+        if out is None:
+            fail("--format html needs --out (the report is a file)")
+        if not out.parent.is_dir():
+            fail(f"no such folder for the report: {out.parent}")
+        from checker.report_html import sidecar_path
+
+        report_out, out, fmt = out, sidecar_path(out), Format.jsonl
     limits = make_limits(ports, page_timeout, site_timeout, max_body_bytes)
     checker = make_checker(rules, max_pages, robots, site_timeout)
     skip = done_urls(out, fmt.value) if resume and out else set()
@@ -248,6 +259,34 @@ def audit(
             fail("interrupted; results so far are saved (use --resume to continue)", 130)
     summary = ", ".join(f"{verdict} {n}" for verdict, n in sorted(counts.items())) or "no URLs"
     typer.echo(f"rxcheck: audited {sum(counts.values())} sites: {summary}", err=True)
+    if report_out is not None:
+        _write_html_report(out, report_out)
+
+
+@app.command("report")
+def html_report(
+    results: Annotated[Path, typer.Argument(help="An audit's results (JSON Lines, as `audit` writes them).")],
+    out: Annotated[Path | None, typer.Option("--out", help="The HTML file to write (default: RESULTS.html).")] = None,
+) -> None:
+    """Turn audit results into one self-contained HTML report: summary, charts, every finding with its evidence."""
+    _write_html_report(results, out or results.with_suffix(".html"))
+
+
+def _write_html_report(results: Path, out: Path) -> None:
+    from checker.report_html import write_report
+
+    try:
+        summary = write_report(results, out)
+    except RxcheckError as exc:
+        fail(str(exc))
+    if summary.skipped:
+        lines = ", ".join(map(str, summary.skipped_lines)) + (
+            ", ..." if summary.skipped > len(summary.skipped_lines) else ""
+        )
+        typer.echo(f"rxcheck: warning: {summary.skipped} line(s) of {results} are not results and were left out "
+                   f"(line {lines})", err=True)  # fmt: skip
+    size = out.stat().st_size / 1e6
+    typer.echo(f"rxcheck: wrote {out} ({summary.total} sites, {size:.1f} MB)", err=True)
 
 
 class _progress:

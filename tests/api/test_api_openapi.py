@@ -56,6 +56,7 @@ def test_every_operation_documents_its_responses(client: TestClient) -> None:
         "/v1/audits",
         "/v1/audits/{audit_id}",
         "/v1/audits/{audit_id}/results",
+        "/v1/audits/{audit_id}/report.html",
         "/v1/rules",
         "/v1/lists/{name}",
         "/v1/hashes",
