@@ -1,4 +1,8 @@
-"""`/v1/audits`: submit many URLs, follow progress, stream the results as JSON Lines."""
+"""`/v1/audits`: submit many URLs, follow progress, cancel, stream the results as JSON Lines.
+
+On SQLite the audit runs in this process; on PostgreSQL it is queued for `rxcheck worker`s, and progress and
+results are read from the database that all of them write.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import Services, get_audits, get_services, get_store, rate_limit, require_key
 from api.errors import ApiError, error_responses
-from api.jobs import AuditRunner
+from api.jobs import Audits
 from api.models import AuditCreated, AuditRequest, AuditStatus
-from api.store import AuditRow, Store
+from api.storage import AuditRow, Storage
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -33,7 +37,7 @@ router = APIRouter(
 AuditId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The id returned on submission.")]
 
 
-async def _owned_audit(store: Store, audit_id: str, owner: str) -> AuditRow:
+async def _owned_audit(store: Storage, audit_id: str, owner: str) -> AuditRow:
     audit = await store.get_audit(audit_id)
     if audit is None or audit.owner != owner:
         raise ApiError(404, "not_found", f"no audit {audit_id}")
@@ -56,7 +60,7 @@ async def create_audit(
     body: AuditRequest,
     owner: Annotated[str, Depends(require_key)],
     services: Annotated[Services, Depends(get_services)],
-    audits: Annotated[AuditRunner, Depends(get_audits)],
+    audits: Annotated[Audits, Depends(get_audits)],
 ) -> AuditCreated:
     limit = services.settings.max_urls_per_audit
     if len(body.urls) > limit:
@@ -74,9 +78,33 @@ async def create_audit(
 async def get_audit(
     audit_id: AuditId,
     owner: Annotated[str, Depends(require_key)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> AuditStatus:
-    audit = await _owned_audit(store, audit_id, owner)
+    return _status(await _owned_audit(store, audit_id, owner))
+
+
+@router.delete(
+    "/{audit_id}",
+    response_model=AuditStatus,
+    summary="Cancel an audit",
+    description=(
+        "URLs not started yet are dropped; those being checked finish and keep their results. An audit that "
+        "has already ended is left as it is. Answers the audit's progress afterwards."
+    ),
+    responses=error_responses(404),
+)
+async def cancel_audit(
+    audit_id: AuditId,
+    owner: Annotated[str, Depends(require_key)],
+    store: Annotated[Storage, Depends(get_store)],
+    audits: Annotated[Audits, Depends(get_audits)],
+) -> AuditStatus:
+    await _owned_audit(store, audit_id, owner)
+    await audits.cancel(audit_id)
+    return _status(await _owned_audit(store, audit_id, owner))
+
+
+def _status(audit: AuditRow) -> AuditStatus:
     counts = {verdict: audit.counts.get(verdict, 0) for verdict in VERDICT_RANK}
     created = datetime.fromtimestamp(audit.created, UTC).isoformat(timespec="seconds")
     return AuditStatus(
@@ -106,13 +134,13 @@ async def get_audit(
 async def get_audit_results(
     audit_id: AuditId,
     owner: Annotated[str, Depends(require_key)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> NDJSONResponse:
     await _owned_audit(store, audit_id, owner)
     return NDJSONResponse(_result_lines(store, audit_id))
 
 
-async def _result_lines(store: Store, audit_id: str) -> AsyncIterator[bytes]:
+async def _result_lines(store: Storage, audit_id: str) -> AsyncIterator[bytes]:
     after = -1
     while True:
         page = await store.results_page(audit_id, after=after, limit=RESULTS_PAGE)

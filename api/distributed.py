@@ -1,0 +1,145 @@
+"""Distributed audits on Procrastinate: one job per URL in PostgreSQL, run by `rxcheck worker`s on any machine.
+
+* Submitting streams the URLs into `audit_urls` and defers their jobs in batches, in the one transaction that
+  creates the audit: workers see all of it or none of it.
+* A job checks one URL (`check_url`). Execution is at least once: a job whose worker died is retried (see
+  `api/worker.py`). The result is written and the URL counted done in one statement keyed (audit, position),
+  and a URL that already has a result is skipped, so a retry never writes a second row.
+* Politeness across workers: each job carries a Procrastinate `lock` named after its registrable domain and one
+  of `domain_concurrency` slots; Procrastinate runs one job per lock at a time, so at most that many sites of
+  one domain are checked at once in the whole cluster (per-host limits still hold inside each crawl).
+* Cancelling marks the audit `cancelled` and cancels its jobs still waiting (Procrastinate's own
+  `procrastinate_cancel_job`); a job already running finishes, and one fetched meanwhile finds the audit
+  cancelled and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate.jobs import Job
+
+from api.settings import Settings
+from api.storage import StoreError, open_storage
+from api.storage.postgres import PostgresStorage
+from api.verdicts import VerdictService
+from checker.errors import InvalidURL
+from checker.facts.domain import registrable_domain
+from checker.urls import normalize_url
+
+log = logging.getLogger("rxcheck.worker")
+
+TASK_NAME = "rxcheck.check_url"
+QUEUE = "rxcheck-audits"
+CONTEXT_KEY = "rxcheck"
+# Retries are for the database failing under a job (a crawl's own failures are results, `unreachable`).
+RETRY = RetryStrategy(max_attempts=10, wait=1, exponential_wait=2)
+
+
+@dataclass
+class WorkerServices:
+    """What a job needs, handed to it through Procrastinate's `additional_context`."""
+
+    storage: PostgresStorage
+    verdicts: VerdictService
+
+
+async def check_url(context: JobContext, audit_id: str, position: int) -> str:
+    """Check the URL at `position` of `audit_id` and store its result, unless it has one or the audit ended."""
+    services: WorkerServices = context.additional_context[CONTEXT_KEY]
+    item = await services.storage.pending_url(audit_id, position)
+    if item is None:
+        return "skipped"
+    await services.storage.mark_running(audit_id, time.time())
+    result = await services.verdicts.result_for(item.url, jurisdiction=item.jurisdiction)
+    status = await services.storage.record_result(
+        audit_id, position, verdict=result.verdict, result_json=result.model_dump_json(), now=time.time()
+    )
+    return "duplicate" if status is None else result.verdict
+
+
+def make_app(storage: PostgresStorage) -> App:
+    """A Procrastinate app over `storage`'s pool (open it with `await app.open_async(storage.pool)`)."""
+    app = App(connector=PsycopgConnector())
+    app.task(name=TASK_NAME, queue=QUEUE, retry=RETRY, pass_context=True)(check_url)
+    return app
+
+
+def domain_of(url: str) -> str | None:
+    """The registrable domain a URL's politeness lock is named after; None for a URL that cannot be checked at
+    all (its job only records the error)."""
+    try:
+        return registrable_domain(normalize_url(url)) or None
+    except InvalidURL:
+        return None
+
+
+class QueuedAudits:
+    """Audits on PostgreSQL: submitted here, checked by workers."""
+
+    def __init__(self, storage: PostgresStorage, *, domain_concurrency: int) -> None:
+        self._storage = storage
+        self._per_domain = domain_concurrency
+        self._app = make_app(storage)
+
+    async def __aenter__(self) -> QueuedAudits:
+        await self._app.open_async(self._storage.pool)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._app.close_async()
+
+    async def submit(self, urls: Iterable[str], *, jurisdiction: str, owner: str) -> str:
+        """Store a new audit and enqueue one job per URL, in batches, in one transaction; returns its id."""
+        audit_id = uuid.uuid4().hex
+        task = self._app.tasks[TASK_NAME]
+        seen: Counter[str] = Counter()
+
+        async def enqueue(connection: Any, batch: list[tuple[int, str]]) -> None:
+            jobs: list[Job] = []
+            for position, url in batch:
+                domain = domain_of(url)
+                lock = None
+                if domain is not None:
+                    lock = f"rxcheck:domain:{domain}:{seen[domain] % self._per_domain}"
+                    seen[domain] += 1
+                jobs.append(task.configure(lock=lock, task_kwargs={"audit_id": audit_id, "position": position}).job)
+            await self._app.job_manager.batch_defer_jobs_async(jobs=jobs, connection=connection)
+
+        total = await self._storage.create_audit(
+            audit_id, urls, jurisdiction=jurisdiction, owner=owner, now=time.time(), on_batch=enqueue
+        )
+        log.info("audit %s: %d job(s) queued", audit_id, total)
+        return audit_id
+
+    async def cancel(self, audit_id: str) -> bool:
+        """Cancel an audit: its waiting jobs are dropped, running ones finish. False if it had already ended."""
+        cancelled = await self._storage.cancel_audit(audit_id, time.time())
+        async with self._storage.pool.connection() as conn:
+            await conn.execute(
+                "SELECT procrastinate_cancel_job_v1(id, false, false) FROM procrastinate_jobs"
+                " WHERE task_name = %s AND status = 'todo' AND args->>'audit_id' = %s",
+                (TASK_NAME, audit_id),
+            )
+        return cancelled
+
+
+async def queue_audit(settings: Settings, urls: Iterable[str], *, jurisdiction: str, owner: str) -> tuple[str, int]:
+    """Queue an audit of `urls` (read as they stream) in `settings.db_path`; returns its id and size."""
+    storage = await open_storage(settings.db_path, pool_size=2)
+    try:
+        if not isinstance(storage, PostgresStorage):
+            raise StoreError(f"queued audits need a PostgreSQL database (--db postgresql://...), not {storage.path}")
+        async with QueuedAudits(storage, domain_concurrency=settings.domain_concurrency) as audits:
+            audit_id = await audits.submit(urls, jurisdiction=jurisdiction, owner=owner)
+        audit = await storage.get_audit(audit_id)
+        return audit_id, audit.total if audit else 0
+    finally:
+        await storage.close()
