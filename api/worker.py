@@ -67,7 +67,7 @@ async def run_worker(settings: Settings, *, concurrency: int, name: str | None =
             allow_private=settings.allow_private_addresses,
         )
         stack.push_async_callback(verdicts.aclose)
-        app = make_app(storage)
+        app = make_app()
         await app.open_async(storage.pool)
         stack.push_async_callback(app.close_async)
         heartbeat = settings.worker_heartbeat_s

@@ -34,9 +34,9 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 # What a broken or unreachable database raises, on either backend.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error, psycopg_pool.PoolTimeout)
 
-# Called by PostgreSQL's create_audit with (connection, [(position, url), ...]) for each batch, inside the
-# transaction that inserts the audit, so jobs enqueued there commit (or roll back) with the rows.
-BatchHook = Callable[[Any, list[tuple[int, str]]], Awaitable[None]]
+# Called by PostgreSQL's create_audit with its connection, inside the transaction that inserts the audit, so
+# jobs enqueued there commit (or roll back) with the rows.
+TransactionHook = Callable[[Any], Awaitable[None]]
 
 
 class StoreError(RxcheckError):
@@ -130,11 +130,11 @@ class Storage(ABC):
         jurisdiction: str,
         owner: str,
         now: float,
-        on_batch: BatchHook | None = None,
+        then: TransactionHook | None = None,
     ) -> int:
         """Store a new audit, reading `urls` in batches (never all at once); returns how many URLs it holds.
 
-        The audit and all its URLs commit together. `on_batch` is PostgreSQL's: see `BatchHook`.
+        The audit and all its URLs commit together. `then` is PostgreSQL's: see `TransactionHook`.
         """
 
     @abstractmethod
@@ -187,12 +187,12 @@ async def open_storage(db: str | Path, *, pool_size: int = 10) -> Storage:
 
 __all__ = [
     "AuditRow",
-    "BatchHook",
     "DATABASE_ERRORS",
     "CachedRow",
     "PendingURL",
     "Storage",
     "StoreError",
+    "TransactionHook",
     "describe",
     "is_postgres_url",
     "open_storage",

@@ -12,14 +12,14 @@ Results are stored in `json` columns: PostgreSQL checks they are JSON and keeps 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from itertools import islice
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from api.storage import AuditRow, BatchHook, CachedRow, PendingURL, Storage, StoreError, describe
+from api.storage import AuditRow, CachedRow, PendingURL, Storage, StoreError, TransactionHook, describe
 
 BATCH = 1000
 CONNECT_TIMEOUT_S = 10
@@ -52,6 +52,7 @@ MIGRATIONS: list[Callable[[], str]] = [
         owner         text NOT NULL,
         total         integer NOT NULL,
         done          integer NOT NULL DEFAULT 0,
+        enqueued      integer NOT NULL DEFAULT 0,  -- URLs (from position 0) whose jobs are queued
         created       double precision NOT NULL,
         updated       double precision NOT NULL,
         message       text
@@ -95,7 +96,7 @@ class PostgresStorage(Storage):
             url,
             min_size=1,
             max_size=max(2, pool_size),
-            kwargs={"autocommit": True},
+            configure=_autocommit,  # not kwargs: Procrastinate opens its listener with the pool's kwargs
             open=False,
             name="rxcheck",
             check=AsyncConnectionPool.check_connection,
@@ -168,7 +169,7 @@ class PostgresStorage(Storage):
         jurisdiction: str,
         owner: str,
         now: float,
-        on_batch: BatchHook | None = None,
+        then: TransactionHook | None = None,
     ) -> int:
         total = 0
         async with self.pool.connection() as conn, conn.transaction():
@@ -183,11 +184,41 @@ class PostgresStorage(Storage):
                     async with cur.copy("COPY audit_urls (audit_id, position, url) FROM STDIN") as copy:
                         for position, url in batch:
                             await copy.write_row((audit_id, position, url))
-                    if on_batch is not None:
-                        await on_batch(conn, batch)
                     total += len(batch)
             await conn.execute("UPDATE audits SET total = %s WHERE id = %s", (total, audit_id))
+            if then is not None:
+                await then(conn)
         return total
+
+    async def enqueue_next(
+        self,
+        audit_id: str,
+        *,
+        limit: int,
+        enqueue: Callable[[psycopg.AsyncConnection, list[tuple[int, str]]], Awaitable[None]],
+    ) -> int:
+        """Hand the next `limit` URLs of an audit whose jobs are not queued yet to `enqueue`, in one transaction
+        that also records them as queued; returns how many (0: none left, or the audit has ended).
+
+        The audit's row is locked meanwhile, so two callers never queue one URL twice."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT enqueued FROM audits WHERE id = %s AND status IN ('queued', 'running') FOR UPDATE",
+                (audit_id,),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return 0
+            cur = await conn.execute(
+                "SELECT position, url FROM audit_urls WHERE audit_id = %s AND position >= %s"
+                " ORDER BY position LIMIT %s",
+                (audit_id, row[0], limit),
+            )
+            batch = [(position, url) for position, url in await cur.fetchall()]
+            if batch:
+                await enqueue(conn, batch)
+                await conn.execute("UPDATE audits SET enqueued = %s WHERE id = %s", (batch[-1][0] + 1, audit_id))
+            return len(batch)
 
     async def get_audit(self, audit_id: str) -> AuditRow | None:
         async with self.pool.connection() as conn:
@@ -265,6 +296,10 @@ class PostgresStorage(Storage):
             (audit_id, after, limit),
         )
         return [(position, result) for position, result in rows]
+
+
+async def _autocommit(conn: psycopg.AsyncConnection) -> None:
+    await conn.set_autocommit(True)
 
 
 async def _migrate(conn: psycopg.AsyncConnection) -> None:

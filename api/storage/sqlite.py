@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from api.storage import AuditRow, BatchHook, CachedRow, PendingURL, Storage, StoreError
+from api.storage import AuditRow, CachedRow, PendingURL, Storage, StoreError, TransactionHook
 
 T = TypeVar("T")
 
@@ -229,9 +229,9 @@ class SQLiteStorage(Storage):
         jurisdiction: str,
         owner: str,
         now: float,
-        on_batch: BatchHook | None = None,
+        then: TransactionHook | None = None,
     ) -> int:
-        if on_batch is not None:
+        if then is not None:
             raise ValueError("SQLite audits run in-process: there is no queue to feed")
 
         def write() -> int:
