@@ -81,13 +81,14 @@ async def enqueue_batch(app: App, storage: PostgresStorage, audit_id: str, per_d
     check, more = app.tasks[CHECK_TASK], app.tasks[ENQUEUE_TASK]
 
     async def defer(connection: Any, batch: list[tuple[int, str]]) -> None:
-        seen: Counter[str] = Counter()
+        seen: Counter[str] = Counter()  # a domain's URLs in this batch take its slots in turn
         jobs: list[Job] = []
+        start = batch[0][0]
         for position, url in batch:
             domain = domain_of(url)
             lock = None
             if domain is not None:
-                lock = f"rxcheck:domain:{domain}:{(position + seen[domain]) % per_domain}"
+                lock = f"rxcheck:domain:{domain}:{(start + seen[domain]) % per_domain}"
                 seen[domain] += 1
             jobs.append(check.configure(lock=lock, task_kwargs={"audit_id": audit_id, "position": position}).job)
         if len(batch) == BATCH:
