@@ -150,7 +150,11 @@ def create_app(
     app.state.services = services
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/v1/audits/upload": settings.max_upload_bytes},
+    )
     app.add_middleware(
         JSONErrorCORSMiddleware,
         allow_origins=list(settings.cors_origins),

@@ -30,7 +30,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.jobs import Job
 
 from api.settings import Settings
-from api.storage import StoreError, open_storage
+from api.storage import StoreError, URLs, open_storage
 from api.storage.postgres import PostgresStorage
 from api.verdicts import VerdictService
 from checker.errors import InvalidURL
@@ -130,7 +130,7 @@ class QueuedAudits:
     async def __aexit__(self, *exc: object) -> None:
         await self._app.close_async()
 
-    async def submit(self, urls: Iterable[str], *, jurisdiction: str, owner: str) -> str:
+    async def submit(self, urls: URLs, *, jurisdiction: str, owner: str) -> str:
         """Store a new audit, streaming `urls` in, and queue the job that queues its checks; returns its id."""
         audit_id = uuid.uuid4().hex
         first = self._app.tasks[ENQUEUE_TASK].configure(

@@ -16,10 +16,10 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterable
 from typing import Protocol
 
-from api.storage import PendingURL, Storage
+from api.storage import PendingURL, Storage, URLs
 from api.verdicts import VerdictService
 
 log = logging.getLogger("rxcheck.api")
@@ -28,7 +28,7 @@ log = logging.getLogger("rxcheck.api")
 class Audits(Protocol):
     """Where `/v1/audits` sends audits: this process's runner, or the queue of distributed workers."""
 
-    async def submit(self, urls: Iterable[str], *, jurisdiction: str, owner: str) -> str: ...
+    async def submit(self, urls: URLs, *, jurisdiction: str, owner: str) -> str: ...
 
     async def cancel(self, audit_id: str) -> bool: ...
 
@@ -62,10 +62,10 @@ class AuditRunner:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
 
-    async def submit(self, urls: Iterable[str], *, jurisdiction: str, owner: str) -> str:
-        """Store a new audit and queue its URLs; returns its id."""
+    async def submit(self, urls: URLs, *, jurisdiction: str, owner: str) -> str:
+        """Store a new audit and queue its URLs (held in this process's queue); returns its id."""
         audit_id = uuid.uuid4().hex
-        urls = list(urls)
+        urls = [url async for url in urls] if isinstance(urls, AsyncIterable) else list(urls)
         await self._store.create_audit(audit_id, urls, jurisdiction=jurisdiction, owner=owner, now=time.time())
         for position, url in enumerate(urls):
             self._queue.put_nowait(PendingURL(audit_id, position, url, jurisdiction))

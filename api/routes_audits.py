@@ -10,14 +10,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import Services, get_audits, get_services, get_store, rate_limit, require_key
 from api.errors import ApiError, error_responses
 from api.jobs import Audits
-from api.models import AuditCreated, AuditRequest, AuditStatus
+from api.models import AuditCreated, AuditRequest, AuditStatus, Jurisdiction
 from api.storage import AuditRow, Storage
+from api.storage.postgres import PostgresStorage
+from checker.audit import read_urls
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -67,6 +69,52 @@ async def create_audit(
         raise ApiError(413, "too_many_urls", f"{len(body.urls)} URLs in one audit; the limit is {limit}")
     audit_id = await audits.submit(body.urls, jurisdiction=body.jurisdiction, owner=owner)
     return AuditCreated(id=audit_id, status="queued")
+
+
+@router.post(
+    "/upload",
+    status_code=202,
+    response_model=AuditCreated,
+    summary="Start an audit from a URL list, streamed",
+    description=(
+        "Like `POST /v1/audits`, for long lists: the body is a list of URLs, one per line (`text/plain`; blank "
+        "lines and `#` comments skipped, a CSV's first column taken), stored in batches as it arrives. On "
+        "PostgreSQL it is never held whole in memory, and holds up to `max_urls_per_upload` URLs; on SQLite "
+        "the limit is `max_urls_per_audit`. Requires an API key. Too many URLs answer 413 and store nothing."
+    ),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses=error_responses(413),
+)
+async def upload_audit(
+    request: Request,
+    owner: Annotated[str, Depends(require_key)],
+    services: Annotated[Services, Depends(get_services)],
+    store: Annotated[Storage, Depends(get_store)],
+    audits: Annotated[Audits, Depends(get_audits)],
+    jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
+) -> AuditCreated:
+    settings = services.settings
+    limit = settings.max_urls_per_upload if isinstance(store, PostgresStorage) else settings.max_urls_per_audit
+    audit_id = await audits.submit(_body_urls(request, limit), jurisdiction=jurisdiction, owner=owner)
+    return AuditCreated(id=audit_id, status="queued")
+
+
+async def _body_urls(request: Request, limit: int) -> AsyncIterator[str]:
+    """The URLs of a streamed list, as its lines arrive; past `limit`, a 413 (the audit is rolled back)."""
+    count = 0
+    rest = b""
+    async for chunk in request.stream():
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for url in read_urls(line.decode("utf-8", errors="replace") for line in lines):
+            count += 1
+            if count > limit:
+                raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
+            yield url
+    for url in read_urls([rest.decode("utf-8", errors="replace")]):
+        if count + 1 > limit:
+            raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
+        yield url
 
 
 @router.get(

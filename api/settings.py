@@ -89,6 +89,12 @@ class Settings(BaseModel):
     rate_limit_clients: int = Field(10_000, ge=1, description="Rate-limit buckets kept (least recent dropped).")
     max_urls_per_audit: int = Field(10_000, ge=1, description="URLs one audit may hold.")
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1, description="Largest request body accepted.")
+    max_urls_per_upload: int = Field(
+        1_000_000, ge=1, description="URLs one streamed list (`POST /v1/audits/upload`) may hold, on PostgreSQL."
+    )
+    max_upload_bytes: int = Field(
+        256 * 1024 * 1024, ge=1, description="Largest streamed list (`POST /v1/audits/upload`) accepted."
+    )
     cors_origins: tuple[str, ...] = Field(("*",), description="Origins allowed by CORS (`*`: any).")
     cors_origin_regex: str | None = Field(None, description="Origins matching this regex are allowed too.")
 

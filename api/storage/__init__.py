@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,31 @@ class PendingURL:
     jurisdiction: str
 
 
+URLs = Iterable[str] | AsyncIterable[str]  # a list, a file's lines, or a request body as it streams in
+
+
+async def batches(urls: URLs, size: int) -> AsyncIterator[list[tuple[int, str]]]:
+    """`urls` numbered from 0, in lists of at most `size`, read as they come."""
+    batch: list[tuple[int, str]] = []
+    position = 0
+    if isinstance(urls, AsyncIterable):
+        async for url in urls:
+            batch.append((position, url))
+            position += 1
+            if len(batch) == size:
+                yield batch
+                batch = []
+    else:
+        for url in urls:
+            batch.append((position, url))
+            position += 1
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
 def is_postgres_url(db: str | Path) -> bool:
     return isinstance(db, str) and db.startswith(POSTGRES_SCHEMES)
 
@@ -125,7 +150,7 @@ class Storage(ABC):
     async def create_audit(
         self,
         audit_id: str,
-        urls: Iterable[str],
+        urls: URLs,
         *,
         jurisdiction: str,
         owner: str,
@@ -193,6 +218,8 @@ __all__ = [
     "Storage",
     "StoreError",
     "TransactionHook",
+    "URLs",
+    "batches",
     "describe",
     "is_postgres_url",
     "open_storage",

@@ -12,14 +12,23 @@ Results are stored in `json` columns: PostgreSQL checks they are JSON and keeps 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from itertools import islice
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from api.storage import AuditRow, CachedRow, PendingURL, Storage, StoreError, TransactionHook, describe
+from api.storage import (
+    AuditRow,
+    CachedRow,
+    PendingURL,
+    Storage,
+    StoreError,
+    TransactionHook,
+    URLs,
+    batches,
+    describe,
+)
 
 BATCH = 1000
 CONNECT_TIMEOUT_S = 10
@@ -164,7 +173,7 @@ class PostgresStorage(Storage):
     async def create_audit(
         self,
         audit_id: str,
-        urls: Iterable[str],
+        urls: URLs,
         *,
         jurisdiction: str,
         owner: str,
@@ -178,9 +187,8 @@ class PostgresStorage(Storage):
                 " VALUES (%s, 'queued', %s, %s, 0, 0, %s, %s)",
                 (audit_id, jurisdiction, owner, now, now),
             )
-            numbered = enumerate(urls)
             async with conn.cursor() as cur:
-                while batch := list(islice(numbered, BATCH)):
+                async for batch in batches(urls, BATCH):
                     async with cur.copy("COPY audit_urls (audit_id, position, url) FROM STDIN") as copy:
                         for position, url in batch:
                             await copy.write_row((audit_id, position, url))

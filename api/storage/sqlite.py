@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from api.storage import AuditRow, CachedRow, PendingURL, Storage, StoreError, TransactionHook
+from api.storage import AuditRow, CachedRow, PendingURL, Storage, StoreError, TransactionHook, URLs
 
 T = TypeVar("T")
 
@@ -224,7 +224,7 @@ class SQLiteStorage(Storage):
     async def create_audit(
         self,
         audit_id: str,
-        urls: Iterable[str],
+        urls: URLs,
         *,
         jurisdiction: str,
         owner: str,
@@ -233,6 +233,8 @@ class SQLiteStorage(Storage):
     ) -> int:
         if then is not None:
             raise ValueError("SQLite audits run in-process: there is no queue to feed")
+        if isinstance(urls, AsyncIterable):
+            urls = [url async for url in urls]  # the SQLite connection lives on its own thread
 
         def write() -> int:
             with self._transaction() as conn:

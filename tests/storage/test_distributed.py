@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -214,3 +215,34 @@ async def test_the_api_queues_audits_on_postgresql(pg_url: str) -> None:
     assert health.json()["db"] == "ok"
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT status FROM procrastinate_jobs").fetchall() == [("cancelled",)]
+
+
+async def test_a_long_list_streams_in_through_the_upload_route(db: str | Path) -> None:
+    lines = ["# exported list", ""] + [f"https://s{i}.example/,shop {i}" for i in range(1200)]
+    body = ("\n".join(lines) + "\n").encode()
+    chunks = [body[i : i + 997] for i in range(0, len(body), 997)]  # lines cut across chunks
+
+    async def stream() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    limits = {"max_urls_per_audit": 1500, "max_urls_per_upload": 1500}
+    settings = Settings(db_path=db, api_keys=(KEY,), ip_rate_per_min=0, key_rate_per_min=0, **limits)
+    app = create_app(settings, checker=StandInChecker(), fetcher=NoFetcher())  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            created = await http.post("/v1/audits/upload?jurisdiction=gb", content=stream(), headers=AUTH)
+            status = (await http.get(f"/v1/audits/{created.json()['id']}", headers=AUTH)).json()
+            too_many = await http.post("/v1/audits/upload", content=body + body, headers=AUTH)
+            anonymous = await http.post("/v1/audits/upload", content=body)
+
+    assert created.status_code == 202, created.text
+    assert (status["total"], status["jurisdiction"]) == (1200, "GB")
+    assert too_many.status_code == 413
+    assert too_many.json()["error"]["code"] == "too_many_urls"
+    assert anonymous.status_code == 401
+    if isinstance(db, str):  # the refused list left nothing behind
+        with psycopg.connect(db) as conn:
+            assert conn.execute("SELECT count(*) FROM audits").fetchone() == (1,)
+            assert conn.execute("SELECT count(*) FROM audit_urls").fetchone() == (1200,)
