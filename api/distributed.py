@@ -30,7 +30,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.jobs import Job
 
 from api.settings import Settings
-from api.storage import StoreError, URLs, open_storage
+from api.storage import StoreError, URLs, describe, is_postgres_url, open_storage
 from api.storage.postgres import PostgresStorage
 from api.verdicts import VerdictService
 from checker.errors import InvalidURL
@@ -160,10 +160,12 @@ class QueuedAudits:
 
 async def queue_audit(settings: Settings, urls: Iterable[str], *, jurisdiction: str, owner: str) -> tuple[str, int]:
     """Queue an audit of `urls` (read as they stream) in `settings.db_path`; returns its id and size."""
+    if not is_postgres_url(settings.db_path):
+        where = describe(settings.db_path)
+        raise StoreError(f"queued audits need a PostgreSQL database (--db postgresql://...), not {where}")
     storage = await open_storage(settings.db_path, pool_size=2)
+    assert isinstance(storage, PostgresStorage)
     try:
-        if not isinstance(storage, PostgresStorage):
-            raise StoreError(f"queued audits need a PostgreSQL database (--db postgresql://...), not {storage.path}")
         async with QueuedAudits(storage, domain_concurrency=settings.domain_concurrency) as audits:
             audit_id = await audits.submit(urls, jurisdiction=jurisdiction, owner=owner)
         audit = await storage.get_audit(audit_id)

@@ -5,8 +5,14 @@ URL opens PostgreSQL (`api/storage/postgres.py`, psycopg 3 and its async pool); 
 (`api/storage/sqlite.py`). Both apply their numbered migrations on open, so every process sees the schema it
 was written for.
 
+Migrations are a numbered list of SQL scripts per backend, each applied once in its own transaction under a
+lock (SQLite's write lock, a PostgreSQL advisory lock), with the number recorded in the same transaction. Not
+Alembic: it needs SQLAlchemy's engine beside psycopg's pool and a second way to connect to each database,
+the SQL here is hand-written per backend anyway (Alembic's autogeneration needs ORM models, which this code
+does not have), and forward-only numbered scripts are all that rolling upgrades of this schema need.
+
 Tables (the same on both backends):
-    schema      the migrations applied (PostgreSQL; SQLite keeps the number in `PRAGMA user_version`)
+    rxcheck_migrations  the migrations applied (PostgreSQL; SQLite keeps the number in `PRAGMA user_version`)
     verdict_cache   one row per (site_key, jurisdiction, rules_version): the Result JSON, stored_at, max_age_s
     audits      id, status (queued|running|done|failed|cancelled), jurisdiction, owner, total, done, created
     audit_urls  one row per submitted URL, keyed (audit_id, position); verdict and result JSON once checked
@@ -117,8 +123,6 @@ def describe(db: str | Path) -> str:
 
 class Storage(ABC):
     """What the API, the audit runner and the workers need of a database. Every method is one transaction."""
-
-    backend: str
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -86,8 +86,6 @@ MIGRATIONS: list[Callable[[], str]] = [
 class PostgresStorage(Storage):
     """A PostgreSQL database. Open with `await PostgresStorage.open(url)`, close with `await storage.close()`."""
 
-    backend = "postgresql"
-
     def __init__(self, url: str, pool: AsyncConnectionPool) -> None:
         self.url = url
         self.pool = pool

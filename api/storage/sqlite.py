@@ -87,8 +87,6 @@ MIGRATIONS: list[str] = [
 class SQLiteStorage(Storage):
     """The database file. Open with `await SQLiteStorage.open(path)`, close with `await storage.close()`."""
 
-    backend = "sqlite"
-
     def __init__(self, path: Path) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rxcheck-db")

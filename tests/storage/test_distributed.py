@@ -246,3 +246,23 @@ async def test_a_long_list_streams_in_through_the_upload_route(db: str | Path) -
         with psycopg.connect(db) as conn:
             assert conn.execute("SELECT count(*) FROM audits").fetchone() == (1,)
             assert conn.execute("SELECT count(*) FROM audit_urls").fetchone() == (1200,)
+
+
+def test_workers_and_queued_audits_refuse_sqlite_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from checker.cli import app as cli
+
+    urls = tmp_path / "urls.txt"
+    urls.write_text("https://a.example/\n")
+    db = str(tmp_path / "one.sqlite")
+    runner = CliRunner()
+
+    worker = runner.invoke(cli, ["worker", "--db", db])
+    queued = runner.invoke(cli, ["audit", "--queue", "--db", db, str(urls)])
+
+    assert worker.exit_code == queued.exit_code == 2
+    assert "workers need a PostgreSQL database" in worker.output
+    assert "queued audits need a PostgreSQL database" in queued.output
+    assert "Traceback" not in worker.output + queued.output
+    assert not (tmp_path / "one.sqlite").exists()

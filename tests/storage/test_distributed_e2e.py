@@ -32,7 +32,7 @@ FIXTURES = REPO / "fixtures"
 KEY = "k"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 ENTRIES = 300
-HEARTBEAT_S = 0.5
+HEARTBEAT_S = 1.0  # a killed worker is presumed dead after 4 of these
 
 
 def _free_port() -> int:
