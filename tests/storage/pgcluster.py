@@ -49,7 +49,7 @@ class Cluster:
         command = [str(self.bin_dir / args[0]), *args[1:]]
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        subprocess.run(command, check=True, capture_output=True, timeout=120, cwd=self.root)  # a dir the user can read
 
     def start(self) -> None:
         data = self.root / "data"
