@@ -266,3 +266,58 @@ def test_workers_and_queued_audits_refuse_sqlite_in_one_line(tmp_path: Path) -> 
     assert "queued audits need a PostgreSQL database" in queued.output
     assert "Traceback" not in worker.output + queued.output
     assert not (tmp_path / "one.sqlite").exists()
+
+
+async def test_one_site_asked_of_two_processes_at_once_is_crawled_once(pg_url: str) -> None:
+    """Two storages and two verdict services are two API processes: the second waits on the site's advisory
+    lock while the first crawls, then answers from the cache."""
+    gate = asyncio.Event()
+
+    @dataclass
+    class GatedChecker(StandInChecker):
+        started: asyncio.Event = field(default_factory=asyncio.Event)
+
+        async def check(self, url: str, fetcher: object, *, jurisdiction: str = "auto") -> Result:
+            self.started.set()
+            await gate.wait()
+            return await super().check(url, fetcher, jurisdiction=jurisdiction)
+
+    checker = GatedChecker()
+    stores = [await open_storage(pg_url), await open_storage(pg_url)]
+    services = [
+        VerdictService(
+            checker=checker,
+            fetcher=NoFetcher(),  # type: ignore[arg-type]
+            cache=VerdictCache(store, ttl_s=3600, unreachable_ttl_s=60, memory_entries=100),
+            rules_version="pack-1",
+            deadline_s=30,
+            resolve_hosts=False,
+            allow_private=True,
+        )
+        for store in stores
+    ]
+    try:
+        async with asyncio.timeout(20):
+            first = asyncio.create_task(services[0].lookup("https://shop.example/"))
+            await checker.started.wait()
+            second = asyncio.create_task(services[1].lookup("https://www.shop.example/"))
+            while not await _advisory_waiters(stores[1]):  # type: ignore[arg-type]
+                await asyncio.sleep(0.01)
+            gate.set()
+            one, two = await first, await second
+    finally:
+        for service, store in zip(services, stores, strict=True):
+            await service.aclose()
+            await store.close()
+
+    assert checker.calls == ["https://shop.example/"]
+    assert (services[0].crawls, services[1].crawls) == (1, 0)
+    assert one.result.checked_at == two.result.checked_at
+    assert two.result.url == "https://www.shop.example/"
+
+
+async def _advisory_waiters(storage: PostgresStorage) -> int:
+    async with storage.pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
