@@ -15,8 +15,9 @@ from api.bodylimit import BodyLimitMiddleware
 from api.cache import VerdictCache
 from api.cors import JSONErrorCORSMiddleware
 from api.deps import Services
+from api.distributed import QueuedAudits
 from api.errors import install_error_handlers
-from api.jobs import AuditRunner
+from api.jobs import AuditRunner, Audits
 from api.models import RuleInfo
 from api.ratelimit import RateLimiter
 from api.routes_audits import router as audits_router
@@ -24,7 +25,8 @@ from api.routes_lists import router as lists_router
 from api.routes_meta import health_router, rules_router
 from api.routes_verdict import router as verdict_router
 from api.settings import Settings
-from api.store import Store
+from api.storage import open_storage
+from api.storage.postgres import PostgresStorage
 from api.verdicts import SiteChecker, VerdictService
 from checker.fetch import Fetcher
 from checker.fetch.factory import open_fetcher
@@ -39,7 +41,7 @@ with a verdict (`legitimate`, `suspicious`, `rogue`, `not_a_pharmacy` or `unreac
 the findings behind it, each with evidence.
 
 * `GET /v1/verdict?url=...` checks one site (cached; concurrent requests share one crawl).
-* `POST /v1/audits` checks many sites in the background (API key required).
+* `POST /v1/audits` checks many sites in the background (API key required); `DELETE /v1/audits/{id}` cancels.
 * `GET /v1/rules` lists the rules in use.
 
 Errors are always JSON: `{"error": {"code": "...", "message": "..."}}`.
@@ -97,7 +99,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            store = await Store.open(settings.db_path)
+            store = await open_storage(settings.db_path, pool_size=settings.db_pool_size)
             stack.push_async_callback(store.close)
             await store.purge_expired(time.time())
             site_fetcher = fetcher
@@ -130,11 +132,19 @@ def create_app(
                 checks_per_client=settings.checks_per_client,
             )
             stack.push_async_callback(verdicts.aclose)
-            runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
-            stack.push_async_callback(runner.stop)
-            services.store, services.verdicts, services.audits = store, verdicts, runner
+            audits: Audits
+            if isinstance(store, PostgresStorage):  # workers check the sites: here audits are only queued
+                audits = await stack.enter_async_context(
+                    QueuedAudits(store, domain_concurrency=settings.domain_concurrency)
+                )
+            else:
+                runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
+                stack.push_async_callback(runner.stop)
+                audits = runner
+            services.store, services.verdicts, services.audits = store, verdicts, audits
             stack.callback(_forget, services)
-            await runner.start()
+            if isinstance(audits, AuditRunner):
+                await audits.start()
             yield
 
     app = FastAPI(
@@ -148,12 +158,16 @@ def create_app(
     app.state.services = services
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/v1/audits/upload": settings.max_upload_bytes},
+    )
     app.add_middleware(
         JSONErrorCORSMiddleware,
         allow_origins=list(settings.cors_origins),
         allow_origin_regex=settings.cors_origin_regex,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["Retry-After"],
         allow_credentials=False,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from api.store import JudgedSite, Store
+from api.storage import JudgedSite, Storage
 from checker.errors import InvalidURL
 from checker.urls import normalize_url
 
@@ -195,7 +195,7 @@ class ListService:
     _built_at: float | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def refresh(self, store: Store, now: float) -> None:
+    async def refresh(self, store: Storage, now: float) -> None:
         """Rebuild the lists if they are older than `refresh_s` (concurrent callers share one rebuild)."""
         if self._built_at is not None and now - self._built_at < self.refresh_s:
             return

@@ -1,4 +1,8 @@
-"""`/v1/audits`: submit many URLs, follow progress, stream the results as JSON Lines or as the HTML report."""
+"""`/v1/audits`: submit many URLs, follow progress, cancel, stream the results as JSON Lines or as the HTML report.
+
+On SQLite the audit runs in this process; on PostgreSQL it is queued for `rxcheck worker`s, and progress and
+results are read from the database that all of them write.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import Services, get_audits, get_services, get_store, rate_limit, require_key
 from api.errors import ApiError, error_responses
-from api.jobs import AuditRunner
-from api.models import AuditCreated, AuditRequest, AuditStatus
-from api.store import AuditRow, Store
+from api.jobs import Audits
+from api.models import AuditCreated, AuditRequest, AuditStatus, Jurisdiction
+from api.storage import AuditRow, Storage
+from api.storage.postgres import PostgresStorage
 from checker import report_html
+from checker.audit import read_urls
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -39,7 +45,7 @@ router = APIRouter(
 AuditId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The id returned on submission.")]
 
 
-async def _owned_audit(store: Store, audit_id: str, owner: str) -> AuditRow:
+async def _owned_audit(store: Storage, audit_id: str, owner: str) -> AuditRow:
     audit = await store.get_audit(audit_id)
     if audit is None or audit.owner != owner:
         raise ApiError(404, "not_found", f"no audit {audit_id}")
@@ -62,13 +68,59 @@ async def create_audit(
     body: AuditRequest,
     owner: Annotated[str, Depends(require_key)],
     services: Annotated[Services, Depends(get_services)],
-    audits: Annotated[AuditRunner, Depends(get_audits)],
+    audits: Annotated[Audits, Depends(get_audits)],
 ) -> AuditCreated:
     limit = services.settings.max_urls_per_audit
     if len(body.urls) > limit:
         raise ApiError(413, "too_many_urls", f"{len(body.urls)} URLs in one audit; the limit is {limit}")
     audit_id = await audits.submit(body.urls, jurisdiction=body.jurisdiction, owner=owner)
     return AuditCreated(id=audit_id, status="queued")
+
+
+@router.post(
+    "/upload",
+    status_code=202,
+    response_model=AuditCreated,
+    summary="Start an audit from a URL list, streamed",
+    description=(
+        "Like `POST /v1/audits`, for long lists: the body is a list of URLs, one per line (`text/plain`; blank "
+        "lines and `#` comments skipped, a CSV's first column taken), stored in batches as it arrives. On "
+        "PostgreSQL it is never held whole in memory, and holds up to `max_urls_per_upload` URLs; on SQLite "
+        "the limit is `max_urls_per_audit`. Requires an API key. Too many URLs answer 413 and store nothing."
+    ),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses=error_responses(413),
+)
+async def upload_audit(
+    request: Request,
+    owner: Annotated[str, Depends(require_key)],
+    services: Annotated[Services, Depends(get_services)],
+    store: Annotated[Storage, Depends(get_store)],
+    audits: Annotated[Audits, Depends(get_audits)],
+    jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
+) -> AuditCreated:
+    settings = services.settings
+    limit = settings.max_urls_per_upload if isinstance(store, PostgresStorage) else settings.max_urls_per_audit
+    audit_id = await audits.submit(_body_urls(request, limit), jurisdiction=jurisdiction, owner=owner)
+    return AuditCreated(id=audit_id, status="queued")
+
+
+async def _body_urls(request: Request, limit: int) -> AsyncIterator[str]:
+    """The URLs of a streamed list, as its lines arrive; past `limit`, a 413 (the audit is rolled back)."""
+    count = 0
+    rest = b""
+    async for chunk in request.stream():
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for url in read_urls(line.decode("utf-8", errors="replace") for line in lines):
+            count += 1
+            if count > limit:
+                raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
+            yield url
+    for url in read_urls([rest.decode("utf-8", errors="replace")]):
+        if count + 1 > limit:
+            raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
+        yield url
 
 
 @router.get(
@@ -80,9 +132,33 @@ async def create_audit(
 async def get_audit(
     audit_id: AuditId,
     owner: Annotated[str, Depends(require_key)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> AuditStatus:
-    audit = await _owned_audit(store, audit_id, owner)
+    return _status(await _owned_audit(store, audit_id, owner))
+
+
+@router.delete(
+    "/{audit_id}",
+    response_model=AuditStatus,
+    summary="Cancel an audit",
+    description=(
+        "URLs not started yet are dropped; those being checked finish and keep their results. An audit that "
+        "has already ended is left as it is. Answers the audit's progress afterwards."
+    ),
+    responses=error_responses(404),
+)
+async def cancel_audit(
+    audit_id: AuditId,
+    owner: Annotated[str, Depends(require_key)],
+    store: Annotated[Storage, Depends(get_store)],
+    audits: Annotated[Audits, Depends(get_audits)],
+) -> AuditStatus:
+    await _owned_audit(store, audit_id, owner)
+    await audits.cancel(audit_id)
+    return _status(await _owned_audit(store, audit_id, owner))
+
+
+def _status(audit: AuditRow) -> AuditStatus:
     counts = {verdict: audit.counts.get(verdict, 0) for verdict in VERDICT_RANK}
     created = datetime.fromtimestamp(audit.created, UTC).isoformat(timespec="seconds")
     return AuditStatus(
@@ -112,13 +188,13 @@ async def get_audit(
 async def get_audit_results(
     audit_id: AuditId,
     owner: Annotated[str, Depends(require_key)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> NDJSONResponse:
     await _owned_audit(store, audit_id, owner)
     return NDJSONResponse(_result_lines(store, audit_id))
 
 
-async def _result_lines(store: Store, audit_id: str) -> AsyncIterator[bytes]:
+async def _result_lines(store: Storage, audit_id: str) -> AsyncIterator[bytes]:
     after = -1
     while True:
         page = await store.results_page(audit_id, after=after, limit=RESULTS_PAGE)
@@ -142,7 +218,7 @@ async def _result_lines(store: Store, audit_id: str) -> AsyncIterator[bytes]:
 async def get_audit_report(
     audit_id: AuditId,
     owner: Annotated[str, Depends(require_key)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> HTMLStreamResponse:
     audit = await _owned_audit(store, audit_id, owner)
     source = f"audit {audit.id} ({audit.status}, {audit.done} of {audit.total} checked)"
@@ -150,14 +226,14 @@ async def get_audit_report(
     return HTMLStreamResponse(_report_chunks(store, audit_id, source), headers=headers)
 
 
-async def _stored_pages(store: Store, audit_id: str) -> AsyncIterator[list[str]]:
+async def _stored_pages(store: Storage, audit_id: str) -> AsyncIterator[list[str]]:
     after = -1
     while page := await store.results_page(audit_id, after=after, limit=RESULTS_PAGE):
         yield [result for _, result in page]
         after = page[-1][0]
 
 
-async def _report_chunks(store: Store, audit_id: str, source: str) -> AsyncIterator[bytes]:
+async def _report_chunks(store: Storage, audit_id: str, source: str) -> AsyncIterator[bytes]:
     """First pass: the summary and table; second pass: one section per site (only those the first pass counted).
 
     Parsing and rendering run in worker threads, a page of results at a time, so a big report never blocks the loop.

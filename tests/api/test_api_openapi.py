@@ -54,6 +54,7 @@ def test_every_operation_documents_its_responses(client: TestClient) -> None:
     assert set(document["paths"]) == {
         "/v1/verdict",
         "/v1/audits",
+        "/v1/audits/upload",
         "/v1/audits/{audit_id}",
         "/v1/audits/{audit_id}/results",
         "/v1/audits/{audit_id}/report.html",
