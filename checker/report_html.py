@@ -85,8 +85,8 @@ class SiteType:
 
 @dataclass(frozen=True)
 class Site:
-    """One result as the report shows it: the validated `Result`, its place in the report, and the optional
-    `site_type` and `verdict_reason` that newer results carry (read from the raw JSON so older files work)."""
+    """One result as the report shows it: the validated `Result`, its place in the report, and its site type and
+    verdict reason (absent from results written before rxcheck recorded them)."""
 
     index: int
     result: Result
@@ -102,16 +102,12 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def _site_type(raw: object) -> SiteType | None:
-    if not isinstance(raw, dict) or not raw.get("type"):
+def _site_type(result: Result) -> SiteType | None:
+    """The result's site type with its evidence, each item labelled by what it shows ("it prices medicines...")."""
+    if result.site_type is None:
         return None
-    items = raw.get("evidence")
-    evidence = [
-        SiteTypeEvidence(_text(e.get("signal")), _text(e.get("kind")), _text(e.get("snippet")), _text(e.get("url")))
-        for e in (items if isinstance(items, list) else [])
-        if isinstance(e, dict)
-    ]
-    return SiteType(_text(raw["type"]), evidence)
+    evidence = [SiteTypeEvidence(e.describe or e.signal, e.side, e.snippet, e.url) for e in result.site_type.evidence]
+    return SiteType(result.site_type.type, evidence)
 
 
 class SiteReader:
@@ -136,8 +132,7 @@ class SiteReader:
                 self.skipped_lines.append(self.line)
             return None
         self.count += 1
-        reason = raw.get("verdict_reason")
-        return Site(self.count, result, _site_type(raw.get("site_type")), reason if isinstance(reason, str) else None)
+        return Site(self.count, result, _site_type(result), result.verdict_reason or None)
 
     def sites(self, lines: Iterable[str | bytes]) -> Iterator[Site]:
         for text in lines:

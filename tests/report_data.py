@@ -50,8 +50,17 @@ def hostile_result() -> dict:
         final_url=JS_URL,
         pages=[{"url": JS_URL, "status": 200, "role": "home" + HOSTILE}],
         site_type={
-            "type": "pharmacy" + HOSTILE,
-            "evidence": [{"signal": "cart" + HOSTILE, "kind": "seller", "snippet": HOSTILE, "url": JS_URL}],
+            "type": "pharmacy",  # a Literal: hostile text cannot reach it
+            "evidence": [
+                {
+                    "signal": "cart" + HOSTILE,
+                    "side": "seller",
+                    "weight": 2,
+                    "describe": "cart" + HOSTILE,
+                    "snippet": HOSTILE,
+                    "url": JS_URL,
+                }
+            ],
         },
         findings=[
             finding(

@@ -102,14 +102,16 @@ def test_site_type_and_verdict_reason_are_shown_when_present_and_optional_when_a
     newer = result(
         verdict_reason="It sells medicines with a checkout and shows a GPhC number.",
         site_type={"type": "pharmacy", "evidence": [
-            {"signal": "order path", "kind": "seller", "snippet": "Add to basket", "url": "https://pharmacy.example/a"}
+            {"signal": "order_path", "side": "seller", "weight": 2, "describe": "it has an order path of its own",
+             "snippet": "Add to basket", "url": "https://pharmacy.example/a"}
         ]},
     )  # fmt: skip
     doc = report_of(tmp_path, [newer, result("https://older.example/")])
     newer_section, older_section = (s.text_content() for s in sections(doc))
 
     assert "It sells medicines with a checkout and shows a GPhC number." in newer_section
-    assert "Add to basket" in newer_section and "order path" in newer_section and "seller" in newer_section
+    assert "Add to basket" in newer_section and "it has an order path of its own" in newer_section
+    assert "seller" in newer_section
     assert "not recorded" in older_section
     assert "Its identity can be checked" in older_section  # the verdict's general explanation instead
 
