@@ -200,11 +200,27 @@ class Lexicon:
         parts = sorted({t.text if t.regex else _written_pattern(t.text) for t in terms}, key=len, reverse=True)
         return "(?:" + "|".join(parts) + ")" if parts else r"[^\x00-\x{10FFFF}]"  # matches nothing
 
+    def first_hits(self, lists: Sequence[tuple[str, str]], text: str) -> list[tuple[str, Hit]]:
+        """Hits of several lists, each tagged (tag, list name), left to right and never overlapping: where two
+        start at the same place the earlier list wins, as in one alternation."""
+        return first_of(((tag, hit) for tag, name in lists for hit in self.matcher(name).finditer(text)),
+                        [tag for tag, _ in lists])  # fmt: skip
+
     def languages(self, name: str) -> list[str]:
         return sorted({t.language for t in self.matcher(name).terms})
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return sorted(set(names) - set(self._matchers))
+
+
+def first_of(tagged: Iterable[tuple[str, Hit]], order: Sequence[str]) -> list[tuple[str, Hit]]:
+    """Tagged hits left to right, dropping those that overlap an earlier one (earlier tag in `order` on a tie)."""
+    rank = {tag: i for i, tag in enumerate(order)}
+    found: list[tuple[str, Hit]] = []
+    for tag, hit in sorted(tagged, key=lambda th: (th[1].start, rank.get(th[0], len(rank)), -th[1].end)):
+        if not found or hit.start >= found[-1][1].end:
+            found.append((tag, hit))
+    return found
 
 
 def lexicon_files(rule_dirs: Sequence[Path]) -> list[Path]:
@@ -241,4 +257,5 @@ def _term(path: Path, name: str, raw: object) -> Term:
         return Term(str(raw).strip(), language)
     if isinstance(raw, dict) and set(raw) == {"re"} and isinstance(raw["re"], str) and raw["re"]:
         return Term(raw["re"], language, regex=True)
-    raise RuleError(f'{path}: list {name!r}: a term is a phrase or {{re: "..."}}, not {raw!r}')
+    hint = " (quote words YAML reads as true/false, such as 'no')" if isinstance(raw, bool) else ""
+    raise RuleError(f'{path}: list {name!r}: a term is a phrase or {{re: "..."}}, not {raw!r}{hint}')
