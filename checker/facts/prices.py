@@ -33,6 +33,7 @@ import re2
 from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
 from checker.facts.medicines import MedicineIndex, Mention, generic_before
+from checker.lexicon import Lexicon, TermMatcher
 from checker.parse import Block
 from checker.snapshot import Page, Site
 
@@ -57,7 +58,6 @@ FAMILY = {"pill": "dose", "tablet": "dose", "capsule": "dose", "piece": "dose", 
           "injection": "pen", "ml": "ml", "box": "box", None: "dose"}  # fmt: skip
 END = r"(?![a-zäöüéè])"  # case-sensitive: "per pillBuy Now" (inline elements run together)
 PER_AFTER = re.compile(rf"(?i)^\s*(?:/|per|each|a|an|pro|par|la|le|l'|voor|per\s+stuk)?\s*(?P<unit>{UNIT})(?-i:{END})")
-EACH_AFTER = re.compile(r"(?i)^\s*(?:each|per\s+(?:unit|dose|stuk)|pro\s+st[üu]ck|l'unit[ée]|/\s*st\.?)")
 X_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\s*(?:x|×|\*|@|à|a)\s*$")
 FOR_AFTER = re.compile(rf"(?i)^\s*(?:for|f[üu]r|pour|voor|per)\s+(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b")
 N_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b[^\d$£€]{{0,25}}$")
@@ -68,20 +68,8 @@ PACK_OF = re.compile(
 SINGLE_DEVICE = re.compile(
     r"(?i)\b(?:pen|vial|syringe|stylo|spritze|injectiepen)\b(?!\s*(?:needles?|nadeln?|aiguilles?))"
 )
-FROM_BEFORE = re.compile(r"(?i)(?:from|ab|[àa] partir de|vanaf|starting at|as low as|only|nur|seulement)\s*:?\s*$")
-NOT_A_PRICE_BEFORE = re.compile(
-    r"(?i)\b(?:save|saving|savings|you save|sparen|ersparnis|[ée]conomi[sz]\w*|bespaar\w*|korting|rabatt|discount|"
-    r"shipping|delivery|postage|versand\w*|lieferung|livraison|verzend\w*|bezorg\w*|orders?(?:\s+(?:over|above|from))?|"
-    r"over|above|ab\s+einem|d[èe]s)\W*$"
-)
-NOT_A_PRICE_AFTER = re.compile(r"(?i)^(?:\+|\s*(?:off|discount|rabatt|korting|de\s+r[ée]duction|de\s+remise)\b)")
 PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
 STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
-OTHER_PRICE_HEADER = re.compile(
-    r"(?i)\b(?:retail|rrp|msrp|uvp|list\s+price|was|regular|average|elsewhere|us\s+price|brand\s+price|you\s+save|"
-    r"savings?|ersparnis|sie\s+sparen|[ée]conomie|prix\s+public|adviesprijs|besparing)\b"
-)
-PER_HEADER = re.compile(r"(?i)\bper\b|\beach\b|\bpro\b|\bpar\b|/\s*(?:pill|tab|cap|unit)|unit\s+price|st[üu]ckpreis")
 DISCOUNT = re.compile(
     r"(?i)(?<![\w-])(?P<p1>\d{1,2})\s?%\s?(?:off|discount|rabatt|korting|de\s+r[ée]duction|de\s+remise|reduction)\b"
     r"|\b(?:save|spare|sparen\s+sie|[ée]conomisez|bespaar)\s+(?:up\s+to\s+|bis\s+zu\s+|jusqu'[àa]\s+|tot\s+)?"
@@ -334,29 +322,43 @@ def _row(locator: str) -> str | None:
 
 def _prices(page: Page, ctx: Context, rules: RulePack) -> Iterator[Fact]:
     text = ctx.text
-    money = [m for m in rules.prices.find(text) if not _excluded(text, m)]
+    money = [m for m in rules.prices.find(text) if not _excluded(rules.lexicon, text, m)]
     if not money:
         return
     if ctx.kind == "row":
         yield from _row_price(page, ctx, money, rules)
         return
     for m in money:
-        pack, unit, per_unit = _pack(text, m)
+        pack, unit, per_unit = _pack(rules.lexicon, text, m)
         yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, rules)
 
 
-def _excluded(text: str, m: Money) -> bool:
-    return bool(NOT_A_PRICE_BEFORE.search(text[max(0, m.start - 30) : m.start])) or bool(
-        NOT_A_PRICE_AFTER.match(text[m.end : m.end + 20])
+def _ends_on(matcher: TermMatcher, text: str, allowed: str = "") -> bool:
+    """Whether a term of the list ends the text, only punctuation (or `allowed`) after it."""
+    return any(all(not c.isalnum() or c in allowed for c in text[hit.end :]) for hit in matcher.finditer(text))
+
+
+def _starts_with(matcher: TermMatcher, text: str) -> bool:
+    """Whether the text opens with a term of the list (spaces before it aside)."""
+    gap = len(text) - len(text.lstrip())
+    return any(hit.start == gap for hit in matcher.finditer(text[:80]))
+
+
+def _excluded(lex: Lexicon, text: str, m: Money) -> bool:
+    after = text[m.end : m.end + 20]
+    return (
+        _ends_on(lex.matcher("price_not_before"), text[max(0, m.start - 30) : m.start])
+        or after.startswith("+")
+        or _starts_with(lex.matcher("price_not_after"), after)
     )
 
 
-def _pack(text: str, m: Money) -> tuple[int | None, str | None, float | None]:
+def _pack(lex: Lexicon, text: str, m: Money) -> tuple[int | None, str | None, float | None]:
     """(pack size, unit, per-unit price) read around one price in a text."""
     before, after = text[max(0, m.start - 40) : m.start], text[m.end : m.end + 40]
     if per := PER_AFTER.match(after):
         return None, _unit(per.group("unit")), m.amount
-    if EACH_AFTER.match(after):
+    if _starts_with(lex.matcher("per_unit_after"), after):
         return None, None, m.amount
     if x := X_BEFORE.search(before):
         return int(x.group("n")), _unit(x.group("unit")), m.amount
@@ -375,6 +377,7 @@ def _single_device(text: str) -> tuple[int | None, str | None, float | None]:
 
 
 def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) -> Iterator[Fact]:
+    lex = rules.lexicon
     """One price per table row: the pack price, with the per-unit price from its column or by division."""
     cells, headers = ctx.cells or [], ctx.headers or []
     text = ctx.text
@@ -387,9 +390,13 @@ def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) ->
         column = next((i for i, (s, e) in enumerate(offsets) if s <= m.start < e), None)
         header = headers[column] if headers and column is not None and column < len(headers) else ""
         after = text[m.end : m.end + 20]
-        if OTHER_PRICE_HEADER.search(header):
+        if lex.matcher("other_price_header").search(header):
             continue  # "US retail", "RRP", "You save": not what this seller charges
-        if PER_HEADER.search(header) or PER_AFTER.match(after) or EACH_AFTER.match(after):
+        if (
+            lex.matcher("per_unit_header").search(header)
+            or PER_AFTER.match(after)
+            or _starts_with(lex.matcher("per_unit_after"), after)
+        ):
             per_unit_price = per_unit_price or m
         else:
             total = total or m
@@ -444,7 +451,7 @@ def _fact(
         "pack_size": pack,
         "unit": unit,
         "per_unit": per_unit,
-        "from": bool(FROM_BEFORE.search(ctx.text[max(0, m.start - 25) : m.start])),
+        "from": _ends_on(rules.lexicon.matcher("price_from_before"), ctx.text[max(0, m.start - 25) : m.start], ":"),
         "medicine": med.name if med else None,
         "name": mention.written if mention else None,
         "brand": brand,
