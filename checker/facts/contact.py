@@ -31,7 +31,7 @@ from checker.facts._common import evidence
 from checker.facts.domain import site_domains
 from checker.facts.licences import find_licences
 from checker.language import fold
-from checker.lexicon import Hit, Lexicon, Term, TermMatcher
+from checker.lexicon import Hit, Term, TermMatcher
 from checker.result import Evidence
 from checker.snapshot import Page, Site
 from checker.urls import registrable_domain
@@ -168,7 +168,7 @@ class Patterns:
     lead_words: TermMatcher
     not_after_form: TermMatcher
     free_mail: FreeMail
-    lexicon: Lexicon  # for the licence numbers next to a company
+    pack: RulePack  # for the licence numbers next to a company
 
 
 def _patterns(pack: RulePack) -> Patterns:
@@ -210,7 +210,7 @@ def _patterns(pack: RulePack) -> Patterns:
         legal_forms=forms,
         lead_words=lex.matcher("company_lead_word"),
         not_after_form=lex.matcher("not_after_legal_form"),
-        lexicon=lex,
+        pack=pack,
         free_mail=FreeMail(frozenset(free.get("domains", [])), frozenset(free.get("names", []))),
     )
 
@@ -484,7 +484,7 @@ def _form_ends(p: Patterns, after: str) -> bool:
 def _companies(p: Patterns, page: Page, text: str, locator: str) -> Iterator[tuple[tuple, Fact]]:
     if not p.company.search(text):
         return
-    numbers = [lic for lic in find_licences(text, p.lexicon) if lic[2]["scheme"] == "company_number"]
+    numbers = [lic for lic in find_licences(text, p.pack) if lic[2]["scheme"] == "company_number"]
     for m in p.company.finditer(text):
         if not _form_ends(p, text[m.end() : m.end() + 60]):
             continue

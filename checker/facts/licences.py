@@ -31,8 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import re2
+
 from checker.facts import Fact
-from checker.facts._common import evidence, heading_context
+from checker.facts._common import RE2_OPTIONS, evidence, heading_context
 from checker.lexicon import Lexicon, TermMatcher
 from checker.snapshot import Site
 
@@ -104,11 +106,6 @@ NUMBER_LABEL = re.compile(
 GAP_LIMIT = 40
 SCHEME_REACH = 250  # "registration number 1234567" takes the register named up to this far before it
 MIN_DIGITS = 3
-STREET_AFTER = re.compile(
-    r"\s+(?:[A-Z][a-z]+\s+){0,3}(?:Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Boulevard|Blvd\.?|Lane|Drive|Way|Suite|Floor)\b"
-    r"|\s*(?:[a-zäöüß]*stra(?:ß|ss)e|rue|avenue)\b",
-    re.I,
-)
 SENTENCE_END = re.compile(r"[.!?]\s+[A-Z][a-z]{2,}")
 DATE_OR_YEAR = re.compile(r"^(?:19|20)\d\d$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
 GPHC_ROLES = ("premises", "pharmacist", "technician")  # lexicon lists gphc_role_<role>
@@ -234,7 +231,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
         context = heading_context(page)
         for i, block in enumerate(page.blocks):
             text = block.text
-            found = find_licences(text, pack.lexicon)
+            found = find_licences(text, pack)
             for start, end, attrs in found:
                 key = (attrs["scheme"], attrs["jurisdiction"], attrs["number"])
                 if key not in licences:
@@ -257,7 +254,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     return [*licences.values(), *persons.values(), *claims.values()]
 
 
-def find_licences(text: str, lexicon: Lexicon) -> list[tuple[int, int, dict]]:
+def find_licences(text: str, pack: RulePack) -> list[tuple[int, int, dict]]:
     """(start, end, attrs) of each licence number in a block."""
     anchors: list[tuple[int, int, Scheme | None, re.Match[str]]] = []
     for scheme in SCHEMES:
@@ -266,12 +263,12 @@ def find_licences(text: str, lexicon: Lexicon) -> list[tuple[int, int, dict]]:
     anchors.sort(key=lambda a: (a[0], -a[1]))
     found: list[tuple[int, int, dict]] = []
     for a_start, a_end, scheme, match in anchors:
-        number = _number_after(text, a_end, lexicon)
+        number = _number_after(text, a_end, pack)
         if number is None or any(start < number.end() and number.start() < end for start, end, _ in found):
             continue
         if scheme is None:  # "registration number 1234567": the scheme named last before it, if any
             scheme, match = _scheme_before(text, a_start, anchors)
-        attrs = _classify(scheme, match, number.group(0), text[max(0, a_start - 60) : number.start()], lexicon)
+        attrs = _classify(scheme, match, number.group(0), text[max(0, a_start - 60) : number.start()], pack.lexicon)
         if attrs is None:
             continue
         attrs["context"] = text[a_start:a_end]
@@ -279,12 +276,21 @@ def find_licences(text: str, lexicon: Lexicon) -> list[tuple[int, int, dict]]:
     return found
 
 
+def _street_after(pack: RulePack) -> re2._Regexp:
+    """A street right after a number: the number is a house number, not a licence."""
+    lex = pack.lexicon
+    english = lex.alternation("street_after_house_number", "en")
+    other = "|".join(lex.alternation("street_after_house_number", lang) for lang in ("de", "fr"))
+    return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{english}\b|\s*(?:[a-zäöüß]*(?:{other}))\b", RE2_OPTIONS)
+
+
 def _ends_with(matcher: TermMatcher, text: str) -> bool:
     """Whether the text ends with a term of the list (spaces after it aside)."""
     return any(not text[hit.end :].strip() for hit in matcher.finditer(text))
 
 
-def _number_after(text: str, pos: int, lexicon: Lexicon) -> re.Match[str] | None:
+def _number_after(text: str, pos: int, pack: RulePack) -> re.Match[str] | None:
+    lexicon = pack.lexicon
     label = NUMBER_LABEL.match(text, pos)
     pos = label.end() if label else pos
     number = NUMBER.search(text, pos, pos + GAP_LIMIT + 30)
@@ -296,8 +302,8 @@ def _number_after(text: str, pos: int, lexicon: Lexicon) -> re.Match[str] | None
         return None
     if DATE_OR_YEAR.match(number.group(0)) or len(re.sub(r"\D", "", number.group(0))) < MIN_DIGITS:
         return None
-    if STREET_AFTER.match(text, number.end()):  # "Board of Pharmacy, 77 South High Street"
-        return None
+    if pack.compiled("licence_street_after", _street_after).match(text[number.end() : number.end() + 80]):
+        return None  # "Board of Pharmacy, 77 South High Street"
     if re.match(r"\s*(?:mg|ml|%|[€$£])", text[number.end() : number.end() + 4], re.I):
         return None
     return number

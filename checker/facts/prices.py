@@ -65,9 +65,6 @@ PACK_OF = re.compile(
     rf"(?i)\b(?:pack\s+of|packung\s+(?:mit|à|a)|bo[iî]te\s+de|doos(?:je)?\s+(?:met|van))\s+(?P<n>\d{{1,4}})"
     rf"|\b(?P<n2>\d{{1,4}})\s*(?:x|×)\s*\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|g)\b|\b(?P<n3>\d{{1,4}})\s*(?P<unit>{UNIT})\b"
 )
-SINGLE_DEVICE = re.compile(
-    r"(?i)\b(?:pen|vial|syringe|stylo|spritze|injectiepen)\b(?!\s*(?:needles?|nadeln?|aiguilles?))"
-)
 PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
 STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
 DISCOUNT = re.compile(
@@ -366,14 +363,17 @@ def _pack(lex: Lexicon, text: str, m: Money) -> tuple[int | None, str | None, fl
         if found and int(found.group("n")) > 0:
             n = int(found.group("n"))
             return n, _unit(found.group("unit")), round(m.amount / n, 4)
-    pack, unit, _ = _single_device(text)
+    pack, unit, _ = _single_device(lex, text)
     return pack, unit, (m.amount if pack else None)
 
 
-def _single_device(text: str) -> tuple[int | None, str | None, float | None]:
+def _single_device(lex: Lexicon, text: str) -> tuple[int | None, str | None, float | None]:
     """ "Ozempic 1mg pen $49": one pen, vial or syringe when named in the singular with no count."""
-    device = SINGLE_DEVICE.search(text)
-    return (1, _unit(device.group(0)), None) if device else (None, None, None)
+    accessory = lex.matcher("device_accessory")
+    for hit in lex.matcher("single_device").finditer(text):
+        if not _starts_with(accessory, text[hit.end :]):
+            return 1, _unit(text[hit.start : hit.end]), None
+    return None, None, None
 
 
 def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) -> Iterator[Fact]:
@@ -408,7 +408,7 @@ def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) ->
                 per_unit_price = m
     main = total or per_unit_price
     if pack is None:
-        pack, unit, _ = _single_device(text)
+        pack, unit, _ = _single_device(lex, text)
     if per_unit_price is not None:
         per_unit = per_unit_price.amount
     elif pack:
