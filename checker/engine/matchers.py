@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -125,6 +124,12 @@ def check_selector(check: SelectorCheck, ctx: Context) -> list[Evidence]:
         if len(found) >= MAX_EVIDENCE:
             break
     return found
+
+
+def _under_suffix(host: str, suffix: str) -> bool:
+    """Whether the host is the suffix or ends in `.suffix` (a plain comparison: a rule's value is never a pattern)."""
+    suffix = suffix.lower().lstrip(".")
+    return host == suffix or host.endswith("." + suffix)
 
 
 def _regexes(patterns: list[str]):
@@ -253,9 +258,7 @@ def check_url(check: UrlCheck, ctx: Context) -> list[Evidence]:
             continue
         if hosts and not any(r.search(host) for r in hosts):
             continue
-        if check.tld and not any(
-            re.search(r"(^|\.)" + re.escape(t.lower().lstrip(".")) + "$", host) for t in check.tld
-        ):
+        if check.tld and not any(_under_suffix(host, t) for t in check.tld):
             continue
         return [Evidence(url=url, snippet=f"site address: {url}", locator="url")]
     return []
