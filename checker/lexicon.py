@@ -188,10 +188,6 @@ class Lexicon:
         except KeyError:
             raise UnknownList(f"no lexicon list {name!r}; the lexicon defines: {', '.join(self._matchers)}") from None
 
-    def terms(self, name: str) -> list[str]:
-        """The terms of a list as written (plain phrases only), for code that needs the words themselves."""
-        return [t.text for t in self.matcher(name).terms if not t.regex]
-
     def alternation(self, name: str, language: str | None = None) -> str:
         """The list's terms (of one language, or all) as one RE2 alternative, as written: for code that places a
         list inside a structure ("a number, then up to four capitalised words, then a street type"). Case and
