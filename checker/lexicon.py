@@ -78,7 +78,7 @@ def _written_pattern(phrase: str) -> str:
     return r"\s+".join(_word_pattern(word) for word in phrase.split())
 
 
-class _Offsets:
+class Offsets:
     """Byte offsets of a UTF-8 text as character offsets, for offsets that only grow (linear overall)."""
 
     def __init__(self, data: bytes) -> None:
@@ -102,7 +102,7 @@ def group_spans(program: re2._Regexp, text: str) -> Iterator[tuple[int, int]]:
     ended (so a boundary character that a match consumed after its group can start the next). The text is encoded
     once: linear in the text, whatever the number of hits."""
     data = text.encode("utf-8")
-    offsets = _Offsets(data)
+    offsets = Offsets(data)
     pos = 0
     while pos <= len(data):
         m = program.search(data, pos)
@@ -188,12 +188,14 @@ class Lexicon:
         except KeyError:
             raise UnknownList(f"no lexicon list {name!r}; the lexicon defines: {', '.join(self._matchers)}") from None
 
-    def alternation(self, name: str, language: str | None = None) -> str:
-        """The list's terms (of one language, or all) as one RE2 alternative, as written: for code that places a
-        list inside a structure ("a number, then up to four capitalised words, then a street type"). Case and
-        boundaries are the caller's; longest terms first."""
+    def alternation(self, name: str, language: str | None = None, *, folded: bool = False) -> str:
+        """The list's terms (of one language, or all) as one RE2 alternative: for code that places a list inside
+        a structure ("a number, then up to four capitalised words, then a street type"). As written, or `folded`
+        for a pattern run on `fold`ed text (lowercase, no accents, any gap between words). Case and boundaries
+        are the caller's; longest terms first."""
         terms = [t for t in self.matcher(name).terms if language is None or t.language == language]
-        parts = sorted({t.text if t.regex else _written_pattern(t.text) for t in terms}, key=len, reverse=True)
+        spell = _phrase_pattern if folded else _written_pattern
+        parts = sorted({t.text if t.regex else spell(t.text) for t in terms}, key=len, reverse=True)
         return "(?:" + "|".join(parts) + ")" if parts else r"[^\x00-\x{10FFFF}]"  # matches nothing
 
     def first_hits(self, lists: Sequence[tuple[str, str]], text: str) -> list[tuple[str, Hit]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ import re2
 from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
 from checker.facts.medicines import MedicineIndex, Mention, generic_before
-from checker.lexicon import Lexicon, TermMatcher
+from checker.lexicon import Lexicon, Offsets, TermMatcher
 from checker.parse import Block
 from checker.snapshot import Page, Site
 
@@ -67,11 +67,6 @@ PACK_OF = re.compile(
 )
 PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
 STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
-DISCOUNT = re.compile(
-    r"(?i)(?<![\w-])(?P<p1>\d{1,2})\s?%\s?(?:off|discount|rabatt|korting|de\s+r[ée]duction|de\s+remise|reduction)\b"
-    r"|\b(?:save|spare|sparen\s+sie|[ée]conomisez|bespaar)\s+(?:up\s+to\s+|bis\s+zu\s+|jusqu'[àa]\s+|tot\s+)?"
-    r"(?P<p2>\d{1,2})\s?%|(?:^|\s)[-–](?P<p3>\d{1,2})\s?%(?!\w)"
-)
 BONUS = re.compile(
     rf"(?i)\+\s?(?P<n1>\d{{1,3}})\s+(?:free\s+|bonus\s+|gratis\s+|extra\s+)?(?:{UNIT})\b"
     rf"|\b(?P<n2>\d{{1,3}})\s+(?:free|bonus|gratis|extra)\s+(?:{UNIT})\b"
@@ -112,27 +107,32 @@ class Prices:
         self.rows = [row for row in (prices or {}).get("prices") or [] if isinstance(row, dict)]
 
     def find(self, text: str) -> list[Money]:
+        """Every amount with its currency. The text is encoded once and searched as bytes: linear in its length."""
         found = []
+        data = text.encode("utf-8")
+        offsets = Offsets(data)
+        g = self.money.groupindex
         pos = 0
-        while pos < len(text):
-            m = self.money.search(text, pos)
+        while pos < len(data):
+            m = self.money.search(data, pos)
             if not m:
                 break
-            g = self.money.groupindex
+
+            part = _decoder(m)
             if m.group("amt") is not None:
-                symbol, code, raw = m.group("sym"), m.group("code"), m.group("amt")
+                symbol, code, raw = part("sym"), part("code"), part("amt")
                 start, end = m.start(g["sym"] if symbol is not None else g["code"]), m.end(g["amt"])
             else:
-                symbol, code, raw = m.group("sym2"), m.group("code2"), m.group("amt2")
+                symbol, code, raw = part("sym2"), part("code2"), part("amt2")
                 start = m.start(g["amt2"])
                 end = max(m.end(g[name]) for name in ("sym2", "code2", "word") if m.group(name) is not None)
-            currency = (
-                self.symbols.get(symbol, "") if symbol else code or self.words.get((m.group("word") or "").lower())
-            )
+            currency = self.symbols.get(symbol, "") if symbol else code or self.words.get((part("word") or "").lower())
             amount = parse_amount(raw)
-            if amount and currency:
-                found.append(Money(start, end, amount, currency, symbol in self.ambiguous))
             pos = max(end, m.start() + 1)
+            if amount and currency:
+                found.append(
+                    Money(offsets.char_of(start), offsets.char_of(end), amount, currency, symbol in self.ambiguous)
+                )
         return found
 
     def convert(self, amount: float, source: str, target: str) -> float | None:
@@ -161,6 +161,16 @@ class Prices:
         if best is None:
             return None
         return {"per_unit": round(best[0], 4), "market": best[1].get("market"), "source": best[1].get("source")}
+
+
+def _decoder(m: Any) -> Callable[[str], str | None]:
+    """A match on bytes read back as text, group by group."""
+
+    def part(name: str) -> str | None:
+        value = m.group(name)
+        return value.decode("utf-8") if value is not None else None
+
+    return part
 
 
 def parse_amount(raw: str) -> float | None:
@@ -247,14 +257,37 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     ("bonus_pills", count, ctx.text),
                     Fact("bonus_pills", count, attrs, evidence(page, ctx.text, ctx.locator, *m.span())),
                 )
-            for m in DISCOUNT.finditer(ctx.text):
-                percent = int(next(g for g in m.group("p1", "p2", "p3") if g))
-                attrs = {"percent": percent, "status": cue.status(ctx.text, m.start(), m.end(), ctx.heading)}
+            for percent, start, end in _discounts(pack, ctx.text):
+                attrs = {"percent": percent, "status": cue.status(ctx.text, start, end, ctx.heading)}
                 facts.setdefault(
                     ("discount", percent, ctx.text),
-                    Fact("discount", percent, attrs, evidence(page, ctx.text, ctx.locator, *m.span())),
+                    Fact("discount", percent, attrs, evidence(page, ctx.text, ctx.locator, start, end)),
                 )
     return list(facts.values())
+
+
+def _discount_pattern(pack: RulePack) -> re2._Regexp:
+    """A percentage off, on folded text: "20% off", "save up to 30%", "-15%"."""
+    lex = pack.lexicon
+    names = ("discount_after_percent", "discount_save", "discount_up_to")
+    off, save, up_to = (lex.alternation(name, folded=True) for name in names)
+    return re2.compile(
+        rf"(?:^|[^\pL\pN_-])(?P<a1>(?P<p1>\d{{1,2}})\s?%\s?{off})"
+        rf"|(?:^|[^\pL\pN_])(?P<a2>{save}\s+(?:{up_to}\s+)?(?P<p2>\d{{1,2}})\s?%)"
+        rf"|(?:^|\s)(?P<a3>[-–](?P<p3>\d{{1,2}})\s?%)",
+        RE2_OPTIONS,
+    )
+
+
+def _discounts(pack: RulePack, text: str) -> Iterator[tuple[int, int, int]]:
+    """(percent, start, end) of each discount in the text."""
+    program = pack.compiled("discount", _discount_pattern)
+    for m in program.finditer(fold(text)):
+        group = next(g for g in ("a1", "a2", "a3") if m.group(g) is not None)
+        start, end = m.span(program.groupindex[group])
+        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            continue  # "20% offer", "-15%x": not a discount
+        yield int(next(g for g in m.group("p1", "p2", "p3") if g)), start, end
 
 
 def _contexts(page: Page) -> Iterator[Context]:
