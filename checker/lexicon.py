@@ -17,7 +17,7 @@ lists; it never removes bundled terms.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,6 +161,20 @@ class TermMatcher:
             term = self._term_of(original[start:end])
             if term is not None:
                 yield Hit(start=start, end=end, term=term.text, language=term.language)
+
+    def opening(self, text: str) -> Hit | None:
+        """The hit that opens the text, spaces before it aside ("each" in " each, VAT included")."""
+        first = next(self.finditer(text), None)
+        return first if first is not None and first.start == len(text) - len(text.lstrip()) else None
+
+    def closing(self, text: str, rest: Callable[[str], bool] | None = None) -> Hit | None:
+        """The last hit after which the text holds only what `rest` allows (default: no letter or digit)."""
+        allowed = rest or (lambda tail: not any(c.isalnum() for c in tail))
+        return next((hit for hit in reversed(list(self.finditer(text))) if allowed(text[hit.end :])), None)
+
+    def whole(self, text: str) -> bool:
+        """Whether the text is one term and nothing else."""
+        return any((hit.start, hit.end) == (0, len(text)) for hit in self.finditer(text))
 
     def _term_of(self, matched: str) -> Term | None:
         term = self._phrases.get(_phrase_key(matched))

@@ -469,16 +469,11 @@ def _email_fact(
 # --- companies ---
 
 
-def _whole(matcher: TermMatcher, word: str) -> bool:
-    return any((hit.start, hit.end) == (0, len(word)) for hit in matcher.finditer(word))
-
-
 def _form_ends(p: Patterns, after: str) -> bool:
     """Whether a legal form ends where it was read: not inside a longer word or number, not "Limited time offer"."""
     if after[:1].isalnum() or after[:1] in ("_", ".", "-") or after.lstrip()[:1].isdigit():
         return False
-    gap = len(after) - len(after.lstrip())
-    return not (gap and any(hit.start == gap for hit in p.not_after_form.finditer(after[:40])))
+    return not (after[:1].isspace() and p.not_after_form.opening(after[:40]))
 
 
 def _companies(p: Patterns, page: Page, text: str, locator: str) -> Iterator[tuple[tuple, Fact]]:
@@ -490,7 +485,7 @@ def _companies(p: Patterns, page: Page, text: str, locator: str) -> Iterator[tup
             continue
         words = m.group("name").split()
         while words and (
-            _whole(p.lead_words, words[0]) or words[0].islower() or all(c.isdigit() or c in "©().,-&" for c in words[0])
+            p.lead_words.whole(words[0]) or words[0].islower() or all(c.isdigit() or c in "©().,-&" for c in words[0])
         ):
             words.pop(0)
         if not words:

@@ -35,7 +35,7 @@ import re2
 
 from checker.facts import Fact
 from checker.facts._common import RE2_OPTIONS, evidence, heading_context
-from checker.lexicon import Lexicon, TermMatcher
+from checker.lexicon import Lexicon
 from checker.snapshot import Site
 
 if TYPE_CHECKING:
@@ -284,11 +284,6 @@ def _street_after(pack: RulePack) -> re2._Regexp:
     return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{english}\b|\s*(?:[a-zäöüß]*(?:{other}))\b", RE2_OPTIONS)
 
 
-def _ends_with(matcher: TermMatcher, text: str) -> bool:
-    """Whether the text ends with a term of the list (spaces after it aside)."""
-    return any(not text[hit.end :].strip() for hit in matcher.finditer(text))
-
-
 def _number_after(text: str, pos: int, pack: RulePack) -> re.Match[str] | None:
     lexicon = pack.lexicon
     label = NUMBER_LABEL.match(text, pos)
@@ -298,7 +293,12 @@ def _number_after(text: str, pos: int, pack: RulePack) -> re.Match[str] | None:
         return None
     gap = text[pos : number.start()]
     phone = lexicon.matcher("phone_word").search(gap) or lexicon.matcher("fax_word").search(gap)
-    if phone or SENTENCE_END.search(gap) or _ends_with(lexicon.matcher("time_word"), gap) or "\n" in gap:
+    if (
+        phone
+        or SENTENCE_END.search(gap)
+        or lexicon.matcher("time_word").closing(gap, lambda tail: not tail.strip())
+        or "\n" in gap
+    ):
         return None
     if DATE_OR_YEAR.match(number.group(0)) or len(re.sub(r"\D", "", number.group(0))) < MIN_DIGITS:
         return None

@@ -82,6 +82,15 @@ def _named(head: str, table: dict[str, list[str]], tail: str) -> re2._Regexp:
     return re2.compile(head + alternatives + tail, OPTIONS)
 
 
+def _before_word(matcher: TermMatcher, after: str) -> bool:
+    """Whether one space and a term of the list come next ("Visa" + " application")."""
+    return after[:1] == " " and matcher.opening(after) is not None
+
+
+def _spaces(tail: str) -> bool:
+    return bool(tail) and not tail.strip()
+
+
 def _methods_in(p: Patterns, lex: Lexicon, text: str) -> list[tuple[str, Hit]]:
     """Payment methods named in a text, left to right, never two for the same words (the first method on a tie)."""
     tagged = [(method, hit) for method, name in p.text_lists for hit in lex.matcher(name).finditer(text)]
@@ -89,20 +98,12 @@ def _methods_in(p: Patterns, lex: Lexicon, text: str) -> list[tuple[str, Hit]]:
         for m in p.exact_case.finditer(text):
             tagged.append((m.lastgroup, Hit(m.start(), m.end(), m.group(0), "")))
     not_visa = lex.matcher("not_after_visa")
-    tagged = [(method, hit) for method, hit in tagged if method != "visa" or not _followed_by(not_visa, text, hit.end)]
+    tagged = [
+        (method, hit)
+        for method, hit in tagged
+        if method != "visa" or not _before_word(not_visa, text[hit.end : hit.end + 40])
+    ]
     return first_of(tagged, p.methods)
-
-
-def _followed_by(matcher: TermMatcher, text: str, end: int) -> bool:
-    """Whether one space and then a term of the list follow text[:end] ("Visa application")."""
-    after = text[end : end + 40]
-    return after[:1] == " " and any(hit.start == 1 for hit in matcher.finditer(after))
-
-
-def _just_before(matcher: TermMatcher, text: str, start: int, reach: int) -> bool:
-    """Whether a term of the list ends right before text[start:], only spaces between ("no customs charges")."""
-    before = text[max(0, start - reach) : start]
-    return any(not before[hit.end :].strip() and hit.end < len(before) for hit in matcher.finditer(before))
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
@@ -142,7 +143,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             for hit in fee.finditer(text):
                 start, end = _sentence(text, hit.start, hit.end)
                 status = cue.status(text, hit.start, hit.end, context[i])
-                if _just_before(no_fee, text, hit.start, FEE_NEGATION_REACH):
+                if no_fee.closing(text[max(0, hit.start - FEE_NEGATION_REACH) : hit.start], _spaces):
                     status = "negated"  # "there are no customs charges"
                 attrs = {"after_order": after_order.search(text[start:end]), "status": status}
                 key = ("after_order_fee", text[start:end])

@@ -33,7 +33,7 @@ import re2
 from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
 from checker.facts.medicines import MedicineIndex, Mention, generic_before
-from checker.lexicon import Lexicon, Offsets, TermMatcher
+from checker.lexicon import Lexicon, Offsets
 from checker.parse import Block
 from checker.snapshot import Page, Site
 
@@ -363,23 +363,12 @@ def _prices(page: Page, ctx: Context, rules: RulePack) -> Iterator[Fact]:
         yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, rules)
 
 
-def _ends_on(matcher: TermMatcher, text: str, allowed: str = "") -> bool:
-    """Whether a term of the list ends the text, only punctuation (or `allowed`) after it."""
-    return any(all(not c.isalnum() or c in allowed for c in text[hit.end :]) for hit in matcher.finditer(text))
-
-
-def _starts_with(matcher: TermMatcher, text: str) -> bool:
-    """Whether the text opens with a term of the list (spaces before it aside)."""
-    gap = len(text) - len(text.lstrip())
-    return any(hit.start == gap for hit in matcher.finditer(text[:80]))
-
-
 def _excluded(lex: Lexicon, text: str, m: Money) -> bool:
     after = text[m.end : m.end + 20]
     return (
-        _ends_on(lex.matcher("price_not_before"), text[max(0, m.start - 30) : m.start])
+        lex.matcher("price_not_before").closing(text[max(0, m.start - 30) : m.start])
         or after.startswith("+")
-        or _starts_with(lex.matcher("price_not_after"), after)
+        or lex.matcher("price_not_after").opening(after)
     )
 
 
@@ -388,7 +377,7 @@ def _pack(lex: Lexicon, text: str, m: Money) -> tuple[int | None, str | None, fl
     before, after = text[max(0, m.start - 40) : m.start], text[m.end : m.end + 40]
     if per := PER_AFTER.match(after):
         return None, _unit(per.group("unit")), m.amount
-    if _starts_with(lex.matcher("per_unit_after"), after):
+    if lex.matcher("per_unit_after").opening(after):
         return None, None, m.amount
     if x := X_BEFORE.search(before):
         return int(x.group("n")), _unit(x.group("unit")), m.amount
@@ -404,7 +393,7 @@ def _single_device(lex: Lexicon, text: str) -> tuple[int | None, str | None, flo
     """ "Ozempic 1mg pen $49": one pen, vial or syringe when named in the singular with no count."""
     accessory = lex.matcher("device_accessory")
     for hit in lex.matcher("single_device").finditer(text):
-        if not _starts_with(accessory, text[hit.end :]):
+        if not accessory.opening(text[hit.end :]):
             return 1, _unit(text[hit.start : hit.end]), None
     return None, None, None
 
@@ -428,7 +417,7 @@ def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) ->
         if (
             lex.matcher("per_unit_header").search(header)
             or PER_AFTER.match(after)
-            or _starts_with(lex.matcher("per_unit_after"), after)
+            or lex.matcher("per_unit_after").opening(after)
         ):
             per_unit_price = per_unit_price or m
         else:
@@ -484,7 +473,7 @@ def _fact(
         "pack_size": pack,
         "unit": unit,
         "per_unit": per_unit,
-        "from": _ends_on(rules.lexicon.matcher("price_from_before"), ctx.text[max(0, m.start - 25) : m.start], ":"),
+        "from": bool(rules.lexicon.matcher("price_from_before").closing(ctx.text[max(0, m.start - 25) : m.start])),
         "medicine": med.name if med else None,
         "name": mention.written if mention else None,
         "brand": brand,
