@@ -93,7 +93,7 @@ class Checker:
         """Facts and the findings of `rules` (default: the pack's active rules), before the verdict."""
         facts = extract_facts(site, self.pack)
         if jurisdiction == "auto":
-            jurisdiction = guess_jurisdiction(site, facts)
+            jurisdiction = guess_jurisdiction(site, facts, self.pack)
         ctx = Context(site=site, facts=facts, pack=self.pack, jurisdiction=jurisdiction)
         return facts, ctx, evaluate(self.pack.active() if rules is None else rules, ctx)
 
