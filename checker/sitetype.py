@@ -30,7 +30,6 @@ from checker.urls import registrable_domain
 if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
-DOSAGE_UNITS = {"pill", "tablet", "capsule", "pen", "vial", "injection", "ml"}
 ORDER_SIGNALS = ("cart_button", "checkout_link", "order_form", "product_offer_jsonld", "message_order", "order_link")
 IDENTITY_MARKS = ("©", "(c)", "copyright")
 QUOTE_TAGS = {"blockquote", "q"}
@@ -61,6 +60,7 @@ class SiteTypePolicy:
         self.pharmacy_types = set(types.get("pharmacy") or [])
         self.other_types = set(types.get("other") or [])
         self.premises_schemes = set(table.get("premises_schemes") or [])
+        self.dosage_units = set(table.get("dosage_units") or [])
         self.min_hits: dict[str, int] = {k: int(v) for k, v in (table.get("min_hits") or {}).items()}
 
 
@@ -95,7 +95,7 @@ def decide_site_type(site: Site, facts: Facts, findings: list[Finding], pack: Ru
     orders = [c for c in facts.of("commerce") if c.get("signal") in ORDER_SIGNALS]
     order = orders[0].evidence if orders else text.first("order_by_message")
     order_pages = {c.evidence.url for c in orders if c.evidence} | ({order.url} if order else set())
-    prices = _medicine_prices(facts, site, domains)
+    prices = _medicine_prices(facts, site, domains, policy.dosage_units)
     own_prices = [p for p in prices if p.evidence and (p.evidence.url in order_pages or text.seller_voice(p.evidence))]
     offers = [o for o in facts.of("offer") if o.get("via") != "price"]
     if order is not None:
@@ -240,14 +240,14 @@ def _quoted_block(locator: str) -> bool:
     return any(step.split(":", 1)[0].split(".", 1)[0].split("#", 1)[0] in QUOTE_TAGS for step in locator.split(" > "))
 
 
-def _medicine_prices(facts: Facts, site: Site, domains: set[str]) -> list[Fact]:
+def _medicine_prices(facts: Facts, site: Site, domains: set[str], dosage_units: set[str]) -> list[Fact]:
     """The site's own asserted prices of medicines (a strength, a dosage form or a named medicine), not prices in
     blocks that link out to other shops."""
     return [
         price
         for price in facts.of("price")
         if price.get("status") in (None, "asserted")
-        and (price.get("medicine") or price.get("strength") or price.get("unit") in DOSAGE_UNITS)
+        and (price.get("medicine") or price.get("strength") or price.get("unit") in dosage_units)
         and not (price.evidence and _links_out(site, price.evidence, domains))
     ]
 
