@@ -21,11 +21,9 @@ from typing import Any
 
 import httpcore
 import pytest
-from hostile_farm import Farm, FarmSettings
+from hostile_farm import PUBLIC_IP, Farm, FarmSettings
 
 from checker.fetch import guard
-
-PUBLIC_IP = "93.184.216.34"  # stands for any public address; `public_route` sends it to the farm
 
 
 def _is_loopback(host: Any) -> bool:

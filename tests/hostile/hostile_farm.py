@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HEALTHY_SITE = ROOT / "fixtures" / "sites" / "hold-wrenfield"
 MB = 1024 * 1024
 
+PUBLIC_IP = "93.184.216.34"  # stands for any public address; the `public_route` fixture sends it to the farm
+
 # What each server must produce: an `error.type`, or (for servers whose pages can be judged) a verdict set.
 EXPECTED: dict[str, str] = {
     "slow_drip": "timeout",

@@ -10,7 +10,7 @@ import asyncio
 import json
 
 import pytest
-from hostile_farm import EXPECTED, FROM_PUBLIC, PHARMACY_VERDICTS, Farm
+from hostile_farm import EXPECTED, FROM_PUBLIC, PHARMACY_VERDICTS, PUBLIC_IP, Farm
 from typer.testing import CliRunner
 
 from checker.cli import app
@@ -81,8 +81,6 @@ async def test_tarpit_hit_by_many_checks_does_not_hold_up_a_healthy_site(farm: F
 async def test_redirect_from_a_public_address_to_a_private_one_is_refused_even_with_allow_private(
     farm: Farm, site_checker: Checker, dns: dict[str, list[str]], public_route: dict[int, int], name: str
 ) -> None:
-    from conftest import PUBLIC_IP
-
     dns["public-shop.example"] = [PUBLIC_IP]
     public_route[80] = int(farm.urls[name].rsplit(":", 1)[1].strip("/"))
     async with LiveFetcher(limits=LIMITS, allow_private=True) as fetcher:

@@ -10,12 +10,12 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from hostile_farm import PUBLIC_IP
 
 from checker.errors import BlockedAddress
 from checker.fetch.limits import FetchLimits
 from checker.fetch.live import LiveFetcher
 
-PUBLIC_IP = "93.184.216.34"
 LIMITS = FetchLimits(page_deadline=3.0)
 
 
