@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -9,6 +10,8 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from api.auth import KeyRing
 from api.bodylimit import BodyLimitMiddleware
@@ -16,6 +19,8 @@ from api.cache import VerdictCache
 from api.cors import JSONErrorCORSMiddleware
 from api.deps import Services
 from api.errors import install_error_handlers
+from api.headerlimit import HeaderCountMiddleware
+from api.headers import SecurityHeadersMiddleware
 from api.jobs import AuditRunner
 from api.models import RuleInfo
 from api.ratelimit import RateLimiter
@@ -30,6 +35,8 @@ from checker.fetch.factory import open_fetcher
 
 API_VERSION = "1.0.0"
 
+log = logging.getLogger("rxcheck.api")
+
 DESCRIPTION = """\
 Is this online pharmacy legitimate? rxcheck crawls a pharmacy website, applies its rule pack and answers
 with a verdict (`legitimate`, `suspicious`, `rogue`, `not_a_pharmacy` or `unreachable`), a risk score and
@@ -40,6 +47,10 @@ the findings behind it, each with evidence.
 * `GET /v1/rules` lists the rules in use.
 
 Errors are always JSON: `{"error": {"code": "...", "message": "..."}}`.
+
+Text in results that comes from the checked sites (`evidence[].snippet`, `final_url`, page URLs, error
+messages) is untrusted: a hostile site chooses it. Escape it for where you show it (HTML, a terminal, a
+spreadsheet cell).
 """
 
 TAGS = [
@@ -84,6 +95,16 @@ def create_app(
             burst=settings.key_burst,
             max_clients=settings.rate_limit_clients,
         ),
+        crawl_ip_limiter=RateLimiter(
+            rate_per_min=settings.crawl_ip_rate_per_min,
+            burst=settings.crawl_ip_burst,
+            max_clients=settings.rate_limit_clients,
+        ),
+        crawl_key_limiter=RateLimiter(
+            rate_per_min=settings.crawl_key_rate_per_min,
+            burst=settings.crawl_key_burst,
+            max_clients=settings.rate_limit_clients,
+        ),
         rules_version=str(pack.version),
         rules=[
             RuleInfo(id=r.id, name=r.name, category=r.category, kind=r.kind, severity=r.severity) for r in pack.rules
@@ -92,6 +113,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.api_keys:
+            log.warning("no API keys configured (RXCHECK_API_KEYS): every audit request will answer 401")
         async with AsyncExitStack() as stack:
             store = await Store.open(settings.db_path)
             stack.push_async_callback(store.close)
@@ -129,13 +152,16 @@ def create_app(
             await runner.start()
             yield
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) are served from the installed package, never from a CDN.
+    app = FastAPIOffline(
         title="rxcheck API",
         version=API_VERSION,
         summary="Online pharmacy legitimacy checker.",
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the online validator
     )
     app.state.services = services
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
@@ -150,6 +176,8 @@ def create_app(
         expose_headers=["Retry-After"],
         allow_credentials=False,
     )
+    app.add_middleware(HeaderCountMiddleware, max_headers=settings.max_headers)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: its headers are on every answer
     app.include_router(verdict_router)
     app.include_router(audits_router)
     app.include_router(rules_router)
@@ -158,12 +186,13 @@ def create_app(
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with JSON Lines responses described as they are.
+    """FastAPI's document, with JSON Lines responses described as they are, in valid OpenAPI 3.1.
 
     FastAPI documents every response of a streaming route with the route's media type and a
-    `{"type": "string", "$ref": ...}` schema. For `application/x-ndjson` routes, the success body becomes
-    `itemSchema` (what each line holds, as FastAPI says for its own `application/jsonl` streams) and the
-    error bodies become `application/json`, which they are.
+    `{"type": "string", "$ref": ...}` schema. For `application/x-ndjson` routes, the success body becomes a
+    string (OpenAPI 3.1 has no way to give the schema of each line; `itemSchema` is 3.2) whose description
+    and `x-item-schema` extension name what each line holds, and the error bodies become `application/json`,
+    which they are.
     """
     if app.openapi_schema is None:
         document = FastAPI.openapi(app)
@@ -176,11 +205,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                         continue
                     ref = {"$ref": schema["$ref"]}
                     if status.startswith("2"):
-                        content["application/x-ndjson"] = {"itemSchema": ref}
+                        name = ref["$ref"].rsplit("/", 1)[-1]
+                        line = {"type": "string", "description": f"JSON Lines: one `{name}` object per line."}
+                        content["application/x-ndjson"] = {"schema": line, "x-item-schema": ref}
                     else:
                         response["content"] = {"application/json": {"schema": ref}}
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operationId of a route: its function's name in camelCase (`get_verdict` -> `getVerdict`)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _forget(services: Services) -> None:

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.deps import Services, get_audits, get_services, get_store, rate_limit, require_key
+from api.audit_urls import check_audit_urls
+from api.deps import Services, get_audits, get_services, get_store, json_body, rate_limit, require_key
 from api.errors import ApiError, error_responses
 from api.jobs import AuditRunner
 from api.models import AuditCreated, AuditRequest, AuditStatus
@@ -46,13 +47,23 @@ async def _owned_audit(store: Store, audit_id: str, owner: str) -> AuditRow:
     response_model=AuditCreated,
     summary="Start an audit",
     description=(
-        "Queue a list of URLs to check in the background. Each URL's result is stored as soon as it is "
-        "known; a URL that cannot be checked (invalid, refused, unreachable) gets an `unreachable` result "
-        "with the error, and the audit carries on. Requires an API key. Too many URLs answer 413."
+        "Queue a list of URLs to check in the background; `Location` names the new audit. Every URL is "
+        "first checked as `GET /v1/verdict` checks it (http or https, a valid host, at most 2048 "
+        "characters, no private address literal): if any is refused, the whole audit is refused with 422 "
+        "`invalid_urls`, listing each refused entry (`body.urls.<index>`) in `details`. Each URL's result is "
+        "stored as soon as it is known; a URL that fails when crawled (a name resolving to a private "
+        "address, a site that does not answer) gets an `unreachable` result with the error, and the audit "
+        "carries on. Requires an API key and a JSON body (415 otherwise). Too many URLs answer 413."
     ),
-    responses=error_responses(413),
+    responses={
+        202: {"headers": {"Location": {"description": "The new audit.", "schema": {"type": "string"}}}},
+        **error_responses(400, 413, 415),
+    },
+    dependencies=[Depends(json_body)],
 )
 async def create_audit(
+    request: Request,
+    response: Response,
     body: AuditRequest,
     owner: Annotated[str, Depends(require_key)],
     services: Annotated[Services, Depends(get_services)],
@@ -61,7 +72,11 @@ async def create_audit(
     limit = services.settings.max_urls_per_audit
     if len(body.urls) > limit:
         raise ApiError(413, "too_many_urls", f"{len(body.urls)} URLs in one audit; the limit is {limit}")
+    check_audit_urls(body.urls, allow_private=services.settings.allow_private_addresses)
     audit_id = await audits.submit(body.urls, jurisdiction=body.jurisdiction, owner=owner)
+    response.headers["Location"] = request.scope.get("root_path", "") + request.app.url_path_for(
+        "get_audit", audit_id=audit_id
+    )
     return AuditCreated(id=audit_id, status="queued")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,10 +60,19 @@ class VerdictService:
         self.allow_private = allow_private
         self.crawls = 0  # crawls started since startup
 
-    async def lookup(self, url: str, *, jurisdiction: str = "auto", fresh: bool = False) -> Lookup:
+    async def lookup(
+        self,
+        url: str,
+        *,
+        jurisdiction: str = "auto",
+        fresh: bool = False,
+        before_crawl: Callable[[], None] | None = None,
+    ) -> Lookup:
         """The verdict for `url`, from the cache unless `fresh` or missing, else crawled within the deadline.
 
-        Raises `InvalidURL` or `BlockedAddress` for a refused target, `FetchTimeout` past the deadline.
+        `before_crawl` is called when the answer needs a crawl, before it starts (the API charges its crawl
+        rate limit there; what it raises propagates). Raises `InvalidURL` or `BlockedAddress` for a refused
+        target, `FetchTimeout` past the deadline.
         """
         target = static_target(url, allow_private=self.allow_private)
         key = CacheKey(site_key(target), jurisdiction, self.rules_version)
@@ -71,6 +81,8 @@ class VerdictService:
             if cached is not None:
                 age = cached.age_s(self.cache.clock())
                 return Lookup(_as_asked(cached.result, target), True, age, cached.max_age_s)
+        if before_crawl is not None:
+            before_crawl()
         try:
             async with asyncio.timeout(self.deadline_s):
                 entry = await self._flights.run(key, lambda: self._crawl(target, key))
