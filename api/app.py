@@ -19,7 +19,7 @@ from api.cache import VerdictCache
 from api.cors import JSONErrorCORSMiddleware
 from api.deps import Services
 from api.errors import install_error_handlers
-from api.headerlimit import HeaderCountMiddleware
+from api.headerlimit import HeaderLimitMiddleware
 from api.headers import SecurityHeadersMiddleware
 from api.jobs import AuditRunner
 from api.models import RuleInfo
@@ -176,7 +176,7 @@ def create_app(
         expose_headers=["Retry-After"],
         allow_credentials=False,
     )
-    app.add_middleware(HeaderCountMiddleware, max_headers=settings.max_headers)
+    app.add_middleware(HeaderLimitMiddleware, max_headers=settings.max_headers, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: its headers are on every answer
     app.include_router(verdict_router)
     app.include_router(audits_router)

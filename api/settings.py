@@ -88,7 +88,7 @@ class Settings(BaseModel):
     body_timeout_s: float = Field(60.0, gt=0, description="A request's body must arrive within this (then closed).")
     keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this.")
     max_header_bytes: int = Field(
-        16 * 1024, ge=1024, description="Largest request line and header block (larger: 400, then closed)."
+        16 * 1024, ge=1024, description="Largest request header block (larger: 431, or 400 and closed)."
     )
     max_headers: int = Field(100, ge=1, description="Most header fields in one request (more: 431).")
 
