@@ -46,8 +46,9 @@ def serve(
 ) -> None:
     """Serve the API until interrupted (one process: the cache's single-flight and the audit queue are in it).
 
-    `replay`, `db` and `rules_dirs` override the environment. Behind a reverse proxy, set `proxy_headers`
-    and `forwarded_allow_ips` so rate limits see the client's address rather than the proxy's.
+    `replay`, `db` and `rules_dirs` override the environment. Behind a reverse proxy, set the `trusted_proxies`
+    setting (or `proxy_headers` and `forwarded_allow_ips`) so rate limits see the client's address rather than
+    the proxy's.
     """
     overrides = {"replay": replay, "db_path": db, "rules_dirs": tuple(rules_dirs) or None}
     if settings is None:
@@ -89,8 +90,8 @@ def uvicorn_config(
         host=host,
         port=port,
         log_level=log_level,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=proxy_headers or bool(settings.trusted_proxies),
+        forwarded_allow_ips=forwarded_allow_ips or ",".join(settings.trusted_proxies) or None,
         http=guarded_h11(header_timeout_s=settings.header_timeout_s, body_timeout_s=settings.body_timeout_s),
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.keep_alive_s,

@@ -91,6 +91,11 @@ class Settings(BaseModel):
         16 * 1024, ge=1024, description="Largest request header block (larger: 431, or 400 and closed)."
     )
     max_headers: int = Field(100, ge=1, description="Most header fields in one request (more: 431).")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client for rate "
+        "limits. Empty: the connection's peer is the client and forwarding headers are ignored.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

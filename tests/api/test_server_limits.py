@@ -203,3 +203,13 @@ def test_the_settings_reach_uvicorn(tmp_path: Path) -> None:
     assert config.timeout_keep_alive == 3.0
     assert config.http.header_timeout_s == 7.0  # type: ignore[union-attr]
     assert config.ws == "none"
+
+
+def test_forwarding_headers_are_trusted_only_from_configured_proxies(tmp_path: Path) -> None:
+    app = create_app(settings_for(tmp_path), checker=FakeChecker(), fetcher=FakeFetcher())
+
+    default = uvicorn_config(app, settings_for(tmp_path), host="127.0.0.1", port=0)
+    behind = uvicorn_config(app, settings_for(tmp_path, trusted_proxies=("10.1.0.0/16",)), host="127.0.0.1", port=0)
+
+    assert default.proxy_headers is False
+    assert (behind.proxy_headers, behind.forwarded_allow_ips) == (True, "10.1.0.0/16")
