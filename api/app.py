@@ -32,6 +32,8 @@ from api.store import Store
 from api.verdicts import SiteChecker, VerdictService
 from checker.fetch import Fetcher
 from checker.fetch.factory import open_fetcher
+from checker.fetch.guard import effective_ports
+from checker.fetch.limits import FetchLimits
 
 API_VERSION = "1.0.0"
 
@@ -124,9 +126,11 @@ def create_app(
                 site_fetcher = await stack.enter_async_context(
                     open_fetcher(
                         replay=settings.replay,
+                        limits=fetch_limits(settings),
                         proxy=settings.proxy,
                         ca_bundle=settings.ca_bundle,
                         allow_private=settings.allow_private_addresses,
+                        proxy_resolves_names=settings.proxy_resolves_names,
                     )
                 )
             cache = VerdictCache(
@@ -143,6 +147,8 @@ def create_app(
                 deadline_s=settings.verdict_deadline_s,
                 resolve_hosts=settings.replay is None,
                 allow_private=settings.allow_private_addresses,
+                ports=effective_ports(fetch_limits(settings).ports, allow_private=settings.allow_private_addresses),
+                checks_per_client=settings.checks_per_client,
             )
             stack.push_async_callback(verdicts.aclose)
             runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
@@ -222,6 +228,13 @@ def operation_id(route: APIRoute) -> str:
 
 def _forget(services: Services) -> None:
     services.store = services.verdicts = services.audits = None
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    """The fetch limits the settings ask for."""
+    deadline = min(settings.page_deadline_s, crawl_deadline(settings))
+    ports = frozenset(settings.ports) if settings.ports else None
+    return FetchLimits(page_deadline=deadline, site_deadline=crawl_deadline(settings), ports=ports)
 
 
 def crawl_deadline(settings: Settings) -> float:

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.audit_urls import check_audit_urls
-from api.deps import Services, get_audits, get_services, get_store, json_body, rate_limit, require_key
+from api.deps import Services, get_audits, get_services, get_store, get_verdicts, json_body, rate_limit, require_key
 from api.errors import ApiError, error_responses
 from api.jobs import AuditRunner
 from api.models import AuditCreated, AuditRequest, AuditStatus
 from api.store import AuditRow, Store
+from api.verdicts import VerdictService
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -68,11 +69,12 @@ async def create_audit(
     owner: Annotated[str, Depends(require_key)],
     services: Annotated[Services, Depends(get_services)],
     audits: Annotated[AuditRunner, Depends(get_audits)],
+    verdicts: Annotated[VerdictService, Depends(get_verdicts)],
 ) -> AuditCreated:
     limit = services.settings.max_urls_per_audit
     if len(body.urls) > limit:
         raise ApiError(413, "too_many_urls", f"{len(body.urls)} URLs in one audit; the limit is {limit}")
-    check_audit_urls(body.urls, allow_private=services.settings.allow_private_addresses)
+    check_audit_urls(body.urls, target=verdicts.target)
     audit_id = await audits.submit(body.urls, jurisdiction=body.jurisdiction, owner=owner)
     response.headers["Location"] = request.scope.get("root_path", "") + request.app.url_path_for(
         "get_audit", audit_id=audit_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import CrawlCharge, Services, crawl_charge, get_services, get_verdicts, rate_limit, verdict_access
 from api.errors import ApiError, error_responses
@@ -39,6 +39,7 @@ router = APIRouter(
     dependencies=[Depends(verdict_access)],
 )
 async def get_verdict(
+    request: Request,
     verdicts: Annotated[VerdictService, Depends(get_verdicts)],
     services: Annotated[Services, Depends(get_services)],
     charge_crawl: Annotated[CrawlCharge, Depends(crawl_charge)],
@@ -47,7 +48,10 @@ async def get_verdict(
     jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
 ) -> VerdictResponse:
     try:
-        lookup = await verdicts.lookup(url, jurisdiction=jurisdiction, fresh=fresh, before_crawl=charge_crawl)
+        client = request.client.host if request.client else None
+        lookup = await verdicts.lookup(
+            url, jurisdiction=jurisdiction, fresh=fresh, client=client, before_crawl=charge_crawl
+        )
     except (InvalidURL, BlockedAddress) as exc:
         raise ApiError(400, exc.type, str(exc)) from None
     except FetchTimeout as exc:

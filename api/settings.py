@@ -55,7 +55,20 @@ class Settings(BaseModel):
     proxy: str | None = Field(None, description="HTTP(S) proxy for live fetches.")
     ca_bundle: Path | None = Field(None, description="CA bundle for live fetches.")
     allow_private_addresses: bool = Field(
-        False, description="Allow private, loopback and link-local targets. For local testing only."
+        False,
+        description="Allow loopback and private targets (never link-local or cloud metadata). For local testing only.",
+    )
+    proxy_resolves_names: bool = Field(
+        False,
+        description="With a proxy: hand it names this server cannot resolve (metadata and internal names still "
+        "refused).",
+    )
+    ports: tuple[int, ...] | None = Field(
+        None, description="Ports fetched (comma-separated); unset: 80 and 443, any port with allow_private_addresses."
+    )
+    page_deadline_s: float = Field(20.0, gt=0, description="Seconds one page fetch may take in total.")
+    checks_per_client: int = Field(
+        4, ge=1, description="Crawls one client address may have running at once for `/v1/verdict`; more wait."
     )
 
     # access control

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +18,8 @@ from api.guard import resolved_target, static_target
 from api.singleflight import SingleFlight
 from checker.errors import BlockedAddress, FetchTimeout, RxcheckError
 from checker.fetch import Fetcher
+from checker.fetch.guard import DEFAULT_PORTS
+from checker.fetch.slots import KeyedSlots
 from checker.result import ErrorInfo, Result
 from checker.urls import site_key
 from checker.verdict import UNREACHABLE_SCORE
@@ -49,6 +52,8 @@ class VerdictService:
         deadline_s: float,
         resolve_hosts: bool,
         allow_private: bool,
+        ports: frozenset[int] | None = DEFAULT_PORTS,
+        checks_per_client: int = 4,
     ) -> None:
         self._checker = checker
         self._fetcher = fetcher
@@ -58,6 +63,8 @@ class VerdictService:
         self.deadline_s = deadline_s
         self.resolve_hosts = resolve_hosts
         self.allow_private = allow_private
+        self.ports = ports
+        self._clients = KeyedSlots(checks_per_client)  # one client's crawls wait their turn beyond this
         self.crawls = 0  # crawls started since startup
 
     async def lookup(
@@ -66,15 +73,18 @@ class VerdictService:
         *,
         jurisdiction: str = "auto",
         fresh: bool = False,
+        client: str | None = None,
         before_crawl: Callable[[], None] | None = None,
     ) -> Lookup:
         """The verdict for `url`, from the cache unless `fresh` or missing, else crawled within the deadline.
 
-        `before_crawl` is called when the answer needs a crawl, before it starts (the API charges its crawl
-        rate limit there; what it raises propagates). Raises `InvalidURL` or `BlockedAddress` for a refused
-        target, `FetchTimeout` past the deadline.
+        A `client` (its address) has at most `checks_per_client` crawls running at once; more wait their turn,
+        within the same deadline. Cached answers never wait. `before_crawl` is called when the answer needs a
+        crawl, before it starts (the API charges its crawl rate limit there; what it raises propagates).
+
+        Raises `InvalidURL` or `BlockedAddress` for a refused target, `FetchTimeout` past the deadline.
         """
-        target = static_target(url, allow_private=self.allow_private)
+        target = self.target(url)
         key = CacheKey(site_key(target), jurisdiction, self.rules_version)
         if not fresh:
             cached = await self.cache.get(key)
@@ -84,18 +94,24 @@ class VerdictService:
         if before_crawl is not None:
             before_crawl()
         try:
-            async with asyncio.timeout(self.deadline_s):
+            async with asyncio.timeout(self.deadline_s), self._client_slot(client):
                 entry = await self._flights.run(key, lambda: self._crawl(target, key))
         except TimeoutError:
             raise FetchTimeout(f"no verdict for {target} within {self.deadline_s:g} s") from None
         return Lookup(_as_asked(entry.result, target), False, 0, entry.max_age_s)
+
+    def target(self, url: str) -> str:
+        """The normalised URL that would be checked for `url`, by the checks made before anything is fetched.
+
+        Raises `InvalidURL` or `BlockedAddress` naming what was refused."""
+        return static_target(url, allow_private=self.allow_private, ports=self.ports)
 
     async def result_for(self, url: str, *, jurisdiction: str) -> Result:
         """Like `lookup` from the cache, but never raises: refusals and failures become `unreachable`."""
         try:
             return (await self.lookup(url, jurisdiction=jurisdiction)).result
         except RxcheckError as exc:
-            error = ErrorInfo(type=exc.type, message=str(exc))
+            error = ErrorInfo(type=exc.type, message=str(exc), status=exc.status)
         except Exception as exc:
             log.exception("checking %s failed", url)
             error = ErrorInfo(type="internal_error", message=f"internal error: {type(exc).__name__}")
@@ -120,6 +136,9 @@ class VerdictService:
         async with asyncio.timeout(self.deadline_s):
             result = await self._checker.check(target, self._fetcher, jurisdiction=key.jurisdiction)
         return await self.cache.put(key, result)
+
+    def _client_slot(self, client: str | None) -> AbstractAsyncContextManager[None]:
+        return self._clients.hold(client) if client is not None else nullcontext()
 
     async def aclose(self) -> None:
         await self._flights.cancel_all()

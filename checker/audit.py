@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -11,9 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from checker.errors import InvalidURL
 from checker.fetch import Fetcher
+from checker.fetch.guard import normalize_target
 from checker.pipeline import Checker
 from checker.result import ErrorInfo, Result
+from checker.urls import normalize_url
 from checker.verdict import UNREACHABLE_SCORE
 
 log = logging.getLogger(__name__)
@@ -21,11 +25,40 @@ log = logging.getLogger(__name__)
 
 def read_urls(lines: Iterable[str]) -> Iterator[str]:
     """URLs from a list: one per line; blank lines and `#` comments skipped; a CSV's first column is taken."""
-    for line in lines:
+    for _, url in _numbered_urls(lines):
+        yield url
+
+
+def audit_urls(lines: Iterable[str], on_problem: Callable[[int, str], None] | None = None) -> Iterator[str]:
+    """The URLs of a list to audit, each once: malformed and duplicate lines are skipped.
+
+    `on_problem(line_number, reason)` is called once for each line skipped. Duplicates are recognised by the URL
+    normalised (`shop.example` and `https://shop.example/` are one site); only a 16-byte digest of each URL is
+    kept, so memory stays small for long lists.
+    """
+    seen: dict[bytes, int] = {}
+    for number, url in _numbered_urls(lines):
+        try:
+            key = normalize_target(normalize_url(url))
+        except InvalidURL as exc:
+            if on_problem is not None:
+                on_problem(number, f"skipped: {exc}")
+            continue
+        digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=16).digest()
+        first = seen.setdefault(digest, number)
+        if first != number:
+            if on_problem is not None:
+                on_problem(number, f"skipped: {url[:200]!r} repeats line {first}")
+            continue
+        yield url
+
+
+def _numbered_urls(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(lines, 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        yield line.split(",")[0].strip() if "," in line and "://" in line.split(",")[0] else line
+        yield number, line.split(",")[0].strip() if "," in line and "://" in line.split(",")[0] else line
 
 
 def done_urls(out: Path, fmt: str) -> set[str]:
@@ -116,7 +149,7 @@ async def _check_one(checker: Checker, fetcher: Fetcher, url: str, jurisdiction:
         return Result(
             url=url, verdict="unreachable", risk_score=UNREACHABLE_SCORE, jurisdiction=jurisdiction,
             rules_version=checker.pack.version,
-            error=ErrorInfo(type="internal_error", message=f"{type(exc).__name__}: {exc}"[:500]),
+            error=ErrorInfo(type="internal_error", message=f"internal error ({type(exc).__name__}); see the log"),
         )  # fmt: skip
 
 

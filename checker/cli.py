@@ -58,10 +58,37 @@ SaveOpt = Annotated[
 JurisdictionOpt = Annotated[
     Jurisdiction, typer.Option("--jurisdiction", help="Whose rules apply; auto reads the site's own signals.")
 ]
-ProxyOpt = Annotated[str | None, typer.Option("--proxy", help="HTTP(S) proxy URL (default: from the environment).")]
+ProxyOpt = Annotated[
+    str | None,
+    typer.Option("--proxy", envvar="RXCHECK_PROXY", help="HTTP(S) proxy URL (default: HTTP(S)_PROXY)."),
+]
+ProxyNamesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--proxy-resolves-names",
+        help="Hand the proxy names this machine cannot resolve (metadata and internal names are still refused).",
+    ),
+]
+PortsOpt = Annotated[
+    str | None,
+    typer.Option("--ports", help="Ports that may be fetched, e.g. 80,443,8080, or 'any' (default: 80,443)."),
+]
+PageTimeoutOpt = Annotated[
+    float, typer.Option("--page-timeout", min=0.1, help="Seconds one page may take in total, redirects included.")
+]
+SiteTimeoutOpt = Annotated[float, typer.Option("--site-timeout", min=0.1, help="Seconds one whole site may take.")]
+MaxBodyOpt = Annotated[
+    int, typer.Option("--max-body-bytes", min=1, help="Largest page body accepted, counted after decompression.")
+]
 CaOpt = Annotated[Path | None, typer.Option("--ca-bundle", help="CA bundle file for TLS (corporate networks).")]
 PrivateOpt = Annotated[
-    bool, typer.Option("--allow-private", help="Allow fetching private and loopback addresses (local testing).")
+    bool,
+    typer.Option(
+        "--allow-private",
+        envvar="RXCHECK_ALLOW_PRIVATE",
+        help="Allow loopback and private addresses, and any port (local testing). Link-local and cloud metadata "
+        "addresses stay refused.",
+    ),
 ]
 PagesOpt = Annotated[int, typer.Option("--max-pages", min=1, max=50, help="Pages fetched per site.")]
 RobotsOpt = Annotated[bool, typer.Option("--robots/--no-robots", help="Obey robots.txt.")]
@@ -72,14 +99,31 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def make_checker(rules: list[Path] | None, max_pages: int = 12, robots: bool = True):
+def make_checker(rules: list[Path] | None, max_pages: int = 12, robots: bool = True, deadline: float = 60.0):
     from checker.pipeline import Checker
 
     try:
-        return Checker(rules_dirs=rules or (), max_pages=max_pages, obey_robots=robots)
+        return Checker(rules_dirs=rules or (), max_pages=max_pages, obey_robots=robots, deadline=deadline)
     except RxcheckError as exc:
         fail(str(exc).splitlines()[0] + (" (run `rxcheck rules validate` for all problems)"
                                           if "\n" in str(exc) else ""))  # fmt: skip
+
+
+def make_limits(ports: str | None, page_timeout: float, site_timeout: float, max_body_bytes: int):
+    from checker.fetch.limits import ANY_PORT, FetchLimits
+
+    allowed: frozenset[int] | None = None
+    if ports is not None and ports.strip().lower() == "any":
+        allowed = ANY_PORT
+    elif ports is not None:
+        try:
+            allowed = frozenset(int(p) for p in ports.split(",") if p.strip())
+            return FetchLimits(ports=allowed or None, page_deadline=page_timeout, site_deadline=site_timeout,
+                               max_body_bytes=max_body_bytes)  # fmt: skip
+        except ValueError:
+            fail(f"--ports takes port numbers separated by commas, or 'any', not {ports!r}")
+    return FetchLimits(ports=allowed, page_deadline=page_timeout, site_deadline=site_timeout,
+                       max_body_bytes=max_body_bytes)  # fmt: skip
 
 
 @app.command()
@@ -98,13 +142,20 @@ def check(
     allow_private: PrivateOpt = False,
     max_pages: PagesOpt = 12,
     robots: RobotsOpt = True,
+    ports: PortsOpt = None,
+    proxy_resolves_names: ProxyNamesOpt = False,
+    page_timeout: PageTimeoutOpt = 20.0,
+    site_timeout: SiteTimeoutOpt = 60.0,
+    max_body_bytes: MaxBodyOpt = 3_000_000,
 ) -> None:
     """Check one pharmacy website and explain the verdict."""
-    checker = make_checker(rules, max_pages, robots)
+    limits = make_limits(ports, page_timeout, site_timeout, max_body_bytes)
+    checker = make_checker(rules, max_pages, robots, site_timeout)
 
     async def run():
-        async with open_fetcher(replay=replay, save_warc=save_warc, proxy=proxy, ca_bundle=ca_bundle,
-                                allow_private=allow_private) as fetcher:  # fmt: skip
+        async with open_fetcher(replay=replay, save_warc=save_warc, proxy=proxy, ca_bundle=ca_bundle, limits=limits,
+                                allow_private=allow_private,
+                                proxy_resolves_names=proxy_resolves_names) as fetcher:  # fmt: skip
             return await checker.check(url, fetcher, jurisdiction=jurisdiction.value)
 
     try:
@@ -136,14 +187,24 @@ def audit(
     allow_private: PrivateOpt = False,
     max_pages: PagesOpt = 12,
     robots: RobotsOpt = True,
+    ports: PortsOpt = None,
+    proxy_resolves_names: ProxyNamesOpt = False,
+    page_timeout: PageTimeoutOpt = 20.0,
+    site_timeout: SiteTimeoutOpt = 60.0,
+    max_body_bytes: MaxBodyOpt = 3_000_000,
 ) -> None:
-    """Check every URL in a list; results stream out as each site finishes."""
+    """Check every URL in a list; results stream out as each site finishes.
+
+    Each result is written as one complete, flushed line. Duplicate and malformed lines of the list are reported on
+    standard error, with their line numbers, and skipped. After a crash, `--resume` checks only what is missing.
+    """
     from checker.audit import audit as run_audit
-    from checker.audit import done_urls, read_urls, write_line
+    from checker.audit import audit_urls, done_urls, write_line
 
     if resume and out is None:
         fail("--resume needs --out")
-    checker = make_checker(rules, max_pages, robots)
+    limits = make_limits(ports, page_timeout, site_timeout, max_body_bytes)
+    checker = make_checker(rules, max_pages, robots, site_timeout)
     skip = done_urls(out, fmt.value) if resume and out else set()
     with ExitStack() as stack:
         if source == "-":
@@ -153,10 +214,14 @@ def audit(
             path = Path(source)
             if not path.is_file():
                 fail(f"no such file: {source}")
-            with path.open(encoding="utf-8") as counting:
-                total = sum(1 for url in read_urls(counting) if url not in skip)
-            lines = stack.enter_context(path.open(encoding="utf-8"))
-        urls = (url for url in read_urls(lines) if url not in skip)
+            with path.open(encoding="utf-8", errors="replace") as counting:
+                total = sum(1 for url in audit_urls(counting) if url not in skip)
+            lines = stack.enter_context(path.open(encoding="utf-8", errors="replace"))
+
+        def on_problem(number: int, reason: str) -> None:
+            typer.echo(f"rxcheck: {source}:{number}: {reason}", err=True)
+
+        urls = (url for url in audit_urls(lines, on_problem) if url not in skip)
         appending = resume and out is not None and out.exists() and out.stat().st_size > 0
         stream = stack.enter_context(out.open("a" if appending else "w", encoding="utf-8")) if out else sys.stdout
         if fmt is Format.csv and not appending:
@@ -170,7 +235,8 @@ def audit(
 
         async def run():
             async with open_fetcher(replay=replay, save_warc=save_warc, proxy=proxy, ca_bundle=ca_bundle,
-                                    allow_private=allow_private) as fetcher:  # fmt: skip
+                                    limits=limits, allow_private=allow_private,
+                                    proxy_resolves_names=proxy_resolves_names) as fetcher:  # fmt: skip
                 return await run_audit(urls, checker, fetcher, on_result=on_result, concurrency=concurrency,
                                        jurisdiction=jurisdiction.value)  # fmt: skip
 
@@ -209,21 +275,29 @@ class _progress:
 @rules_app.command("validate")
 def rules_validate(
     directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")] = False,
 ) -> None:
-    """Check every rule file against the schema; report each problem with file and line."""
-    from checker.engine.loader import validate_dir
+    """Check a whole pack: every rule file, its patterns and selectors, `overrides.yaml` and reference files.
+    Problems (exit 1) are listed on stdout with file and line; warnings (on stderr) name what is never used."""
+    from checker.engine.loader import validate_pack
     from checker.reference import bundled_rules_dir
 
     directory = directory or bundled_rules_dir()
     if not directory.is_dir():
         fail(f"no such rule directory: {directory}")
-    count, problems = validate_dir(directory)
-    for problem in problems:
+    report = validate_pack(directory)
+    for problem in report.problems:
         typer.echo(problem)
-    if problems:
-        typer.echo(f"{len(problems)} problem(s) in {count} rule files", err=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    overrides = " and overrides.yaml" if report.has_overrides else ""
+    warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+    if report.problems:
+        typer.echo(f"{len(report.problems)} problem(s) in {report.rule_files} rule files{overrides}{warned}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{count} rule files valid", err=True)
+    typer.echo(f"{report.rule_files} rule files{overrides} valid{warned}", err=True)
+    if strict and report.warnings:
+        raise typer.Exit(1)
 
 
 @rules_app.command("test")

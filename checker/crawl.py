@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from checker.discover import Candidate, RoleMatcher, choose_links
-from checker.errors import FetchError, FetchTimeout, NoContent
+from checker.errors import FetchError, FetchTimeout, HTTPStatusError, NoContent, NotHTML, RobotsDisallowed
 from checker.fetch import Fetcher
 from checker.fetch.robots import RobotsPolicy
 from checker.snapshot import Page, Site
@@ -42,17 +43,30 @@ class Crawler:
             if not site.pages:
                 raise FetchTimeout(f"no answer from {start_url} within {self.settings.deadline:g} s") from None
             site.errors.append((start_url, f"site deadline of {self.settings.deadline:g} s reached; stopped crawling"))
+        finally:
+            if self.robots is not None:
+                await self.robots.aclose()  # nothing this check started outlives it
         return site
 
     async def _crawl(self, site: Site) -> None:
-        home = await self._fetch(site.start_url, "home")
-        if isinstance(home, FetchError):
-            raise home
-        _check_readable(home)
-        site.pages.append(home)
-        site_domains = {registrable_domain(site.start_url), registrable_domain(home.final_url)}
-        seen = {site.start_url, home.final_url}
-        frontier = [home]
+        start = await self._fetch(site.start_url, self._start_role(site.start_url), first=True)
+        if isinstance(start, FetchError):
+            raise start
+        _check_readable(start)
+        site.pages.append(start)
+        site_domains = {registrable_domain(site.start_url), registrable_domain(start.final_url)}
+        seen = {site.start_url, start.final_url}
+        frontier = [start]
+        if start.role != "home":  # a deep start (the page a person is on): the home page too, and links from both
+            home_url = urlunsplit(urlsplit(start.final_url)._replace(path="/", query="", fragment=""))
+            home = await self._fetch(home_url, "home", first=True) if home_url not in seen else None
+            if isinstance(home, FetchError):
+                site.errors.append((home_url, str(home)))
+            elif home is not None:
+                seen.add(home.final_url)
+                site.pages.append(home)
+                if home.doc is not None and home.ok:
+                    frontier.append(home)
         while frontier and len(site.pages) < self.settings.max_pages:
             links = [link for page in frontier for link in page.links]
             per_role = {role: PAGES_PER_ROLE.get(role, 1) - _count(site, role) for role in self.matcher.role_names}
@@ -85,10 +99,19 @@ class Crawler:
                 site.errors.append((candidate.url, f"robots.txt disallows {candidate.url}"))
         return [c for c, allowed in zip(candidates, verdicts, strict=True) if allowed]
 
-    async def _fetch(self, url: str, role: str) -> Page | FetchError:
-        """The page, or the error that says why it could not be had."""
-        if role == "home" and self.robots is not None and not await self.robots.allowed(url):
-            return FetchError(f"robots.txt disallows {url}")
+    def _start_role(self, url: str) -> str:
+        """`home` for a site's root; for a deep start URL the role its address names (product, payment...), or
+        `start`."""
+        if urlsplit(url).path in ("", "/") and not urlsplit(url).query:
+            return "home"
+        role = self.matcher.role_of(url)[0]
+        return role if role != "other" else "start"
+
+    async def _fetch(self, url: str, role: str, *, first: bool = False) -> Page | FetchError:
+        """The page, or the error that says why it could not be had. Pages found by discovery were already
+        checked against robots.txt; the start and home pages are checked here."""
+        if first and self.robots is not None and not await self.robots.allowed(url):
+            return RobotsDisallowed(f"robots.txt disallows {url}")
         try:
             result = await self.fetcher.fetch(url)
         except FetchError as exc:
@@ -99,9 +122,9 @@ class Crawler:
 def _check_readable(home: Page) -> None:
     """A site is judged on what its start page shows: an error page, a file or an empty shell cannot be judged."""
     if not home.ok:
-        raise NoContent(f"{home.final_url} answered HTTP {home.status}")
+        raise HTTPStatusError(f"{home.final_url} answered HTTP {home.status}", status=home.status)
     if home.doc is None:
-        raise NoContent(f"{home.final_url} is not a web page ({home.content_type or 'no content type'})")
+        raise NotHTML(f"{home.final_url} is not a web page ({home.content_type or 'no content type'})")
     if len(home.text.split()) < MIN_WORDS and len(home.links) < MIN_LINKS:
         raise NoContent(
             f"{home.final_url} shows no readable content (it may need JavaScript, which rxcheck does not run)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -42,14 +43,19 @@ def _fold_char(char: str) -> str:
 
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """The sentence of `text` that holds text[start:end]."""
-    lo, hi = 0, len(text)
-    for m in SENTENCE_BREAK.finditer(text):
-        if m.end() <= start:
-            lo = m.end()
-        elif m.start() >= end:
-            hi = m.start()
-            break
+    starts, ends = _breaks(text)
+    before = bisect_right(ends, start)  # breaks that end at or before the phrase
+    lo = ends[before - 1] if before else 0
+    after = bisect_left(starts, end)  # the first break that starts at or after the phrase's end
+    hi = starts[after] if after < len(starts) else len(text)
     return lo, hi
+
+
+@lru_cache(maxsize=16)
+def _breaks(text: str) -> tuple[list[int], list[int]]:
+    """Start and end offsets of the sentence breaks in a text, found once for all the phrases in it."""
+    spans = [m.span() for m in SENTENCE_BREAK.finditer(text)]
+    return [s for s, _ in spans], [e for _, e in spans]
 
 
 def snippet(text: str, start: int = 0, end: int | None = None, limit: int = SNIPPET_LIMIT) -> str:

@@ -73,6 +73,11 @@ def _word_pattern(word: str) -> str:
     return "".join("['’]" if c == "'" else re2.escape(c) for c in stem) + (r"[\pL\pN]*" if open_end else "")
 
 
+def _written_pattern(phrase: str) -> str:
+    """A phrase as written (case kept, accents kept), any whitespace between its words."""
+    return r"\s+".join(_word_pattern(word) for word in phrase.split())
+
+
 class _Offsets:
     """Byte offsets of a UTF-8 text as character offsets, for offsets that only grow (linear overall)."""
 
@@ -90,6 +95,25 @@ class _Offsets:
         self.char += len(self.data[self.byte : offset].decode("utf-8", "ignore"))
         self.byte = offset
         return self.char
+
+
+def group_spans(program: re2._Regexp, text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of group 1 of each match, in character offsets, each search resuming where the last group
+    ended (so a boundary character that a match consumed after its group can start the next). The text is encoded
+    once: linear in the text, whatever the number of hits."""
+    data = text.encode("utf-8")
+    offsets = _Offsets(data)
+    pos = 0
+    while pos <= len(data):
+        m = program.search(data, pos)
+        if m is None:
+            return
+        start, end = m.span(1)
+        if end <= start:  # an expression that matched nothing: step on
+            pos = max(pos + 1, m.end())
+            continue
+        yield offsets.char_of(start), offsets.char_of(end)
+        pos = end
 
 
 class TermMatcher:
@@ -133,23 +157,10 @@ class TermMatcher:
         if self._program is None or not text:
             return
         original = fold(text)
-        data = original.encode("utf-8")
-        offsets = _Offsets(data)
-        pos = 0
-        while pos <= len(data):
-            m = self._program.search(data, pos)
-            if m is None:
-                return
-            start, end = m.span(1)
-            if end <= start:  # a regular expression that matched nothing; step on
-                pos = max(pos + 1, m.end())
-                continue
-            cstart = offsets.char_of(start)
-            cend = offsets.char_of(end)
-            term = self._term_of(original[cstart:cend])
+        for start, end in group_spans(self._program, original):
+            term = self._term_of(original[start:end])
             if term is not None:
-                yield Hit(start=cstart, end=cend, term=term.text, language=term.language)
-            pos = end
+                yield Hit(start=start, end=end, term=term.text, language=term.language)
 
     def _term_of(self, matched: str) -> Term | None:
         term = self._phrases.get(_phrase_key(matched))
@@ -180,6 +191,17 @@ class Lexicon:
     def terms(self, name: str) -> list[str]:
         """The terms of a list as written (plain phrases only), for code that needs the words themselves."""
         return [t.text for t in self.matcher(name).terms if not t.regex]
+
+    def alternation(self, name: str, language: str | None = None) -> str:
+        """The list's terms (of one language, or all) as one RE2 alternative, as written: for code that places a
+        list inside a structure ("a number, then up to four capitalised words, then a street type"). Case and
+        boundaries are the caller's; longest terms first."""
+        terms = [t for t in self.matcher(name).terms if language is None or t.language == language]
+        parts = sorted({t.text if t.regex else _written_pattern(t.text) for t in terms}, key=len, reverse=True)
+        return "(?:" + "|".join(parts) + ")" if parts else r"[^\x00-\x{10FFFF}]"  # matches nothing
+
+    def languages(self, name: str) -> list[str]:
+        return sorted({t.language for t in self.matcher(name).terms})
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return sorted(set(names) - set(self._matchers))

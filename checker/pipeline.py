@@ -10,10 +10,12 @@ from checker.crawl import Crawler, CrawlSettings
 from checker.engine.evaluate import evaluate
 from checker.engine.loader import RulePack, load_pack
 from checker.engine.matchers import Context
+from checker.engine.schema import Rule
 from checker.errors import RxcheckError
+from checker.facts import Facts
 from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Fetcher
-from checker.result import ErrorInfo, PageSummary, Result
+from checker.result import ErrorInfo, Finding, PageSummary, Result
 from checker.sitetype import decide_site_type
 from checker.snapshot import Site
 from checker.urls import normalize_url
@@ -33,8 +35,9 @@ class Checker:
         deadline: float = 60.0,
         obey_robots: bool = True,
         policy: Policy | None = None,
+        pack: RulePack | None = None,
     ) -> None:
-        self.pack: RulePack = load_pack(rules_dirs)
+        self.pack: RulePack = pack or load_pack(rules_dirs)
         self.settings = CrawlSettings(max_pages=max_pages, deadline=deadline, obey_robots=obey_robots)
         self.policy = policy or Policy()
 
@@ -61,11 +64,8 @@ class Checker:
 
     def assess(self, site: Site, jurisdiction: str = "auto") -> Result:
         """Facts, rules and verdict for a site already fetched."""
-        facts = extract_facts(site, self.pack)
-        if jurisdiction == "auto":
-            jurisdiction = guess_jurisdiction(site, facts)
-        ctx = Context(site=site, facts=facts, pack=self.pack, jurisdiction=jurisdiction)
-        findings = evaluate(self.pack.active(), ctx)
+        facts, ctx, findings = self.findings(site, jurisdiction)
+        jurisdiction = ctx.jurisdiction
         site_type = decide_site_type(site, facts, findings, self.pack)
         judgement = judge(findings, site_type, self.policy)
         findings = sorted(judgement.findings, key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))
@@ -80,7 +80,18 @@ class Checker:
             verdict_reason=judgement.reason,
             pages=[PageSummary(url=p.final_url, status=p.status, role=p.role) for p in site.pages],
             findings=findings,
+            notes=facts.notes + ctx.notes,
         )
+
+    def findings(
+        self, site: Site, jurisdiction: str = "auto", rules: list[Rule] | None = None
+    ) -> tuple[Facts, Context, list[Finding]]:
+        """Facts and the findings of `rules` (default: the pack's active rules), before the verdict."""
+        facts = extract_facts(site, self.pack)
+        if jurisdiction == "auto":
+            jurisdiction = guess_jurisdiction(site, facts)
+        ctx = Context(site=site, facts=facts, pack=self.pack, jurisdiction=jurisdiction)
+        return facts, ctx, evaluate(self.pack.active() if rules is None else rules, ctx)
 
     def failed(self, url: str, exc: RxcheckError, jurisdiction: str = "auto") -> Result:
         return Result(
@@ -89,6 +100,6 @@ class Checker:
             risk_score=UNREACHABLE_SCORE,
             jurisdiction=jurisdiction,
             rules_version=self.pack.version,
-            error=ErrorInfo(type=exc.type, message=str(exc)),
+            error=ErrorInfo(type=exc.type, message=str(exc), status=exc.status),
             verdict_reason=f"unreachable: {exc}",
         )

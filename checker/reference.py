@@ -10,11 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from checker.safeyaml import LOADER, load_yaml
 
-from checker.errors import RuleError
-
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["LOADER", "Reference", "bundled_rules_dir", "load_reference"]
 
 
 def bundled_rules_dir() -> Path:
@@ -53,10 +51,5 @@ def load_reference(rule_dirs: Sequence[Path]) -> Reference:
     for name, path in sorted(files.items()):
         raw = path.read_bytes()
         digest.update(name.encode() + b"\0" + raw)
-        try:
-            tables[name] = yaml.load(raw, Loader=LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark else ""
-            raise RuleError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        tables[name] = load_yaml(path, raw)[0]
     return Reference(tables, digest.hexdigest()[:12])

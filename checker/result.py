@@ -72,6 +72,15 @@ class PageSummary(BaseModel):
 class ErrorInfo(BaseModel):
     type: str
     message: str
+    status: int | None = None  # the HTTP status, for `http_error`
+
+
+class Note(BaseModel):
+    """A part of the check that failed and was skipped (the rest of the check went on)."""
+
+    stage: Literal["facts", "rules"]
+    name: str  # the extractor or the rule id
+    message: str
 
 
 class Result(BaseModel):
@@ -87,6 +96,7 @@ class Result(BaseModel):
     verdict_reason: str = ""
     pages: list[PageSummary] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
 
     def red_flags(self) -> list[Finding]:
         return [f for f in self.findings if f.kind == "red_flag"]

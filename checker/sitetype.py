@@ -52,7 +52,7 @@ class SiteTypePolicy:
         table = table or {}
         self.seller_threshold = float(table.get("seller_threshold", 2.0))
         self.other_threshold = float(table.get("other_threshold", 1.5))
-        self.min_seller_evidence = float(table.get("min_seller_evidence", 1.0))
+        self.min_seller_evidence = float(table.get("min_seller_evidence", 1.25))
         self.signals = {
             name: Signal(name, spec["side"], float(spec["weight"]), spec["describe"], bool(spec.get("decisive")))
             for name, spec in (table.get("signals") or {}).items()
@@ -88,7 +88,7 @@ def decide_site_type(site: Site, facts: Facts, findings: list[Finding], pack: Ru
     """The site's type and the evidence for it, weighed by the pack's `site_type` table."""
     policy, lexicon, language = pack.site_types, pack.lexicon, pack.language
     found = _Collector(policy)
-    text = _TextSignals(site, lexicon, language)
+    text = _TextSignals(site, pack)
     domains = site_domains(site)
 
     dispensing = text.first("dispensing") or _upload_form(facts)
@@ -127,11 +127,15 @@ def decide_site_type(site: Site, facts: Facts, findings: list[Finding], pack: Ru
     if premises:
         found.add("registered_premises", premises[0].evidence or _fact_evidence(site, premises[0]))
     text.add_counted(found, "seller_statements", "seller_statement")
+    found.add("disclaims_selling", text.first("not_a_seller"))
     for finding in findings:
         if finding.kind == "red_flag":
             voiced = next((e for e in finding.evidence if text.seller_voice(e)), None)
             if voiced is not None:
                 found.add("seller_red_flag", voiced, rule=finding.rule)
+            stated = next((e for e in finding.evidence if e.locator and not _quoted_block(e.locator)), None)
+            if finding.severity in ("high", "critical") and stated is not None:
+                found.add("states_red_flag", stated, rule=finding.rule)
     text.add_counted(found, "refers_out", None, hits=_refers_out(site, domains, lexicon))
     talk = [f for f in _statused(facts) if f.get("status") in ("warning", "quoted")]
     if len({(f.kind, str(f.value)) for f in talk}) >= policy.min_hits.get("talks_about_sellers", 1):
@@ -167,13 +171,14 @@ def _weigh(found: _Collector, policy: SiteTypePolicy) -> SiteType:
 class _TextSignals:
     """Lexicon hits in the site's text that the page asserts (not negated, quoted, asked or warned about)."""
 
-    def __init__(self, site: Site, lexicon: Lexicon, language: Language) -> None:
+    def __init__(self, site: Site, pack: RulePack) -> None:
         self.site = site
-        self.lexicon = lexicon
-        self.language = language
+        self.lexicon: Lexicon = pack.lexicon
+        self.language: Language = pack.language
+        self.prices = pack.prices
 
     def hits(self, list_name: str) -> Iterator[tuple[Evidence, str]]:
-        """Each asserted hit of the list, with the term it matched."""
+        """Each hit of the list that the page asserts, with its term."""
         matcher = self.lexicon.matcher(list_name)
         for page in self.site.html_pages():
             context = heading_context(page)
@@ -181,14 +186,15 @@ class _TextSignals:
                 if _quoted_block(block.locator):
                     continue
                 for hit in matcher.finditer(block.text):
-                    if self.asserted(block.text, hit.start, hit.end, context[i]):
+                    if self.status(block.text, hit.start, hit.end, context[i]) == "asserted":
                         yield _evidence(page, block.text, block.locator, hit.start, hit.end), hit.term
 
-    def asserted(self, text: str, start: int, end: int, context: str) -> bool:
-        """Asserted, and not negated by the words right after it either ("Wir verkaufen keine Arzneimittel")."""
-        if self.language.status(text, start, end, context) != "asserted":
-            return False
-        return not self.language.negation.search(" ".join(text[end:].split()[:2]))
+    def status(self, text: str, start: int, end: int, context: str) -> str:
+        """The phrase's status, with a negation right after it counted too ("Wir verkaufen keine Arzneimittel")."""
+        status = self.language.status(text, start, end, context)
+        if status == "asserted" and self.language.negation.search(" ".join(text[end:].split()[:2])):
+            return "negated"
+        return status
 
     def first(self, list_name: str) -> Evidence | None:
         return next((evidence for evidence, _term in self.hits(list_name)), None)
@@ -203,9 +209,9 @@ class _TextSignals:
             found.add(signal, items[0][0])
 
     def seller_voice(self, evidence: Evidence) -> bool:
-        """Whether the evidence speaks as a seller: a seller's statement in the first person ("we accept Bitcoin
-        only", "we ship worldwide") or an imperative to order ("no prescription needed, order today"), outside
-        quoted blocks."""
+        """Whether the evidence speaks as a seller, outside quoted blocks: a seller's statement in the first person
+        ("we accept Bitcoin only", "we ship worldwide") or an imperative to order ("no prescription needed, order
+        today")."""
         if _quoted_block(evidence.locator):
             return False
         return any(
@@ -264,7 +270,7 @@ def _walk_json_ld(items: list[Any], depth: int) -> Iterator[dict]:
 
 def _identity_texts(site: Site) -> Iterator[tuple[Page, Evidence]]:
     """Where a site names itself: the title and first heading of its start and home pages, and copyright lines."""
-    pages = [p for p in site.html_pages() if p.role in ("home", "start")] or list(site.html_pages())[:1]
+    pages = [p for i, p in enumerate(site.html_pages()) if i == 0 or p.role == "home"]
     for page in pages:
         if page.title:
             yield page, Evidence(url=page.final_url, snippet=page.title[:300], locator="title")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from checker.fetch import FetchResult
-from checker.parse import Block, Document, Image, Link, parse_html
+from checker.parse import DEFAULT_PARSE_LIMITS, Block, Document, Image, Link, ParseLimits, parse_html
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
 
@@ -24,11 +24,11 @@ class Page:
     truncated: bool = False
 
     @classmethod
-    def from_fetch(cls, result: FetchResult, role: str) -> Page:
+    def from_fetch(cls, result: FetchResult, role: str, limits: ParseLimits = DEFAULT_PARSE_LIMITS) -> Page:
         headers = {key.lower(): value for key, value in result.final.headers}
         doc = None
         if result.content_type in HTML_TYPES and result.body:
-            doc = parse_html(result.body, result.final_url)
+            doc = parse_html(result.body, result.final_url, limits)
         return cls(
             url=result.url,
             final_url=result.final_url,
@@ -65,6 +65,11 @@ class Page:
     def text(self) -> str:
         return self.doc.text if self.doc else ""
 
+    @property
+    def notes(self) -> list[str]:
+        """What parsing skipped or cut on this page (malformed URLs, JSON-LD too deep, text over budget...)."""
+        return self.doc.notes if self.doc else []
+
 
 @dataclass
 class Site:
@@ -72,6 +77,11 @@ class Site:
     start_url: str  # normalised
     pages: list[Page] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (url, message) for pages that failed
+
+    @property
+    def notes(self) -> list[str]:
+        """What was skipped or cut while reading the site's pages, one line each, naming the page."""
+        return [f"{page.final_url}: {note}" for page in self.pages for note in page.notes]
 
     @property
     def home(self) -> Page | None:

@@ -19,7 +19,8 @@ HOME = f"""<html><head><title>Shop</title></head><body>
 
 
 def page(title: str, links: str = "") -> str:
-    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{links}</body></html>"
+    text = "<p>This page of the shop tells you about our products, how we deliver them and how to reach us.</p>"
+    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{text}{links}</body></html>"
 
 
 @pytest.fixture
@@ -39,9 +40,9 @@ def site(httpx_mock):
     return httpx_mock
 
 
-async def crawl(settings: CrawlSettings | None = None):
+async def crawl(settings: CrawlSettings | None = None, start: str = f"{SHOP}/"):
     async with LiveFetcher() as fetcher:
-        return await Crawler(fetcher, MATCHER, settings or CrawlSettings()).crawl(f"{SHOP}/", f"{SHOP}/")
+        return await Crawler(fetcher, MATCHER, settings or CrawlSettings()).crawl(start, start)
 
 
 async def test_crawl_fetches_evidence_pages_with_their_roles(site):
@@ -56,6 +57,14 @@ async def test_crawl_fetches_evidence_pages_with_their_roles(site):
         "/products/isotretinoin-20mg": "product",
         "/privacy": "privacy",  # found on the second level, from the contact page
     }
+
+
+async def test_a_deep_start_also_fetches_the_home_page_and_follows_links_from_both(site):
+    result = await crawl(start=f"{SHOP}/products/sildenafil-50mg")
+    roles = {p.final_url.removeprefix(SHOP): p.role for p in result.pages}
+    assert result.pages[0].final_url == f"{SHOP}/products/sildenafil-50mg"  # the page the person is on comes first
+    assert roles["/products/sildenafil-50mg"] == "product" and roles["/"] == "home"
+    assert {"/about-us", "/contact", "/returns-policy"} <= set(roles)  # discovered from the home page
 
 
 async def test_crawl_never_leaves_the_site_or_fetches_account_pages(site):

@@ -78,19 +78,24 @@ async def test_jurisdiction_scoped_rule_stays_quiet_elsewhere(httpx_mock, checke
 
 
 @pytest.mark.parametrize(
-    ("response", "message"),
+    ("response", "message", "error_type"),
     [
-        ({"status_code": 503, "html": "<p>down</p>"}, "answered HTTP 503"),
-        ({"content": b"%PDF-1.4", "headers": {"content-type": "application/pdf"}}, "is not a web page"),
-        ({"html": "<html><body><div id='app'></div><script src='/app.js'></script></body></html>"}, "JavaScript"),
+        ({"status_code": 500, "html": "<p>down</p>"}, "answered HTTP 500", "http_error"),
+        ({"content": b"%PDF-1.4", "headers": {"content-type": "application/pdf"}}, "is not a web page", "not_html"),
+        (
+            {"html": "<html><body><div id='app'></div><script src='/app.js'></script></body></html>"},
+            "JavaScript",
+            "no_content",
+        ),
     ],
 )
-async def test_unreadable_start_pages_are_unreachable_with_a_reason(httpx_mock, checker, response, message):
+async def test_unreadable_start_pages_are_unreachable_with_a_reason(httpx_mock, checker, response, message, error_type):
     httpx_mock.add_response(url=f"{SHOP}/robots.txt", status_code=404, is_optional=True)
     httpx_mock.add_response(url=f"{SHOP}/", **response)
     result = await check(checker)
-    assert result.verdict == "unreachable" and result.error.type == "no_content"
+    assert result.verdict == "unreachable" and result.error.type == error_type
     assert message in result.error.message
+    assert result.error.status == (500 if error_type == "http_error" else None)
 
 
 async def test_bad_url_and_bad_jurisdiction_are_reported_not_raised(checker):

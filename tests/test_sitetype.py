@@ -45,6 +45,17 @@ HEALTH_ARTICLE = page(
     "medicines. If you are unsure, ask your pharmacist.</p><p>Last updated 4 March 2026. Sources: MHRA.</p>",
     title="Buying medicines online safely | Northfield Health News",
 )
+ROGUE_HEADLINE_PAGE = page(
+    "<h1>Isotretinoin Without a Prescription</h1><p>Isotretinoin 20mg capsules without a prescription: 30 capsules "
+    "for $39, 90 capsules for $99, 180 capsules for $179.</p><p>Isotretinoin treats severe acne.</p>",
+    title="Isotretinoin 20mg",
+)
+DRUG_INFORMATION = page(
+    "<h1>Isotretinoin</h1><p>Isotretinoin is a retinoid for severe acne, prescribed by dermatologists.</p>"
+    "<table><tr><td>Isotretinoin 20 mg, 30 capsules</td><td>about 42 €</td></tr></table>"
+    "<p>We do not sell medicines. Ask your doctor or pharmacist about side effects.</p>",
+    title="Isotretinoin | Arzneimittel-Lexikon",
+)
 PRICE_COMPARISON = page(
     "<h1>Compare sildenafil prices</h1><table><tr><td>Sildenafil 50mg, 8 tablets £3.99 "
     "<a href='https://www.pharmacy-one.example/sildenafil'>Buy at Pharmacy One</a></td></tr>"
@@ -61,6 +72,7 @@ PRICE_COMPARISON = page(
         ({"https://www.riverbendpharmacy.ca/": PRESCRIPTION_ONLY_DISPENSER}, "pharmacy"),
         ({"https://anabolab.example/payment": ROGUE_PAYMENT_PAGE}, "pharmacy"),
         ({"https://acne-pills.example/isotretinoin": ROGUE_PRODUCT_PAGE}, "pharmacy"),
+        ({"https://www.arzneimittel-lexikon.example/isotretinoin": DRUG_INFORMATION}, "information"),
         ({"https://news.northfield.example/buying-medicines-online": HEALTH_ARTICLE}, "information"),
         ({"https://www.pillcompare.example/sildenafil": PRICE_COMPARISON}, "information"),
     ],
@@ -75,6 +87,13 @@ def test_dispensers_without_a_shop_are_pharmacies(checker):
     result = assess(checker, {"https://www.riverbendpharmacy.ca/": PRESCRIPTION_ONLY_DISPENSER})
     assert "dispenses" in signals(result)
     assert result.verdict != "not_a_pharmacy"
+
+
+def test_a_price_list_under_a_no_prescription_headline_is_never_called_not_a_pharmacy(checker):
+    """No cart, no order wording, no first person: too little to call it a pharmacy, too much to let it go."""
+    result = assess(checker, {"https://acne-pills.example/isotretinoin-20mg": ROGUE_HEADLINE_PAGE})
+    assert result.site_type.type == "unknown" and "states_red_flag" in signals(result)
+    assert result.verdict == "suspicious" and result.red_flags()
 
 
 @pytest.mark.parametrize("html", [ROGUE_PAYMENT_PAGE, ROGUE_PRODUCT_PAGE])

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from checker.engine.condition import parse_condition
 from checker.engine.matchers import Context, run_check
 from checker.engine.schema import Rule
-from checker.result import Evidence, Finding
+from checker.result import Evidence, Finding, Note
+
+ABSENCE_LIST_CHARS = 200
 
 
 def applies(rule: Rule, jurisdiction: str) -> bool:
@@ -25,12 +29,12 @@ def evaluate_rule(rule: Rule, ctx: Context) -> Finding | None:
     if not tree.evaluate(matched):
         return None
     evidence: list[Evidence] = []
-    shown = rule.evidence or sorted(tree.positive_names(), key=list(rule.checks).index)
+    shown = rule.evidence if rule.evidence is not None else sorted(tree.positive_names(), key=list(rule.checks).index)
     for name in shown:
         if matched(name):
             evidence.extend(item for item in outcomes[name] if item not in evidence)
     for name in sorted(tree.names() - tree.positive_names(), key=list(rule.checks).index):
-        if name in outcomes and not outcomes[name]:
+        if name in outcomes and not outcomes[name] and rule.checks[name].type != "url":  # the address is no page
             evidence.append(_absence(rule, name, ctx))
     return Finding(
         rule=rule.id, name=rule.name, category=rule.category, kind=rule.kind, severity=rule.severity,
@@ -39,21 +43,30 @@ def evaluate_rule(rule: Rule, ctx: Context) -> Finding | None:
 
 
 def _absence(rule: Rule, name: str, ctx: Context) -> Evidence:
+    """What was looked for and not found, naming the pages that were checked."""
     check = rule.checks[name]
     what = check.describe or name.replace("_", " ")
     pages = ctx.pages()
-    return Evidence(
-        url=ctx.site.final_url or ctx.site.start_url,
-        snippet=f"Not found on any of the {len(pages)} pages checked: {what}.",
-        locator="",
-    )
+    start = urlsplit(ctx.site.final_url or ctx.site.start_url)
+    names = [p.final_url if urlsplit(p.final_url).netloc != start.netloc else urlsplit(p.final_url).path or "/"
+             for p in pages]  # fmt: skip
+    listed = ", ".join(names)
+    if len(listed) > ABSENCE_LIST_CHARS:
+        listed = listed[:ABSENCE_LIST_CHARS].rsplit(", ", 1)[0] + ", …"
+    where = f"the page checked ({listed})" if len(pages) == 1 else f"the {len(pages)} pages checked ({listed})"
+    return Evidence(url=ctx.site.final_url or ctx.site.start_url, snippet=f"Not found on {where}: {what}.", locator="")
 
 
 def evaluate(rules: list[Rule], ctx: Context) -> list[Finding]:
+    """The findings of every rule that applies. A rule that fails is left out and named in `ctx.notes`."""
     findings = []
     for rule in rules:
         if rule.enabled and applies(rule, ctx.jurisdiction):
-            finding = evaluate_rule(rule, ctx)
+            try:
+                finding = evaluate_rule(rule, ctx)
+            except Exception as exc:  # one broken rule must not cost the whole check
+                ctx.notes.append(Note(stage="rules", name=rule.id, message=f"{type(exc).__name__}: {exc}"[:300]))
+                continue
             if finding is not None:
                 findings.append(finding)
     return findings

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,15 +16,18 @@ import yaml
 from pydantic import ValidationError
 
 from checker.discover import RoleMatcher
+from checker.engine.packlint import override_warnings, rule_warnings, stray_files
+from checker.engine.patterns import pattern_faults, text_matches
 from checker.engine.schema import Overrides, Rule
-from checker.engine.text import text_program
+from checker.engine.vocabulary import page_roles
 from checker.errors import RuleError
 from checker.facts.medicines import MedicineIndex
 from checker.facts.prices import Prices
 from checker.facts.seals import Issuer, issuers_from
 from checker.language import Language
 from checker.lexicon import Lexicon, load_lexicon
-from checker.reference import LOADER, Reference, bundled_rules_dir, load_reference
+from checker.reference import Reference, bundled_rules_dir, load_reference
+from checker.safeyaml import load_yaml
 from checker.sitetype import SiteTypePolicy
 
 PACK_VERSION = "2026.11"
@@ -48,6 +51,7 @@ class RulePack:
     issuers: list[Issuer] = field(init=False)
     roles: RoleMatcher = field(init=False)
     site_types: SiteTypePolicy = field(init=False)
+    _built: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.language = Language(self.reference.get("language"), self.lexicon)
@@ -56,6 +60,12 @@ class RulePack:
         self.issuers = issuers_from(self.reference.get("registers"))
         self.roles = RoleMatcher(self.reference, self.medicines)
         self.site_types = SiteTypePolicy(self.reference.get("site_type"))
+
+    def compiled(self, name: str, build: Callable[[RulePack], Any]) -> Any:
+        """What a stage builds from this pack's data (its patterns over the lexicon), built once per pack."""
+        if name not in self._built:
+            self._built[name] = build(self)
+        return self._built[name]
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
@@ -87,13 +97,7 @@ def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
 
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        return yaml.load(text, Loader=LOADER), yaml.compose(text, Loader=LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RuleError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    return load_yaml(path)
 
 
 def load_rule_file(path: Path) -> Rule:
@@ -117,27 +121,18 @@ def load_rule_file(path: Path) -> Rule:
     if path.parent.name != rule.category:
         line = _line_of(node, ["category"])
         problems.append(f"{path}:{line}: category {rule.category!r} differs from its folder {path.parent.name!r}")
-    for name, check in rule.checks.items():
-        for match in _text_matches(check):
-            try:
-                text_program(match.phrases, match.regex)
-            except ValueError as exc:
-                problems.append(f"{path}:{_line_of(node, ['checks', name])}: checks.{name}: {exc}")
+    problems.extend(compile_problems(rule, node, path))
     if problems:
         raise RuleError("\n".join(problems))
     return rule
 
 
-def _text_matches(check) -> list:
-    inner = getattr(check, check.type)
-    found = []
-    for attr in ("text", "near", "not_near"):
-        value = getattr(inner, attr, None)
-        if value is not None and hasattr(value, "phrases"):
-            found.append(value)
-    if hasattr(inner, "phrases"):
-        found.append(inner)
-    return found
+def compile_problems(rule: Rule, node: yaml.Node | None, path: Path) -> list[str]:
+    """Every pattern and selector of the rule that does not compile, with its file and line."""
+    return [
+        f"{path}:{_line_of(node, where) or 1}: {'.'.join(map(str, where))}: {reason}"
+        for where, reason in pattern_faults(rule)
+    ]
 
 
 def unknown_lists(rule: Rule, lexicon: Lexicon) -> list[str]:
@@ -145,7 +140,7 @@ def unknown_lists(rule: Rule, lexicon: Lexicon) -> list[str]:
     return [
         f"checks.{name}: no lexicon list {term!r} (lists: {', '.join(lexicon.names())})"
         for name, check in rule.checks.items()
-        for match in _text_matches(check)
+        for _attr, match in text_matches(getattr(check, check.type))
         for term in lexicon.missing(match.terms)
     ]
 
@@ -160,6 +155,8 @@ def load_pack(local_dirs: Sequence[Path] = (), *, include_bundled: bool = True) 
     for rule_dir in dirs:
         if not rule_dir.is_dir():
             raise RuleError(f"{rule_dir}: no such rule directory")
+        if (empty := _empty_pack(rule_dir, rule_files(rule_dir))) is not None:
+            raise RuleError(empty)
     rules: dict[str, Rule] = {}
     sources: dict[str, Path] = {}
     overrides = Overrides()
@@ -224,9 +221,27 @@ def _merge_overrides(base: Overrides, extra: Overrides) -> Overrides:
 
 def validate_dir(rule_dir: Path) -> tuple[int, list[str]]:
     """Validate every rule file in one directory alone: (number of files, problems)."""
+    report = validate_pack(rule_dir)
+    return report.rule_files, report.problems
+
+
+@dataclass
+class PackReport:
+    """What `rxcheck rules validate` says about one pack: problems stop it loading, warnings do not."""
+
+    rule_files: int
+    problems: list[str]
+    warnings: list[str]
+    has_overrides: bool
+
+
+def validate_pack(rule_dir: Path) -> PackReport:
+    """Validate one pack directory alone, whole: its rule files, `overrides.yaml` and reference files; and warn
+    about what it holds that the loader ignores or that can never match."""
+    rule_dir = Path(rule_dir)
     problems: list[str] = []
     files = rule_files(rule_dir)
-    ids: dict[str, Path] = {}
+    rules: dict[str, tuple[Rule, Path]] = {}
     try:
         lexicon = load_lexicon(list(dict.fromkeys([bundled_rules_dir(), Path(rule_dir)])))
     except RuleError as exc:
@@ -240,10 +255,40 @@ def validate_dir(rule_dir: Path) -> tuple[int, list[str]]:
             continue
         if lexicon is not None:
             problems.extend(f"{path}: {problem}" for problem in unknown_lists(rule, lexicon))
-        if rule.id in ids:
-            problems.append(f"{path}:1: duplicate rule id {rule.id!r} (also in {ids[rule.id]})")
-        ids[rule.id] = path
-    return len(files), problems
+        if rule.id in rules:
+            problems.append(f"{path}:1: duplicate rule id {rule.id!r} (also in {rules[rule.id][1]})")
+        rules[rule.id] = (rule, path)
+    overrides_file = rule_dir / "overrides.yaml"
+    overrides = Overrides()
+    if overrides_file.is_file():
+        try:
+            overrides = _load_overrides(overrides_file)
+        except RuleError as exc:
+            problems.extend(str(exc).splitlines())
+    bundled = bundled_rules_dir()
+    dirs = [rule_dir] if rule_dir.resolve() == bundled.resolve() else [bundled, rule_dir]
+    try:
+        reference = load_reference(dirs)
+    except RuleError as exc:
+        problems.extend(str(exc).splitlines())
+        reference = Reference({}, "")
+    empty = _empty_pack(rule_dir, files)
+    if empty:
+        problems.append(empty)
+    warnings = list(stray_files(rule_dir, files, NOT_RULES))
+    roles = page_roles(reference)
+    for rule, path in rules.values():
+        warnings.extend(rule_warnings(rule, path, roles))
+    known = set(rules) | ({path.stem for path in rule_files(bundled)} if len(dirs) > 1 else set())
+    warnings.extend(override_warnings(overrides, overrides_file, known))
+    return PackReport(len(files), problems, warnings, overrides_file.is_file())
+
+
+def _empty_pack(rule_dir: Path, files: list[Path]) -> str | None:
+    """A pack with no rule files, no `overrides.yaml` and no reference files adds nothing: surely a mistake."""
+    if files or (rule_dir / "overrides.yaml").is_file() or any((rule_dir / "reference").rglob("*.yaml")):
+        return None
+    return f"{rule_dir}: no rule files (<category>/<rule-id>.yaml), overrides.yaml or reference files in this pack"
 
 
 def json_schema() -> dict[str, Any]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import re2
 
 from checker.engine.schema import (
     Check,
@@ -22,11 +19,11 @@ from checker.engine.schema import (
     TextMatch,
     UrlCheck,
 )  # fmt: skip
-from checker.engine.text import RE2_OPTIONS, PageText, TextProgram, text_program
+from checker.engine.text import PageText, TextProgram, compile_regex, text_program
 from checker.facts import Facts
 from checker.language import Language, snippet
 from checker.parse import css_path
-from checker.result import Evidence
+from checker.result import Evidence, Note
 from checker.snapshot import Page, Site
 from checker.urls import registrable_domain
 
@@ -44,6 +41,7 @@ class Context:
     facts: Facts
     pack: RulePack
     jurisdiction: str
+    notes: list[Note] = field(default_factory=list)  # rules that failed on this site
     _texts: dict[int, PageText] = field(default_factory=dict)
 
     def pages(self, roles: list[str] | None = None, exclude: list[str] | None = None) -> list[Page]:
@@ -127,7 +125,7 @@ def check_selector(check: SelectorCheck, ctx: Context) -> list[Evidence]:
 
 
 def _regexes(patterns: list[str]):
-    return [re2.compile(p, RE2_OPTIONS) for p in patterns]
+    return [compile_regex(p) for p in patterns]
 
 
 def _target_ok(target: str, href: str | None, ctx: Context) -> bool:
@@ -211,7 +209,7 @@ def _compare(actual: Any, test: Any) -> bool:
         elif op == "not_in":
             ok = actual not in expected if not isinstance(actual, list) else not (set(actual) & set(expected))
         elif op == "matches":
-            ok = bool(re2.search(str(expected), str(actual), RE2_OPTIONS))
+            ok = bool(compile_regex(str(expected)).search(str(actual)))
         elif op == "contains":
             ok = expected in actual if isinstance(actual, list | str) else False
         else:
@@ -252,12 +250,15 @@ def check_url(check: UrlCheck, ctx: Context) -> list[Evidence]:
             continue
         if hosts and not any(r.search(host) for r in hosts):
             continue
-        if check.tld and not any(
-            re.search(r"(^|\.)" + re.escape(t.lower().lstrip(".")) + "$", host) for t in check.tld
-        ):
+        if check.tld and not any(_has_suffix(host, t) for t in check.tld):
             continue
         return [Evidence(url=url, snippet=f"site address: {url}", locator="url")]
     return []
+
+
+def _has_suffix(host: str, tld: str) -> bool:
+    suffix = tld.lower().lstrip(".")
+    return host == suffix or host.endswith("." + suffix)
 
 
 MATCHERS: dict[str, Callable[[Any, Context], list[Evidence]]] = {

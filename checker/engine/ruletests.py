@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.discover import RoleMatcher
-from checker.engine.evaluate import applies, evaluate_rule
-from checker.engine.loader import RulePack, load_pack, rule_files
-from checker.engine.matchers import Context
+from checker.engine.loader import load_pack, rule_files
 from checker.engine.schema import Rule, RuleTest
-from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Exchange, FetchResult
+from checker.pipeline import Checker
 from checker.snapshot import Page, Site
 from checker.urls import normalize_url
 
@@ -49,18 +47,18 @@ def site_from_test(case: RuleTest, matcher: RoleMatcher) -> Site:
     return site
 
 
-def run_case(rule: Rule, case: RuleTest, pack: RulePack, matcher: RoleMatcher) -> bool:
-    site = site_from_test(case, matcher)
-    facts = extract_facts(site, pack)
-    jurisdiction = case.jurisdiction if case.jurisdiction != "auto" else guess_jurisdiction(site, facts)
-    ctx = Context(site=site, facts=facts, pack=pack, jurisdiction=jurisdiction)
-    return applies(rule, jurisdiction) and evaluate_rule(rule, ctx) is not None
+def run_case(rule: Rule, case: RuleTest, checker: Checker) -> bool:
+    """Whether the rule makes a finding on the case's site, on the path of a real check (`Checker.findings`, which
+    `Checker.assess` runs before the verdict). A rule that fails on the case does not match."""
+    site = site_from_test(case, checker.pack.roles)
+    _, ctx, findings = checker.findings(site, case.jurisdiction, rules=[rule])
+    return not ctx.notes and any(finding.rule == rule.id for finding in findings)
 
 
 def run_rule_tests(local_dirs: Sequence[Path] = ()) -> list[RuleTestOutcome]:
     """Run the tests of every rule in the effective pack (bundled + `local_dirs`)."""
-    pack = load_pack(local_dirs)
-    matcher = pack.roles
+    checker = Checker(pack=load_pack(local_dirs))
+    pack = checker.pack
     wanted = {path.stem for d in local_dirs for path in rule_files(Path(d))} if local_dirs else None
     outcomes = []
     for rule in pack.rules:
@@ -68,7 +66,7 @@ def run_rule_tests(local_dirs: Sequence[Path] = ()) -> list[RuleTestOutcome]:
             continue
         for expected, cases in (("match", rule.tests.match), ("no_match", rule.tests.no_match)):
             for index, case in enumerate(cases):
-                matched = run_case(rule, case, pack, matcher)
+                matched = run_case(rule, case, checker)
                 outcomes.append(RuleTestOutcome(rule=rule.id, source=pack.sources.get(rule.id), expected=expected,
                                                 index=index, passed=matched == (expected == "match"),
                                                 note=case.note))  # fmt: skip

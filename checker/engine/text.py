@@ -45,7 +45,21 @@ def compile_any(phrases: tuple[str, ...], regexes: tuple[str, ...]) -> re2._Rege
     try:
         return re2.compile("|".join(parts), RE2_OPTIONS)
     except re2.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
+        raise ValueError(f"invalid regular expression: {_reason(exc)}") from None
+
+
+@lru_cache(maxsize=4096)
+def compile_regex(pattern: str) -> re2._Regexp:
+    """One regular expression of a rule pack (a link's href, a host, a fact's `matches`), on RE2."""
+    try:
+        return re2.compile(pattern, RE2_OPTIONS)
+    except re2.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {_reason(exc)}") from None
+
+
+def _reason(exc: re2.error) -> str:
+    reason = exc.args[0] if exc.args else exc
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
 
 
 class TextProgram:

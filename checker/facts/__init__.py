@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.result import Evidence
+from checker.result import Evidence, Note
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Facts:
 
     def __init__(self, facts: Iterable[Fact] = ()) -> None:
         self._by_kind: dict[str, list[Fact]] = defaultdict(list)
+        self.notes: list[Note] = []  # extractors that failed on this site
         for fact in facts:
             self.add(fact)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 import re2
 
 from checker.language import fold, heading_context, sentence_bounds, snippet
+from checker.lexicon import group_spans
 from checker.parse import Block
 from checker.result import Evidence
 from checker.snapshot import Page, Site
@@ -47,14 +48,8 @@ def find_terms(pattern: re2._Regexp | None, folded: str) -> Iterator[tuple[int, 
     """(start, end, matched folded text) for each whole-word hit of a `terms_pattern` in folded text."""
     if pattern is None:
         return
-    pos = 0
-    while pos <= len(folded):
-        m = pattern.search(folded, pos)
-        if not m:
-            return
-        start, end = m.span(1)
+    for start, end in group_spans(pattern, folded):
         yield start, end, " ".join(folded[start:end].replace("-", " ").split())
-        pos = end
 
 
 __all__ = [

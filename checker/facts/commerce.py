@@ -5,7 +5,8 @@ Fact kinds:
 - `commerce`: evidence that the site itself sells (one per signal and page). value: the signal.
   attrs: `signal` (cart_button | checkout_link | order_link (incl. "Start consultation" of online doctor services) |
   order_form | product_offer_jsonld | price_with_buy |
-  message_order), `role` (page role), `text` (button or link text, JSON-LD product name...). `order_link`: a
+  message_order), `role` (page role), `text` (button or link text, JSON-LD product name...),
+  `prescription_order` (bool: the text orders prescriptions themselves, e.g. "Transfer a prescription"). `order_link`: a
   same-site link to an order form, a refill or a prescription transfer ("Transfer a prescription", "Rezept
   einlösen"). `order_form`: a same-site form to a cart/checkout, with product/quantity fields, with prices to
   choose from, or for a refill or prescription transfer. `message_order`: a link to order through WhatsApp,
@@ -33,6 +34,7 @@ from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, evidence, fold, heading_context, sentence_bounds
 from checker.facts.domain import site_domains
 from checker.facts.medicines import MedicineIndex, Mention
+from checker.lexicon import Hit, TermMatcher
 from checker.result import Evidence
 from checker.snapshot import Page, Site
 from checker.urls import registrable_domain
@@ -40,82 +42,56 @@ from checker.urls import registrable_domain
 if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
-CART_PHRASE = re.compile(
-    r"(?i)\b(?:add\s+to\s+(?:cart|basket|bag|trolley)|buy\s+now|order\s+now|in\s+den\s+warenkorb|jetzt\s+kaufen|"
-    r"jetzt\s+bestellen|ajouter\s+au\s+panier|acheter\s+maintenant|commander\s+maintenant|in\s+(?:de\s+)?winkel"
-    r"(?:wagen|mand)|toevoegen\s+aan\s+(?:winkelwagen|winkelmand)|bestel\s+nu|koop\s+nu)\b"
-)
-CART_WORD = re.compile(r"(?i)^\W*(?:buy|order|kaufen|bestellen|acheter|commander|kopen|bestel|add|in\s+den\s+korb)\W*$")
 CART_TEXT_LIMIT = 40
-CHECKOUT_SEGMENT = re.compile(
-    r"(?i)(?:^|[/_\-.])(?:cart|checkout|basket|warenkorb|kasse|panier|commande|winkelwagen|winkelmand|afrekenen|"
-    r"add-to-cart|add_to_cart)(?:$|[/_\-.?])"
-)
-CHECKOUT_TEXT = re.compile(
-    r"(?i)^\W*(?:(?:my|your|view|mein|mon|votre|mijn)\s+)?(?:cart|basket|bag|checkout|warenkorb|kasse|panier|"
-    r"winkelwagen|winkelmand|afrekenen)\W*(?:\(\d+\))?\W*$"
-)
-ORDER_FIELDS = re.compile(
-    r"(?i)add.?to.?cart|product.?id|variation.?id|^qty$|^quantity$|^menge$|^quantit[ée]$|^aantal$"
-)
-BUY_WORDS = re.compile(
-    r"(?i)\b(?:buy|order|add\s+to\s+(?:cart|basket)|kaufen|bestellen|warenkorb|acheter|commander|panier|kopen|bestel|"
-    r"winkelwagen)\b"
-)
 PRICED_BLOCK = 200
-ORDER_FORM_TEXT = re.compile(
-    r"(?i)\b(?:refill|transfer\s+(?:request|(?:a\s+|my\s+|your\s+)?prescription)|rezept\s+einl[öo]sen|"
-    r"renouvellement\s+d'ordonnance|herhaalrecept|place\s+(?:an\s+|your\s+)?order)\b"
-)
-ORDER_LINK_TEXT = re.compile(
-    r"(?i)^\W*(?:order\s+form|transfer\s+(?:a|my|your)\s+prescriptions?|(?:request|order)\s+(?:a\s+)?refills?|"
-    r"refill\s+(?:a\s+|my\s+|your\s+)?prescriptions?|(?:e-)?rezept\s+einl[öo]sen|bestellformular|bon\s+de\s+commande|"
-    r"herhaalrecept(?:en)?\s+bestellen|bestelformulier"
-    r"|start\s+(?:(?:a|an|my|your|free|online)\s+)*(?:[\w-]+\s+){0,2}consultation|(?:online-?)?konsultation\s+starten"
-    r"|commencer\s+(?:la\s+|ma\s+|votre\s+)?consultation|start\s+(?:uw\s+|je\s+)?(?:online\s+)?consult)\W*$"
-)
 MESSAGING_HOSTS = ("wa.me", "whatsapp.com", "t.me", "telegram.me", "telegram.org", "signal.me", "m.me", "viber.com")
-ORDER_WORDS = re.compile(r"(?i)\b(?:order|buy|purchase|bestell\w*|kaufen|command\w*|achet\w*|kopen|bestel)\b")
+STEP_TYPES = ("upload", "e_prescription", "prescriber_contact", "consultation", "questionnaire", "mail_original")
+FIELD_SEPARATORS = str.maketrans("_.-", "   ")
 
-STEP_PATTERNS = {
-    "upload": r"upload\s+(?:a\s+|your\s+|the\s+)?(?:copy\s+of\s+(?:your\s+|the\s+)?)?(?:prescription|rx)|"
-              r"photo\s+of\s+(?:your|the)\s+prescription|(?:e-)?rezept\s+(?:hochladen|fotografieren|(?:ein)?scannen)|"
-              r"t[ée]l[ée]charg(?:er|ez)\s+(?:votre|l')\s*ordonnance|(?:envoy|d[ée]pos)(?:er|ez)\s+(?:votre|une|l')\s*"
-              r"ordonnance|recept\s+(?:uploaden|insturen)|upload\s+(?:je|uw)\s+recept",
-    "e_prescription": r"e-?prescriptions?|electronic\s+prescriptions?|\beps\b|nhs\s+(?:repeat\s+)?prescriptions?|"
-                      r"nominate\s+(?:us|our\s+pharmacy)|e-?rezept|elektronische[sn]?\s+rezept|ordonnance\s+(?:[ée]"
-                      r"lectronique|num[ée]rique|d[ée]mat[ée]rialis[ée]e)|e-?ordonnance|elektronisch\s+recept|e-?recept",
-    "prescriber_contact": r"(?:we|our\s+pharmacists?)\s+(?:will\s+)?(?:contact|verify\s+with|call|check\s+with)\s+"
-                          r"(?:your\s+)?(?:doctor|prescriber|gp|physician)|your\s+(?:doctor|prescriber|gp|physician)"
-                          r"\s+(?:can\s+|will\s+|must\s+)?(?:send|fax|e-?mail|transmit)s?\s+(?:the\s+|your\s+|a\s+)?"
-                          r"prescription|wir\s+(?:kontaktieren|rufen)\s+ihren\s+arzt|ihr\s+arzt\s+(?:sendet|schickt)|"
-                          r"nous\s+contact(?:ons|erons)\s+votre\s+m[ée]decin|votre\s+m[ée]decin\s+(?:envoie|transmet)|"
-                          r"wij\s+(?:nemen\s+)?contact\s+(?:op\s+)?met\s+uw\s+(?:arts|huisarts|voorschrijver)|"
-                          r"uw\s+(?:arts|huisarts)\s+(?:stuurt|verstuurt)",
-    "consultation": r"online\s+consultations?|(?:video|telephone|phone|virtual|tele-?)\s?consultations?|consultation"
-                    r"\s+with\s+(?:our|a|one\s+of\s+our)\s+(?:doctors?|clinicians?|prescribers?|gps?|pharmacists?)|"
-                    r"online-?(?:sprechstunde|arztgespr[äa]ch|konsultation)|videosprechstunde|t[ée]l[ée]consultation|"
-                    r"consultation\s+en\s+ligne|online\s+consult|beeldbellen\s+met\s+(?:een|de)\s+arts",
-    "questionnaire": r"(?:medical|health|online|short|brief|medizinische[nr]?)\s+(?:questionnaire|assessment)|"
-                     r"questionnaire|fragebogen|vragenlijst",
-    "mail_original": r"(?:post|mail|send)\s+(?:us\s+)?(?:your|the)\s+(?:original|paper)\s+prescription|original\s+"
-                     r"prescription|(?:original)?rezept\s+(?:per\s+post|einsenden|zusenden|schicken)|originalrezept|"
-                     r"ordonnance\s+originale|l'original\s+de\s+(?:votre|l')\s*ordonnance|(?:originele?|papieren)\s+"
-                     r"recept|recept\s+(?:opsturen|per\s+post)",
-}  # fmt: skip
-STEP = re.compile("(?i)" + "|".join(f"(?P<{name}>{p})" for name, p in STEP_PATTERNS.items()))
-PRESCRIPTION_WORDS = re.compile(r"(?i)prescription|rezept|ordonnance|recept|\brx\b")
-NO_PRESCRIPTION = re.compile(
-    r"(?i)\bno\s+(?:prior\s+)?(?:prescription|rx|script|doctor'?s?\s+(?:visit|approval|consultation))s?\s*"
-    r"(?:is\s+)?(?:needed|required|necessary)?|\bwithout\s+(?:a\s+|any\s+)?(?:doctor'?s?\s+)?(?:prescription|rx)\b|"
-    r"\bprescription\s+(?:is\s+)?not\s+(?:needed|required|necessary)|\bohne\s+(?:\w+\s+)?rezept\b|\brezeptfrei\b|"
-    r"\bsans\s+ordonnance\b|\bzonder\s+(?:een\s+)?recept\b|\breceptvrij\b"
-)
+
+def _whole_label(matcher: TermMatcher, text: str) -> bool:
+    """Whether a short label is one term and nothing else but punctuation and an item count ("Cart (2)")."""
+    for hit in matcher.finditer(text):
+        rest = re.sub(r"\(\d+\)", "", text[hit.end :], count=1)
+        if not any(c.isalnum() for c in text[: hit.start]) and not any(c.isalnum() for c in rest):
+            return True
+    return False
+
+
+def _steps(pack: RulePack, text: str) -> list[tuple[str, Hit]]:
+    """Prescription steps named in the text, left to right, one per stretch of text (the first kind on a tie)."""
+    hits = sorted(
+        ((hit.start, order, -hit.end, kind, hit) for order, kind in enumerate(STEP_TYPES)
+         for hit in pack.lexicon.matcher(f"prescription_step_{kind}").finditer(text)),
+        key=lambda row: row[:3],
+    )  # fmt: skip
+    found: list[tuple[str, Hit]] = []
+    for _, _, _, kind, hit in hits:
+        if not found or hit.start >= found[-1][1].end:
+            found.append((kind, hit))
+    return found
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     cue = pack.language
     index = pack.medicines
+    lex = pack.lexicon
+    cart_phrase, cart_word, buy_verb = lex.matcher("cart_phrase"), lex.matcher("cart_word"), lex.matcher("buy_verb")
+    buy_word, no_prescription = lex.matcher("buy_word"), lex.matcher("no_prescription_claim")
+    checkout_url, checkout_label = lex.matcher("checkout_url_word"), lex.matcher("checkout_label")
+    order_link, order_form_text = lex.matcher("order_link_label"), lex.matcher("order_form_text")
+    field_part, field_name = lex.matcher("order_field_part"), lex.matcher("order_field_name")
+    rx_order = lex.matcher("prescription_order_word")
+
+    def is_cart(label: str) -> bool:
+        return len(label) <= CART_TEXT_LIMIT and (
+            cart_phrase.search(label) or _whole_label(cart_word, label) or _whole_label(buy_verb, label)
+        )
+
+    def order_field(name: str) -> bool:
+        name = name.translate(FIELD_SEPARATORS)
+        return field_part.search(name) or _whole_label(field_name, name)
+
     domains = site_domains(site)
     facts: dict[tuple, Fact] = {}
 
@@ -126,12 +102,12 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
         context = heading_context(page)
         for i, block in enumerate(page.blocks):
             text = block.text
-            if len(text) <= CART_TEXT_LIMIT and (CART_PHRASE.search(text) or CART_WORD.match(text)):
+            if is_cart(text):
                 add(
                     ("cart_button", page.final_url),
-                    _commerce(page, "cart_button", text, evidence(page, text, block.locator)),
+                    _commerce(page, "cart_button", text, evidence(page, text, block.locator), rx_order),
                 )
-            priced = len(text) <= PRICED_BLOCK and PRICE_HINT.search(text) and BUY_WORDS.search(text)
+            priced = len(text) <= PRICED_BLOCK and PRICE_HINT.search(text) and buy_word.search(text)
             if (
                 priced
                 and cue.status(text, 0, 0, context[i]) == "asserted"
@@ -139,18 +115,19 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             ):
                 add(
                     ("price_with_buy", page.final_url),
-                    _commerce(page, "price_with_buy", text, evidence(page, text, block.locator)),
+                    _commerce(page, "price_with_buy", text, evidence(page, text, block.locator), rx_order),
                 )
-            for m in STEP.finditer(text):
-                status = cue.status(text, m.start(), m.end(), context[i])
-                attrs = {"type": m.lastgroup, "via": "text", "status": status}
+            for kind, hit in _steps(pack, text):
+                status = cue.status(text, hit.start, hit.end, context[i])
+                attrs = {"type": kind, "via": "text", "status": status}
                 add(
-                    ("step", m.lastgroup, status),
-                    Fact("prescription_step", m.lastgroup, attrs, evidence(page, text, block.locator, *m.span())),
+                    ("step", kind, status),
+                    Fact("prescription_step", kind, attrs, evidence(page, text, block.locator, hit.start, hit.end)),
                 )
-            for m in NO_PRESCRIPTION.finditer(text):
-                status = cue.status(text, m.start(), m.end(), context[i])
-                medicine = _medicine_in_sentence(index, text, m.start(), m.end())
+            for hit in no_prescription.finditer(text):
+                claim = text[hit.start : hit.end]
+                status = cue.status(text, hit.start, hit.end, context[i])
+                medicine = _medicine_in_sentence(index, text, hit.start, hit.end)
                 attrs = {
                     "status": status,
                     "medicine": medicine.medicine.name if medicine else None,
@@ -163,51 +140,51 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     else None,
                 }
                 add(
-                    ("no_rx", fold(m.group(0).strip()), status, attrs["medicine"]),
+                    ("no_rx", fold(claim), status, attrs["medicine"]),
                     Fact(
-                        "no_prescription_claim",
-                        m.group(0).strip(),
-                        attrs,
-                        evidence(page, text, block.locator, *m.span()),
+                        "no_prescription_claim", claim, attrs, evidence(page, text, block.locator, hit.start, hit.end)
                     ),
                 )
         for link in page.links:
-            if _message_order(link.href, link.text):
+            if _message_order(lex.matcher("order_word"), link.href, link.text):
                 ev = Evidence(
                     url=page.final_url, snippet=f"link “{link.text}” to {link.href}"[:300], locator=link.locator
                 )
-                add(("message_order", page.final_url), _commerce(page, "message_order", link.text, ev))
+                add(("message_order", page.final_url), _commerce(page, "message_order", link.text, ev, rx_order))
             if not link.href.startswith(("http://", "https://")) or registrable_domain(link.href) not in domains:
                 continue
             short = len(link.text) <= CART_TEXT_LIMIT
             ev = Evidence(url=page.final_url, snippet=f"link “{link.text}” to {link.href}"[:300], locator=link.locator)
-            if short and (CART_PHRASE.search(link.text) or CART_WORD.match(link.text)):
-                add(("cart_button", page.final_url), _commerce(page, "cart_button", link.text, ev))
-            if CHECKOUT_SEGMENT.search(urlsplit(link.href).path) or (short and CHECKOUT_TEXT.match(link.text)):
-                add(("checkout_link", page.final_url), _commerce(page, "checkout_link", link.text, ev))
-            if short and ORDER_LINK_TEXT.match(link.text):
-                add(("order_link", page.final_url), _commerce(page, "order_link", link.text, ev))
+            if is_cart(link.text):
+                add(("cart_button", page.final_url), _commerce(page, "cart_button", link.text, ev, rx_order))
+            if checkout_url.search(urlsplit(link.href).path) or (short and _whole_label(checkout_label, link.text)):
+                add(("checkout_link", page.final_url), _commerce(page, "checkout_link", link.text, ev, rx_order))
+            if short and _whole_label(order_link, link.text):
+                add(("order_link", page.final_url), _commerce(page, "order_link", link.text, ev, rx_order))
         for form in page.doc.forms if page.doc else []:
             same_site = registrable_domain(form.action) in domains
             ev = Evidence(url=page.final_url, snippet=f"form to {form.action}: {form.text}"[:300], locator=form.locator)
             if same_site and (
-                CHECKOUT_SEGMENT.search(urlsplit(form.action).path)
-                or any(ORDER_FIELDS.search(n) for n in form.input_names)
-                or CART_PHRASE.search(form.text)
-                or ORDER_FORM_TEXT.search(form.text)
+                checkout_url.search(urlsplit(form.action).path)
+                or any(order_field(n) for n in form.input_names)
+                or cart_phrase.search(form.text)
+                or order_form_text.search(form.text)
                 or PRICE_HINT.search(form.text)  # choosing a priced pack
             ):
-                add(("order_form", page.final_url), _commerce(page, "order_form", form.text[:100], ev))
+                add(("order_form", page.final_url), _commerce(page, "order_form", form.text[:100], ev, rx_order))
             if form.has_file_input and (
                 page.role == "prescriptions"
-                or PRESCRIPTION_WORDS.search(" ".join([form.text, form.action, *form.input_names]))
+                or lex.matcher("prescription_word").search(" ".join([form.text, form.action, *form.input_names]))
             ):
                 attrs = {"type": "upload", "via": "form", "status": "asserted"}
                 add(("step", "upload", "form"), Fact("prescription_step", "upload", attrs, ev))
         for item in _offers(page.doc.json_ld if page.doc else []):
             snippet = f"JSON-LD Product “{item['name']}” offered at {item['price']} {item['currency']}"
             ev = Evidence(url=page.final_url, snippet=snippet[:300], locator="script[type='application/ld+json']")
-            add(("product_offer_jsonld", page.final_url), _commerce(page, "product_offer_jsonld", item["name"], ev))
+            add(
+                ("product_offer_jsonld", page.final_url),
+                _commerce(page, "product_offer_jsonld", item["name"], ev, rx_order),
+            )
     return list(facts.values())
 
 
@@ -221,16 +198,22 @@ def _medicine_in_sentence(index: MedicineIndex, text: str, start: int, end: int)
     return product or closest
 
 
-def _message_order(href: str, text: str) -> bool:
+def _message_order(order_word: TermMatcher, href: str, text: str) -> bool:
     """A link to order through a messaging app ("Order on WhatsApp", wa.me/...?text=I want to order...)."""
     host = (urlsplit(href).hostname or "").lower() if href.startswith(("http://", "https://")) else ""
     if not any(host == h or host.endswith("." + h) for h in MESSAGING_HOSTS):
         return False
-    return bool(ORDER_WORDS.search(text) or ORDER_WORDS.search(unquote(href)))
+    return bool(order_word.search(text) or order_word.search(unquote(href)))
 
 
-def _commerce(page: Page, signal: str, text: str, ev: Evidence) -> Fact:
-    return Fact("commerce", signal, {"signal": signal, "role": page.role, "text": text[:200]}, ev)
+def _commerce(page: Page, signal: str, text: str, ev: Evidence, prescription: TermMatcher) -> Fact:
+    attrs = {
+        "signal": signal,
+        "role": page.role,
+        "text": text[:200],
+        "prescription_order": prescription.search(text[:200]),
+    }
+    return Fact("commerce", signal, attrs, ev)
 
 
 def _links_out(page: Page, locator: str, domains: set[str]) -> bool:

@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+import re2
+
 from checker.facts import Fact
+from checker.facts._common import RE2_OPTIONS as OPTIONS
 from checker.facts._common import evidence
 from checker.facts.domain import site_domains
 from checker.facts.licences import find_licences
+from checker.language import fold
+from checker.lexicon import Hit, Term, TermMatcher
 from checker.result import Evidence
 from checker.snapshot import Page, Site
 from checker.urls import registrable_domain
@@ -33,41 +39,6 @@ from checker.urls import registrable_domain
 if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
-COUNTRY_NAMES = {
-    "GB": "united kingdom|great britain|england|scotland|wales|northern ireland|vereinigtes königreich|royaume-uni|"
-    "verenigd koninkrijk|grossbritannien|großbritannien|uk",
-    "US": "united states(?: of america)?|usa|u\\.s\\.a\\.|vereinigte staaten|états-unis|etats-unis|verenigde staten",
-    "CA": "canada|kanada",
-    "DE": "germany|deutschland|allemagne|duitsland",
-    "NL": "netherlands|the netherlands|nederland|niederlande|pays-bas|holland",
-    "FR": "france|frankreich|frankrijk",
-    "BE": "belgium|belgië|belgie|belgique|belgien",
-    "AT": "austria|österreich|autriche|oostenrijk",
-    "CH": "switzerland|schweiz|suisse|zwitserland",
-    "IE": "ireland|irland|irlande|ierland|éire",
-    "ES": "spain|spanien|espagne|spanje|españa",
-    "IT": "italy|italien|italie|italië|italia",
-    "LU": "luxembourg|luxemburg",
-    "CY": "cyprus|chypre|zypern",
-    "MT": "malta|malte",
-    "IN": "india|indien|inde",
-    "SG": "singapore",
-    "HK": "hong kong",
-    "CN": "china|chine",
-    "RU": "russia|russian federation|russland|russie",
-    "TR": "turkey|türkiye|turkiye",
-    "PH": "philippines",
-    "PK": "pakistan",
-    "BZ": "belize",
-    "PA": "panama",
-    "MU": "mauritius",
-    "AU": "australia|australien|australie",
-    "NZ": "new zealand",
-    "MX": "mexico|mexiko|mexique",
-}
-COUNTRY_WORD = re.compile(
-    r"(?i)(?<![\w-])(?:" + "|".join(f"(?P<{code}>{names})" for code, names in COUNTRY_NAMES.items()) + r")(?![\w-])"
-)
 CCTLD_COUNTRY = {"uk": "GB", "gb": "GB", "us": "US", "ca": "CA", "de": "DE", "nl": "NL", "fr": "FR", "be": "BE",
                  "at": "AT", "ch": "CH", "ie": "IE", "es": "ES", "it": "IT", "lu": "LU", "in": "IN"}  # fmt: skip
 
@@ -85,34 +56,9 @@ POSTCODES = [  # (country, pattern, needs a street before it)
     ("IE", re.compile(r"\b(?P<pc>[AC-FHKNPRTV-Y]\d[\dW] ?[AC-FHKNPRTV-Y\d]{4})\b"), True),  # Eircode
     (None, re.compile(r"\b(?:(?P<cc>D|A|CH|F|B|L|NL)[-‑ ])?(?P<pc>\d{4,5})\s+(?=[A-ZÄÖÜÉÈ][\w\-]+)"), True),
 ]
-STREET = re.compile(
-    r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.\-]*\s+){0,4}(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Way|Close|Drive|Dr|"
-    r"Place|Pl|Park|Court|Ct|Boulevard|Blvd|Square|Sq|Terrace|Crescent|Row|Hill|Gardens|Walk|Parade|Green|Highway|"
-    r"Hwy|Parkway|Pkwy|Estate|House|Mews|Wharf|Quay|Broadway)\b\.?"
-    r"|\b(?:Unit|Suite|Ste|Floor|Building)\s+\w+"
-    r"|\b[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|markt|straat|laan|"
-    r"plein|gracht|kade|singel|dijk|steeg|dreef|hof)\s+\d{1,4}\s?[a-zA-Z]?\b"
-    r"|\b[A-ZÄÖÜ][\wäöüß\-]*\s(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Markt|Straat|Laan|"
-    r"Plein|Gracht|Kade|Singel|Dijk|Steeg|Dreef|Hof)\s+\d{1,4}\s?[a-zA-Z]?\b"
-    r"|\b(?:Am|An der|Auf dem|Im|In der|Zum|Zur)\s+[A-ZÄÖÜ][\wäöüß\-]+\s+\d{1,4}[a-z]?\b"
-    r"|\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|chemin|place|quai|allée|impasse|route|cours|"
-    r"square|rond-point)\b"
-)
-STREET_LANGUAGE = [
-    ("de", re.compile(r"(?i)straße|strasse|str\.|weg\b|gasse|platz|allee|\b(?:am|im|zum|zur)\b")),
-    ("nl", re.compile(r"(?i)straat|laan|plein|gracht|kade|singel|dijk|steeg|dreef")),
-    ("fr", re.compile(r"(?i)\b(?:rue|avenue|boulevard|bd|chemin|place|quai|allée|impasse|route)\b")),
-]
-PO_BOX = re.compile(
-    r"(?i)\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|bo[iî]te\s+postale|b\.?p\.?|postbus|apartado)\s*\d+"
-)
 CC_PREFIX = {"D": "DE", "A": "AT", "CH": "CH", "F": "FR", "B": "BE", "L": "LU", "NL": "NL"}
 STREET_WINDOW = 150
 
-PHONE_CONTEXT = re.compile(
-    r"(?i)\b(?:tel|tél|phone|telephone|téléphone|telefon|telefoon|call|ring|helpline|hotline|fax|mobile|bel|"
-    r"appelez|anrufen|whatsapp)\b[^\d+]{0,20}$"
-)
 PHONE_PATTERNS = [
     re.compile(r"(?<![\w+])(?:\+|00)(?P<cc>\d{1,3})[\s.\-/]?(?:\(0\)\s?)?\(?\d{1,4}\)?(?:[\s.\-/]?\d{2,4}){2,5}(?!\d)"),
     re.compile(r"(?<![\w+/.-])(?:1[\s.\-])?\(?(?P<area>[2-9]\d{2})\)?[\s.\-]\d{3}[\s.\-]\d{4}(?!\d|[.\-/]\d)"),
@@ -198,40 +144,98 @@ FREE_MAIL = {
 }  # fmt: skip
 FREE_MAIL_NAMES = re.compile(r"^(?:yahoo|hotmail|outlook|live|yandex|gmx)\.")
 
-LEGAL_FORMS = [  # (pattern, canonical form, country hint)
-    (r"Pvt\.?\s+Ltd\.?|Private\s+Limited", "Pvt Ltd", "IN"),
-    (r"Pty\.?\s+Ltd\.?", "Pty Ltd", "AU"),
-    (r"Limited|Ltd\.?|LLP|PLC|plc", "Ltd", "GB"),
-    (r"LLC|L\.L\.C\.|Inc\.|Inc\b|Incorporated|Corp\.|Corporation", "Inc/LLC", "US"),
-    (r"GmbH(?:\s*&\s*Co\.?\s*KG)?|UG\s*\(haftungsbeschränkt\)|e\.\s?K\.|OHG|AG|KG", "GmbH/AG/KG", "DE"),
-    (r"B\.V\.|BV|N\.V\.|NV|BVBA|VOF|V\.O\.F\.", "B.V./N.V.", "NL"),
-    (r"SARL|S\.A\.R\.L\.|SASU|SAS|SELARL|SELAS|EURL|SNC|SA", "SARL/SAS/SA", "FR"),
-    (r"SPRL|SRL|S\.R\.L\.", "SRL", "BE"),
-]
-WORD = r"[\w&'’\-]+(?:\.[\w&'’\-]+)*"  # inner dots only: "Ltd." ends a name, "pharma.com" does not
-NAME_WORD = rf"(?:[A-ZÄÖÜÉ0-9]{WORD}|[A-ZÄÖÜÉ]|&|and|und|et|en|of|de|la|le|du|van|von|der|den|für|pour|voor)"
-COMPANY = re.compile(
-    rf"(?P<name>(?:{NAME_WORD}\s+){{0,5}}[A-ZÄÖÜÉ]{WORD}),?\s+"
-    r"(?P<form>" + "|".join(f"(?:{p})" for p, _, _ in LEGAL_FORMS) + r")(?![\w.-]|\s*\d)"
-    r"(?!\s+(?:time|edition|offer|stock|supply|quantit|availab))"
-)
-COMPANY_LEAD_WORDS = {"copyright", "welcome", "by", "operated", "owned", "run", "©", "at", "to", "from", "with", "is"}
+PHONE_WORD_REACH = 20  # a phone word at most this far before the number, with no digit between
+WORD = r"[\pL\pN_&'’\-]+(?:\.[\pL\pN_&'’\-]+)*"  # inner dots only: "Ltd." ends a name, "pharma.com" does not
+
+
+@dataclass(frozen=True)
+class LegalForm:
+    group: str
+    country: str | None
+    pattern: re2._Regexp  # its written forms, whole
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The contact extractor's patterns over one pack's lexicon and reference data, compiled once per pack."""
+
+    countries: TermMatcher
+    country_of: dict[str, str]  # a country name as written in countries.yaml -> its ISO code
+    street: re2._Regexp
+    street_language: list[tuple[str, re2._Regexp]]
+    po_box: re2._Regexp
+    phone_word: TermMatcher
+    fax_word: TermMatcher
+    company: re2._Regexp
+    legal_forms: list[LegalForm]
+    lead_words: TermMatcher
+    not_after_form: TermMatcher
+
+
+def _patterns(pack: RulePack) -> Patterns:
+    lex = pack.lexicon
+    table = pack.reference.get("countries") or {}
+    country_of = {str(name): str(code) for code, names in table.items() for name in names}
+    word = r"[\pL\pN_'.\-]"
+    street = (
+        rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z]{word}*\s+){{0,4}}{lex.alternation('street_type_after_name')}\b\.?"
+        rf"|\b{lex.alternation('address_unit')}\s+[\pL\pN_]+"
+        rf"|(?:\b[A-Z]|[ÄÖÜ])[\pL\pN_\-]*{lex.alternation('street_suffix')}\s+\d{{1,4}}\s?[a-zA-Z]?\b"
+        rf"|(?:\b[A-Z]|[ÄÖÜ])[\pL\pN_\-]*\s{lex.alternation('street_type_before_number')}\s+\d{{1,4}}\s?[a-zA-Z]?\b"
+        rf"|\b{lex.alternation('street_prefix')}\s+[A-ZÄÖÜ][\pL\pN_\-]+\s+\d{{1,4}}[a-z]?\b"
+        rf"|\b\d{{1,4}}(?:\s?{lex.alternation('house_number_suffix')})?,?\s+"
+        rf"(?i:{lex.alternation('street_type_after_number')})(?:$|[^\pL\pN_])"
+    )
+    street_lists = ("street_suffix", "street_type_before_number", "street_prefix", "street_type_after_number")
+    street_language = [
+        (language, re2.compile("(?i)" + "|".join(lex.alternation(name, language) for name in street_lists), OPTIONS))
+        for language in sorted({lang for name in street_lists for lang in lex.languages(name)})
+    ]
+    forms = [
+        LegalForm(entry["group"], entry.get("country"), re2.compile("|".join(f"(?:{f})" for f in entry["forms"])))
+        for entry in pack.reference.get("legal_forms") or []
+    ]
+    all_forms = "|".join(f"(?:{f})" for entry in pack.reference.get("legal_forms") or [] for f in entry["forms"])
+    name_word = rf"(?:[\p{{Lu}}0-9]{WORD}|\p{{Lu}}|&|{lex.alternation('name_particle')})"
+    company = rf"(?P<name>(?:{name_word}\s+){{0,5}}\p{{Lu}}{WORD}),?\s+(?P<form>{all_forms})"
+    return Patterns(
+        countries=TermMatcher("countries", [Term(name, "") for name in country_of]),
+        country_of={_folded(name): code for name, code in country_of.items()},
+        street=re2.compile(street, OPTIONS),
+        street_language=street_language,
+        po_box=re2.compile(rf"(?i)\b{lex.alternation('po_box')}\s*\d+", OPTIONS),
+        phone_word=lex.matcher("phone_word"),
+        fax_word=lex.matcher("fax_word"),
+        company=re2.compile(company, OPTIONS),
+        legal_forms=forms,
+        lead_words=lex.matcher("company_lead_word"),
+        not_after_form=lex.matcher("not_after_legal_form"),
+    )
+
+
+def _folded(name: str) -> str:
+    return " ".join(fold(name).split())
+
+
+def _country_code(p: Patterns, hit: Hit) -> str:
+    return p.country_of[_folded(hit.term)]
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
+    p: Patterns = pack.compiled("contact", _patterns)
     domains = site_domains(site)
     hint = CCTLD_COUNTRY.get(registrable_domain(site.start_url).rsplit(".", 1)[-1])
     facts: dict[tuple, Fact] = {}
     for page in site.html_pages():
         previous = ""
         for block in page.blocks:
-            for key, fact in _addresses(page, block.text, block.locator, previous, hint):
+            for key, fact in _addresses(p, page, block.text, block.locator, previous, hint):
                 facts.setdefault(key, fact)
-            for key, fact in _phones(page, block.text, block.locator, hint):
+            for key, fact in _phones(p, page, block.text, block.locator, hint):
                 facts.setdefault(key, fact)
             for key, fact in _emails(page, block.text, block.locator, domains):
                 facts.setdefault(key, fact)
-            for key, fact in _companies(page, block.text, block.locator):
+            for key, fact in _companies(p, page, block.text, block.locator):
                 facts.setdefault(key, fact)
             previous = block.text if len(block.text) <= 80 else ""
         for link in page.links:
@@ -245,7 +249,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     key, fact = _email_fact(page, address, f"{link.text} ({address})", link.locator, domains)
                     facts.setdefault(key, fact)
         for item in _postal_addresses(page.doc.json_ld if page.doc else []):
-            key, fact = _json_ld_address(page, item)
+            key, fact = _json_ld_address(p, page, item)
             facts.setdefault(key, fact)
     return list(facts.values())
 
@@ -253,7 +257,9 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
 # --- addresses ---
 
 
-def _addresses(page: Page, text: str, locator: str, previous: str, hint: str | None) -> Iterator[tuple[tuple, Fact]]:
+def _addresses(
+    p: Patterns, page: Page, text: str, locator: str, previous: str, hint: str | None
+) -> Iterator[tuple[tuple, Fact]]:
     taken: list[tuple[int, int]] = []
     for country, pattern, needs_street in POSTCODES:
         for m in pattern.finditer(text):
@@ -261,21 +267,23 @@ def _addresses(page: Page, text: str, locator: str, previous: str, hint: str | N
                 continue
             window = max(0, m.start() - STREET_WINDOW)
             before = text[window : m.start()]
-            street = _last(STREET, before) or _last(PO_BOX, before)
+            street = _last(p.street, before) or _last(p.po_box, before)
             start, prefix = (window + street.start(), "") if street else (max(0, m.start() - 60), "")
             if street is None and previous and m.start() <= 5 and len(text) <= 80:  # street on the line above
-                street = _last(STREET, previous) or _last(PO_BOX, previous)
+                street = _last(p.street, previous) or _last(p.po_box, previous)
                 if street:
                     start, prefix, before = 0, previous[street.start() :] + ", ", previous + " " + before
-            after_word = COUNTRY_WORD.search(text, m.end(), m.end() + 60)
-            before_word = _last(COUNTRY_WORD, before) if country is None else None
+            after_word = next(p.countries.finditer(text[m.end() : m.end() + 60]), None)
+            before_words = list(p.countries.finditer(before)) if country is None else []
+            before_word = before_words[-1] if before_words else None
             if needs_street and street is None and after_word is None:
                 continue
             taken.append(m.span())
-            code = _country(country, m, after_word or before_word, before, hint)
-            end = after_word.end() if after_word else _city_end(text, m.end())
+            word = after_word or before_word
+            code = _country(p, country, m, _country_code(p, word) if word else None, before, hint)
+            end = m.end() + after_word.end if after_word else _city_end(text, m.end())
             value = (prefix + text[start:end]).strip(" ,")
-            po_box = bool(PO_BOX.search(value)) and not STREET.search(value)
+            po_box = bool(p.po_box.search(value)) and not p.street.search(value)
             attrs = {"country": code, "postcode": m.group("pc"), "po_box": po_box, "via": "text"}
             yield (
                 ("address", code, m.group("pc").replace(" ", "")),
@@ -283,7 +291,7 @@ def _addresses(page: Page, text: str, locator: str, previous: str, hint: str | N
             )
 
 
-def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+def _last(pattern: re2._Regexp, text: str) -> Any:
     found = None
     for found in pattern.finditer(text):  # noqa: B007 - keep the last one
         pass
@@ -296,16 +304,16 @@ def _city_end(text: str, pos: int) -> int:
 
 
 def _country(
-    country: str | None, m: re.Match[str], word: re.Match[str] | None, before: str, hint: str | None
+    p: Patterns, country: str | None, m: re.Match[str], named: str | None, before: str, hint: str | None
 ) -> str | None:
-    if word is not None:
-        return word.lastgroup
+    if named is not None:
+        return named
     if country:
         return country
     cc = m.groupdict().get("cc")
     if cc:
         return CC_PREFIX[cc]
-    language = next((lang for lang, pattern in STREET_LANGUAGE if pattern.search(before)), None)
+    language = next((lang for lang, pattern in p.street_language if pattern.search(before)), None)
     digits = len(m.group("pc"))
     if language == "de" and digits == 5:
         return "DE"
@@ -326,19 +334,19 @@ def _postal_addresses(items: list[Any]) -> Iterator[dict]:
                 yield from _postal_addresses(value if isinstance(value, list) else [value])
 
 
-def _json_ld_address(page: Page, item: dict) -> tuple[tuple, Fact]:
+def _json_ld_address(p: Patterns, page: Page, item: dict) -> tuple[tuple, Fact]:
     country = item.get("addressCountry")
     if isinstance(country, dict):
         country = country.get("name") or country.get("identifier")
     country = str(country or "").strip()
-    word = COUNTRY_WORD.fullmatch(country)
-    code = word.lastgroup if word else (country.upper() if len(country) == 2 else None)
+    word = next((hit for hit in p.countries.finditer(country) if (hit.start, hit.end) == (0, len(country))), None)
+    code = _country_code(p, word) if word else (country.upper() if len(country) == 2 else None)
     parts = [
         item.get(k) for k in ("streetAddress", "postOfficeBoxNumber", "postalCode", "addressLocality", "addressRegion")
     ]
     value = ", ".join(str(p) for p in parts if p)
     postcode = str(item.get("postalCode") or "")
-    po_box = bool(item.get("postOfficeBoxNumber")) or bool(PO_BOX.search(str(item.get("streetAddress") or "")))
+    po_box = bool(item.get("postOfficeBoxNumber")) or bool(p.po_box.search(str(item.get("streetAddress") or "")))
     attrs = {"country": code, "postcode": postcode or None, "po_box": po_box, "via": "json_ld"}
     snippet = f"JSON-LD PostalAddress: {value}"[:300]
     return ("address", code, postcode.replace(" ", "")), Fact(
@@ -352,13 +360,22 @@ def _json_ld_address(page: Page, item: dict) -> tuple[tuple, Fact]:
 # --- phones ---
 
 
-def _phones(page: Page, text: str, locator: str, hint: str | None) -> Iterator[tuple[tuple, Fact]]:
+def _phone_word(p: Patterns, before: str) -> Hit | None:
+    """The phone (or fax) word that introduces a number: the last one before it, with no digit or + between."""
+    hits = [hit for matcher in (p.phone_word, p.fax_word) for hit in matcher.finditer(before)]
+    last = max(hits, key=lambda hit: hit.end, default=None)
+    if last is None or len(before) - last.end > PHONE_WORD_REACH:
+        return None
+    return None if any(c.isdigit() or c == "+" for c in before[last.end :]) else last
+
+
+def _phones(p: Patterns, page: Page, text: str, locator: str, hint: str | None) -> Iterator[tuple[tuple, Fact]]:
     taken: list[tuple[int, int]] = []
     for i, pattern in enumerate(PHONE_PATTERNS):
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
-            context = PHONE_CONTEXT.search(text[max(0, m.start() - 30) : m.start()])
+            context = _phone_word(p, text[max(0, m.start() - 30) : m.start()])
             if i == 2 and context is None:
                 continue
             if re.search(r"[$£€]\s*$", text[max(0, m.start() - 2) : m.start()]):
@@ -367,7 +384,7 @@ def _phones(page: Page, text: str, locator: str, hint: str | None) -> Iterator[t
             if not 7 <= len(digits) <= 15:
                 continue
             taken.append(m.span())
-            fax = bool(context and context.group(0).lower().startswith("fax"))
+            fax = bool(context and p.fax_word.search(context.term))
             key, fact = _phone_fact(page, m.group(0), text, locator, hint, "text", m.span(), fax)
             yield key, fact
 
@@ -440,20 +457,35 @@ def _email_fact(
 # --- companies ---
 
 
-def _companies(page: Page, text: str, locator: str) -> Iterator[tuple[tuple, Fact]]:
-    numbers = (
-        [lic for lic in find_licences(text) if lic[2]["scheme"] == "company_number"] if COMPANY.search(text) else []
-    )
-    for m in COMPANY.finditer(text):
+def _whole(matcher: TermMatcher, word: str) -> bool:
+    return any((hit.start, hit.end) == (0, len(word)) for hit in matcher.finditer(word))
+
+
+def _form_ends(p: Patterns, after: str) -> bool:
+    """Whether a legal form ends where it was read: not inside a longer word or number, not "Limited time offer"."""
+    if after[:1].isalnum() or after[:1] in ("_", ".", "-") or after.lstrip()[:1].isdigit():
+        return False
+    gap = len(after) - len(after.lstrip())
+    return not (gap and any(hit.start == gap for hit in p.not_after_form.finditer(after[:40])))
+
+
+def _companies(p: Patterns, page: Page, text: str, locator: str) -> Iterator[tuple[tuple, Fact]]:
+    if not p.company.search(text):
+        return
+    numbers = [lic for lic in find_licences(text) if lic[2]["scheme"] == "company_number"]
+    for m in p.company.finditer(text):
+        if not _form_ends(p, text[m.end() : m.end() + 60]):
+            continue
         words = m.group("name").split()
         while words and (
-            words[0].lower() in COMPANY_LEAD_WORDS or words[0].islower() or re.fullmatch(r"[\d©().,\-&]+", words[0])
+            _whole(p.lead_words, words[0]) or words[0].islower() or all(c.isdigit() or c in "©().,-&" for c in words[0])
         ):
             words.pop(0)
         if not words:
             continue
         form = m.group("form")
-        _, canonical, country = next(f for f in LEGAL_FORMS if re.fullmatch(f[0], form))
+        legal = next(f for f in p.legal_forms if f.pattern.fullmatch(form))
+        canonical, country = legal.group, legal.country
         name = " ".join(words)
         registration = next((n for n in numbers if n[0] >= m.end()), None)
         attrs = {

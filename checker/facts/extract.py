@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from checker.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
+from checker.result import Note
 from checker.snapshot import Site
 
 if TYPE_CHECKING:
@@ -33,11 +34,19 @@ EXTRACTORS: list[Extractor] = [
 
 
 def extract_facts(site: Site, pack: RulePack) -> Facts:
+    """Every extractor's facts. One that fails is left out and named in `facts.notes`; the others still run."""
     facts = Facts()
     for extractor in EXTRACTORS:
-        facts.extend(extractor(site, pack))
+        try:
+            facts.extend(list(extractor(site, pack)))
+        except Exception as exc:  # a bug or a pathological page must not cost the whole check
+            facts.notes.append(Note(stage="facts", name=extractor.__module__.rsplit(".", 1)[-1], message=_say(exc)))
     facts.extend(priced_offers(facts))
     return facts
+
+
+def _say(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def priced_offers(facts: Facts) -> list[Fact]:

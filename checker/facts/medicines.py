@@ -26,20 +26,16 @@ from typing import TYPE_CHECKING, Any
 from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, evidence, find_terms, fold, terms_pattern
 from checker.language import Language
+from checker.lexicon import TermMatcher
 from checker.snapshot import Page, Site
 
 if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
 ORIGINATOR_MARKETS = ("US", "GB", "EU", "CA")
-CART_WORDS = re.compile(
-    r"\b(?:add to (?:cart|basket|bag)|order now|buy now|in den warenkorb|jetzt kaufen|jetzt bestellen"
-    r"|ajouter au panier|commander maintenant|in (?:de )?winkelwagen|bestel nu|nu kopen)\b"
-)
-BUY_VERBS = re.compile(r"\b(?:buy|order|kaufen|bestellen|acheter|commander|kopen|bestel)\b")
 SHORT_BLOCK = 80  # a heading, button, link or product card, not a paragraph
 PRICED_BLOCK = 200  # a price next to a medicine in longer text is more likely an article than an offer
-GENERIC_BEFORE = re.compile(r"\b(?:generic|generique|generisch\w*|generiek\w*|generika)\s+(?:\w+\s+)?$")
+GENERIC_REACH = 30  # "generic" at most this far before a name, with at most one word between
 HEADINGS = ("h1", "h2")
 
 
@@ -117,10 +113,17 @@ def _key(name: str) -> str:
     return " ".join(fold(name).replace("-", " ").split())
 
 
-def is_generic_of_brand_only(folded: str, mention: Mention) -> bool:
-    return mention.medicine.brand_only and bool(
-        GENERIC_BEFORE.search(folded[max(0, mention.start - 30) : mention.start])
-    )
+def generic_before(generic: TermMatcher, folded: str, start: int) -> bool:
+    """Whether a "generic" word comes just before text[start:] ("generic Cialis", "generisches Viagra Pro")."""
+    before = folded[max(0, start - GENERIC_REACH) : start]
+    last = None
+    for last in generic.finditer(before):  # noqa: B007 - the last one
+        pass
+    return last is not None and re.fullmatch(r"\s+(?:\w+\s+)?", before[last.end :]) is not None
+
+
+def is_generic_of_brand_only(generic: TermMatcher, folded: str, mention: Mention) -> bool:
+    return mention.medicine.brand_only and generic_before(generic, folded, mention.start)
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
@@ -128,6 +131,8 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     if index.pattern is None:
         return []
     cue = pack.language
+    cart_phrase, buy_verb = pack.lexicon.matcher("cart_phrase"), pack.lexicon.matcher("buy_verb")
+    generic = pack.lexicon.matcher("generic_word")
     seen: dict[str, dict[str, Any]] = {}
     offers: list[Fact] = []
     for page in site.html_pages():
@@ -144,30 +149,34 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             has_price = bool(PRICE_HINT.search(block.text)) and (
                 len(block.text) <= PRICED_BLOCK or page.role in ("product", "category")
             )
-            has_buy = bool(CART_WORDS.search(folded) or (short and BUY_VERBS.search(folded)))
+            has_buy = bool(cart_phrase.search(block.text) or (short and buy_verb.search(block.text)))
             strength = (2 if page.role == "product" else 0) + (1 if has_price or has_buy else 0)
             for mention in mentions:
                 _note(seen, mention, page, block.text, block.locator, strength)
                 via = _offer_via(page, block.tag, has_price, has_buy, title_mentions, mention)
                 if via in ("price", "buy_wording") and not _asserted(cue, block.text, mention):
                     via = None
-                if via and _better(offered.get(mention.medicine.name), folded, mention):
-                    offered[mention.medicine.name] = _offer(page, block.text, block.locator, mention, via, folded)
+                if via and _better(generic, offered.get(mention.medicine.name), folded, mention):
+                    offered[mention.medicine.name] = _offer(
+                        generic, page, block.text, block.locator, mention, via, folded
+                    )
         if page.role == "category":
             for link in page.links:
                 for mention in index.find(link.text):
                     if mention.medicine.name not in offered:
                         offered[mention.medicine.name] = _offer(
-                            page, link.text, link.locator, mention, "category_page", fold(link.text)
+                            generic, page, link.text, link.locator, mention, "category_page", fold(link.text)
                         )
         offers.extend(offered.values())
     facts = [_medicine_fact(name, info) for name, info in seen.items()]
     return facts + offers
 
 
-def _better(current: Fact | None, folded: str, mention: Mention) -> bool:
+def _better(generic: TermMatcher, current: Fact | None, folded: str, mention: Mention) -> bool:
     """Whether this mention should be the page's offer of its medicine: the first one, or a "generic <brand>"."""
-    return current is None or (not current.get("generic_of_brand_only") and is_generic_of_brand_only(folded, mention))
+    if current is None:
+        return True
+    return not current.get("generic_of_brand_only") and is_generic_of_brand_only(generic, folded, mention)
 
 
 def _asserted(cue: Language, text: str, mention: Mention) -> bool:
@@ -188,7 +197,7 @@ def _offer_via(
     return None
 
 
-def _offer(page: Page, text: str, locator: str, mention: Mention, via: str, folded: str) -> Fact:
+def _offer(generic: TermMatcher, page: Page, text: str, locator: str, mention: Mention, via: str, folded: str) -> Fact:
     med = mention.medicine
     return Fact(
         kind="offer",
@@ -200,7 +209,7 @@ def _offer(page: Page, text: str, locator: str, mention: Mention, via: str, fold
             "high_risk": med.high_risk,
             "names": [mention.written],
             "via": via,
-            "generic_of_brand_only": is_generic_of_brand_only(folded, mention),
+            "generic_of_brand_only": is_generic_of_brand_only(generic, folded, mention),
             "role": page.role,
         },
         evidence=evidence(page, text, locator, mention.start, mention.end),

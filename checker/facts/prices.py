@@ -23,16 +23,16 @@ Fact kinds:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import re2
 
 from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
-from checker.facts.medicines import GENERIC_BEFORE, MedicineIndex, Mention
-from checker.language import Language
+from checker.facts.medicines import MedicineIndex, Mention, generic_before
 from checker.parse import Block
 from checker.snapshot import Page, Site
 
@@ -224,16 +224,35 @@ class Context:
     cells: list[str] | None = None
     headers: list[str] | None = None
     heading: str = ""
+    memo: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)  # per-text finds, shared by its prices
+
+    def mentions(self, index: MedicineIndex, text: str) -> tuple[str, list[Mention]]:
+        """The folded text and the medicines named in it (one of this context's texts), found once."""
+        key = ("mentions", id(text))
+        if key not in self.memo:
+            folded = fold(text)
+            self.memo[key] = (folded, index.find(text, folded))
+        return self.memo[key]
+
+    def strengths(self, text: str) -> list[Any]:
+        key = ("strengths", id(text))
+        if key not in self.memo:
+            self.memo[key] = [s for s in STRENGTH.finditer(text) if s.group(2) != "%"]
+        return self.memo[key]
+
+    def strengths_at(self, text: str) -> list[int]:
+        key = ("starts", id(text))
+        if key not in self.memo:
+            self.memo[key] = [s.start() for s in self.strengths(text)]
+        return self.memo[key]
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
-    reader = pack.prices
-    index = pack.medicines
     cue = pack.language
     facts: dict[tuple, Fact] = {}
     for page in site.html_pages():
         for ctx in _contexts(page):
-            for fact in _prices(page, ctx, reader, index, cue):
+            for fact in _prices(page, ctx, pack):
                 key = ("price", *(fact.attrs[k] for k in ("medicine", "strength", "amount", "currency", "pack_size")))
                 facts.setdefault(key, fact)
             for m in BONUS.finditer(ctx.text):
@@ -313,17 +332,17 @@ def _row(locator: str) -> str | None:
     return None
 
 
-def _prices(page: Page, ctx: Context, reader: Prices, index: MedicineIndex, cue: Language) -> Iterator[Fact]:
+def _prices(page: Page, ctx: Context, rules: RulePack) -> Iterator[Fact]:
     text = ctx.text
-    money = [m for m in reader.find(text) if not _excluded(text, m)]
+    money = [m for m in rules.prices.find(text) if not _excluded(text, m)]
     if not money:
         return
     if ctx.kind == "row":
-        yield from _row_price(page, ctx, money, reader, index, cue)
+        yield from _row_price(page, ctx, money, rules)
         return
     for m in money:
         pack, unit, per_unit = _pack(text, m)
-        yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, reader, index, cue)
+        yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, rules)
 
 
 def _excluded(text: str, m: Money) -> bool:
@@ -355,9 +374,7 @@ def _single_device(text: str) -> tuple[int | None, str | None, float | None]:
     return (1, _unit(device.group(0)), None) if device else (None, None, None)
 
 
-def _row_price(
-    page: Page, ctx: Context, money: list[Money], reader: Prices, index: MedicineIndex, cue: Language
-) -> Iterator[Fact]:
+def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) -> Iterator[Fact]:
     """One price per table row: the pack price, with the per-unit price from its column or by division."""
     cells, headers = ctx.cells or [], ctx.headers or []
     text = ctx.text
@@ -391,7 +408,7 @@ def _row_price(
         per_unit = round(main.amount / pack, 4)
     else:
         per_unit = None
-    yield _fact(page, ctx, main, main.amount, pack, unit, per_unit, reader, index, cue)
+    yield _fact(page, ctx, main, main.amount, pack, unit, per_unit, rules)
 
 
 def _cell_offsets(cells: list[str]) -> list[tuple[int, int]]:
@@ -410,16 +427,15 @@ def _fact(
     pack: int | None,
     unit: str | None,
     per_unit: float | None,
-    reader: Prices,
-    index: MedicineIndex,
-    cue: Language,
+    rules: RulePack,
 ) -> Fact:
+    reader, index, cue = rules.prices, rules.medicines, rules.language
     mention, strength, folded = _medicine_near(ctx, m, index)
     med = mention.medicine if mention else None
     brand = bool(
         mention
         and mention.kind == "brand"
-        and not GENERIC_BEFORE.search(folded[max(0, mention.start - 30) : mention.start])
+        and not generic_before(rules.lexicon.matcher("generic_word"), folded, mention.start)
     )
     attrs: dict[str, Any] = {
         "amount": amount,
@@ -456,32 +472,31 @@ def _fact(
 
 def _medicine_near(ctx: Context, m: Money, index: MedicineIndex) -> tuple[Mention | None, str | None, str]:
     """The medicine named closest before the price in its text (else after it, else around it), and its strength."""
-    folded = fold(ctx.text)
-    mentions = index.find(ctx.text, folded)
+    folded, mentions = ctx.mentions(index, ctx.text)
     if mentions:
-        before = [x for x in mentions if x.start < m.start]
+        before = mentions[: bisect_left([x.start for x in mentions], m.start)]
         mention = before[-1] if before else mentions[0]
-        return mention, _strength_near(ctx.text, mention.end, m.start), folded
+        return mention, _strength_near(ctx, ctx.text, mention.end, m.start), folded
     if PRODUCT_NAME.search(ctx.text):  # "Xarelto 20mg | 90 | $165": a product the reference does not know
-        return None, _strength_near(ctx.text, 0, m.start), folded
+        return None, _strength_near(ctx, ctx.text, 0, m.start), folded
     for text in ctx.around:
         if not text:
             continue
-        folded = fold(text)
-        mentions = index.find(text, folded)
+        folded, mentions = ctx.mentions(index, text)
         if mentions:
             return (
                 mentions[0],
-                _strength_near(text, mentions[0].end, len(text)) or _strength_near(ctx.text, 0, m.start),
+                _strength_near(ctx, text, mentions[0].end, len(text)) or _strength_near(ctx, ctx.text, 0, m.start),
                 folded,
             )
-    return None, _strength_near(ctx.text, 0, m.start), folded
+    return None, _strength_near(ctx, ctx.text, 0, m.start), folded
 
 
-def _strength_near(text: str, start: int, end: int) -> str | None:
-    found = [s for s in STRENGTH.finditer(text) if s.group(2) != "%"]
+def _strength_near(ctx: Context, text: str, start: int, end: int) -> str | None:
+    found = ctx.strengths(text)
     if not found:
         return None
-    inside = [s for s in found if start <= s.start() <= max(end, start + 40)]
-    s = inside[0] if inside else found[0]
+    first = bisect_left(ctx.strengths_at(text), start)  # the first strength at or after `start`
+    inside = first < len(found) and found[first].start() <= max(end, start + 40)
+    s = found[first] if inside else found[0]
     return f"{s.group(1).replace(',', '.')}{s.group(2).lower()}"

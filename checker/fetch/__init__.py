@@ -6,13 +6,14 @@ Both follow redirects themselves and return every hop, so a run can be recorded 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 
-from checker.errors import FetchError
+from checker.errors import BlockedAddress, FetchError, ProtocolFailed, RedirectLoop, TooManyRedirects
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def partial_fetch(exc: BaseException) -> PartialFetch | None:
 def redirect_target(hop: Exchange) -> str | None:
     """The absolute URL `hop` redirects to, or None when it is not a redirect.
 
-    Raises FetchError for an unusable Location (malformed, or another scheme than http/https).
+    Raises ProtocolFailed for a malformed Location, BlockedAddress for another scheme than http/https.
     """
     if hop.status not in REDIRECT_STATUSES:
         return None
@@ -110,9 +111,9 @@ def redirect_target(hop: Exchange) -> str | None:
     try:
         target = httpx.URL(hop.url).join(location)
     except httpx.InvalidURL:
-        raise FetchError(f"invalid redirect from {hop.url} to {location!r}") from None
+        raise ProtocolFailed(f"invalid redirect from {hop.url} to {location[:200]!r}") from None
     if target.scheme not in ("http", "https"):
-        raise FetchError(f"refused redirect from {hop.url} to {target}: only http and https are followed")
+        raise BlockedAddress(f"refused redirect from {hop.url} to {target}: only http and https are followed")
     return str(target.copy_with(fragment=None))
 
 
@@ -129,6 +130,7 @@ async def follow_redirects(
     `FetchError` raised on the way carries the hops received so far (see `partial_fetch`).
     """
     exchanges: list[Exchange] = []
+    visited = Counter({url: 1})
     current = url
     while True:
         try:
@@ -141,8 +143,10 @@ async def follow_redirects(
             target = redirect_target(hop)
             if target is None:
                 return FetchResult(url, tuple(exchanges), truncated=any(h.truncated for h in exchanges))
+            if visited[target] >= 2:  # one return is allowed: `/` -> `/set-cookie` -> `/` is no loop
+                raise RedirectLoop(f"redirect loop: {hop.url} leads back to {target}")
             if len(exchanges) > max_redirects:
-                raise FetchError(f"too many redirects (>{max_redirects}) from {url}")
+                raise TooManyRedirects(f"too many redirects (>{max_redirects}) from {url}")
         except FetchError as exc:
             exc.partial = PartialFetch(url, tuple(exchanges))  # type: ignore[attr-defined]
             raise
@@ -152,4 +156,5 @@ async def follow_redirects(
             except FetchError as exc:
                 exc.partial = PartialFetch(url, tuple(exchanges), failed_url=target)  # type: ignore[attr-defined]
                 raise
+        visited[target] += 1
         current = target

@@ -25,21 +25,40 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from checker.errors import BlockedAddress, FetchError, FetchTimeout, InvalidURL, NotInArchive
+from checker.errors import (
+    BlockedAddress,
+    ConnectFailed,
+    DNSError,
+    FetchError,
+    FetchTimeout,
+    InvalidURL,
+    NotInArchive,
+    ProtocolFailed,
+    RedirectLoop,
+    TLSFailed,
+    TooLarge,
+    TooManyRedirects,
+)
 from checker.fetch import Exchange, Fetcher, FetchResult, follow_redirects, partial_fetch
-from checker.fetch.guard import check_url
+from checker.fetch.guard import normalize_target
 
 ORIGINAL_HEADER_PREFIX = "X-Rxcheck-Original-"
 ERROR_CONTENT_TYPE = "application/vnd.rxcheck.fetch-error+json"
 _RENAMED_HEADERS = frozenset({"transfer-encoding", "content-encoding"})
-_ERRORS = {cls.type: cls for cls in (FetchError, FetchTimeout, BlockedAddress, NotInArchive)}
+_ERRORS: dict[str, type[FetchError]] = {
+    cls.type: cls
+    for cls in (
+        FetchError, FetchTimeout, BlockedAddress, NotInArchive, DNSError, ConnectFailed, TLSFailed, ProtocolFailed,
+        TooLarge, RedirectLoop, TooManyRedirects,
+    )
+}  # fmt: skip
 
 
 def archive_key(url: str) -> str:
     """The form URLs are looked up in: as `check_url` normalises them (scheme/host case, default port)."""
     url = url.strip().removeprefix("<").removesuffix(">")
     try:
-        return check_url(url, allow_private=True)
+        return normalize_target(url)
     except InvalidURL:
         return url
 
@@ -123,9 +142,9 @@ class ArchiveFetcher:
             raise
         except Exception as exc:
             raise FetchError(f"cannot read the record for {url} in the WARC {self.path}: {_warc_problem(exc)}") from exc
-        truncated = record.rec_headers.get_header("WARC-Truncated") is not None
+        truncated = record.rec_headers.get_header("WARC-Truncated") is not None  # cut by the tool that recorded it
         if limit is not None and len(body) > limit:
-            body, truncated = body[:limit], True
+            raise TooLarge(f"{httpx.URL(url).host} sent a body larger than {limit:,} bytes once decompressed")
         return Exchange(url, status, headers, body, truncated)
 
 

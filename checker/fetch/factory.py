@@ -21,6 +21,7 @@ async def open_fetcher(
     proxy: str | None = None,
     ca_bundle: Path | None = None,
     allow_private: bool = False,
+    proxy_resolves_names: bool = False,
 ) -> AsyncIterator[Fetcher]:
     """A fetcher for one run, closed (and its WARC finished) when the run ends, even on error."""
     limits = limits or FetchLimits()
@@ -30,7 +31,7 @@ async def open_fetcher(
             fetcher = ArchiveFetcher(replay, max_redirects=limits.max_redirects, max_body_bytes=limits.max_body_bytes)
         else:
             fetcher = LiveFetcher(limits=limits, proxy=proxy, ca_bundle=str(ca_bundle) if ca_bundle else None,
-                                  allow_private=allow_private)  # fmt: skip
+                                  allow_private=allow_private, proxy_resolves_names=proxy_resolves_names)  # fmt: skip
         stack.push_async_callback(fetcher.aclose)
         if save_warc is not None:
             writer = stack.enter_context(WarcWriter(save_warc))

@@ -1,6 +1,7 @@
 """Server-side request forgery protection: refuse URLs and addresses rxcheck must never contact.
 
-Three layers, all off with `allow_private=True` (local testing only):
+Three layers. `allow_private=True` (local testing only) lifts the loopback and private ranges, never the others
+(link-local, cloud metadata...), and never once a fetch has reached a public address:
   1. `check_url`: static checks on a URL (scheme, length, host name, IP literals in every spelling).
   2. `resolve_checked`: resolve a host and refuse it if ANY of its addresses is forbidden.
   3. `GuardedBackend`: an httpcore network backend that resolves and checks at connect time and
@@ -11,106 +12,101 @@ Three layers, all off with `allow_private=True` (local testing only):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import ipaddress
 import re
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpcore
 import httpx
 
-from checker.errors import BlockedAddress, FetchError, InvalidURL
+from checker.errors import BlockedAddress, DNSError, InvalidURL
+from checker.fetch.ranges import (
+    INTERNAL_SUFFIXES,
+    IPV4_MAPPED,
+    LOCAL_NAMES,
+    METADATA_NAMES,
+    NAT64,
+    SIX_TO_FOUR,
+    SPECIAL_RANGES,
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2048
+DEFAULT_PORTS: frozenset[int] = frozenset({80, 443})
 
-# Names that always mean this machine, whatever DNS says (RFC 6761 and common /etc/hosts entries).
-_LOCAL_NAMES = frozenset(
-    {
-        "localhost",
-        "localhost.localdomain",
-        "localhost6",
-        "localhost6.localdomain6",
-        "ip6-localhost",
-        "ip6-loopback",
-        "ip6-localnet",
-        "ip6-allnodes",
-        "ip6-allrouters",
-        "broadcasthost",
-    }
-)
 _HOST_CHARS = re.compile(r"[a-z0-9_.-]+")
 # Hosts that inet_aton(3) -- and so the system resolver -- reads as an IPv4 address:
 # decimal `2130706433`, octal `0177.0.0.1`, hex `0x7f.0.0.1`, short `127.1`.
 _LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+")
 
-_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
-_DOCUMENTATION = (
-    ipaddress.IPv4Network("192.0.2.0/24"),
-    ipaddress.IPv4Network("198.51.100.0/24"),
-    ipaddress.IPv4Network("203.0.113.0/24"),
-    ipaddress.IPv6Network("2001:db8::/32"),
-    ipaddress.IPv6Network("3fff::/20"),
-)
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_METADATA = ipaddress.IPv4Address("169.254.169.254")
+
+class UnresolvableHost(DNSError):
+    """The host name does not resolve."""
 
 
-class UnresolvableHost(FetchError):
-    """The host name does not resolve (kept apart from BlockedAddress so callers can tell them apart)."""
+def forbidden_reason(ip: IPAddress | str, *, allow_private: bool = False) -> str | None:
+    """Why `ip` must not be contacted ("loopback", "link-local", ...), or None if it may be.
 
-
-def forbidden_reason(ip: IPAddress | str) -> str | None:
-    """Why `ip` must not be contacted ("loopback", "private", ...), or None if it is a public address."""
+    `allow_private` lifts only the loopback and private ranges (see `checker.fetch.ranges`).
+    """
     ip = ipaddress.ip_address(ip)
     if isinstance(ip, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(ip)) is not None:
         # The IPv6 form reaches the IPv4 address it carries: judge that one.
         kind, v4 = embedded
-        reason = forbidden_reason(v4)
+        reason = forbidden_reason(v4, allow_private=allow_private)
         return f"{kind} {reason}" if reason else None
-    if ip.is_unspecified:
-        return "unspecified"
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_link_local:
-        return "link-local (cloud metadata)" if ip == _METADATA else "link-local"
-    if ip.is_multicast:
-        return "multicast"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED_ADDRESS_SPACE:
-        return "shared address space (carrier-grade NAT)"
-    if any(ip.version == net.version and ip in net for net in _DOCUMENTATION):
-        return "documentation"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
-        return "site-local"
-    if isinstance(ip, ipaddress.IPv6Address) and ip in ipaddress.IPv6Network("fc00::/7"):
-        return "unique-local"
-    if ip.is_private:
-        return "private"
-    if ip.is_reserved:
-        return "reserved"
-    if not ip.is_global:
-        return "non-public"
+    for row in SPECIAL_RANGES:
+        if ip.version == row.network.version and ip in row.network:
+            return None if row.liftable and allow_private else row.reason
     return None
 
 
-def is_forbidden_ip(ip: IPAddress | str) -> bool:
+def is_forbidden_ip(ip: IPAddress | str, *, allow_private: bool = False) -> bool:
     """True for any address rxcheck refuses to contact (loopback, private, link-local, metadata, ...)."""
-    return forbidden_reason(ip) is not None
+    return forbidden_reason(ip, allow_private=allow_private) is not None
+
+
+def is_public_ip(ip: IPAddress | str) -> bool:
+    """True for an address outside every special-purpose range."""
+    return forbidden_reason(ip) is None
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
     """The IPv4 address carried by an IPv4-mapped, NAT64 or 6to4 IPv6 address."""
-    if ip.ipv4_mapped is not None:
-        return "IPv4-mapped", ip.ipv4_mapped
-    if ip in _NAT64:
+    if ip in IPV4_MAPPED:
+        return "IPv4-mapped", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in NAT64:
         return "NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.sixtofour is not None:
-        return "6to4", ip.sixtofour
-    return None  # Teredo (2001::/32) needs no unpacking: Python counts all of it as non-global
+    if ip in SIX_TO_FOUR:
+        return "6to4", ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF)
+    return None
+
+
+def effective_ports(ports: frozenset[int] | None, *, allow_private: bool) -> frozenset[int] | None:
+    """The ports that may be fetched (None: any). Unset, that is 80 and 443, or any port with `allow_private`."""
+    if ports is not None:
+        return ports
+    return None if allow_private else DEFAULT_PORTS
+
+
+def name_refusal(host: str) -> str | None:
+    """Why a name rxcheck cannot resolve must not be handed to a proxy to resolve, or None if it may be."""
+    name = host.rstrip(".").lower()
+    if name in METADATA_NAMES:
+        return "the name of a cloud metadata service"
+    if name in LOCAL_NAMES or any(name.endswith(suffix) or name == suffix[1:] for suffix in INTERNAL_SUFFIXES):
+        return "an internal name"
+    if "." not in name:
+        return "a single-label (intranet) name"
+    return None
 
 
 def ip_literal(host: str) -> IPAddress | None:
@@ -129,13 +125,40 @@ def ip_literal(host: str) -> IPAddress | None:
     return None
 
 
-def check_url(url: str, *, allow_private: bool = False) -> str:
-    """Refuse URLs rxcheck cannot or must not fetch; return the URL normalised.
+def check_url(url: str, *, allow_private: bool = False, ports: frozenset[int] | None = DEFAULT_PORTS) -> str:
+    """Refuse URLs rxcheck cannot or must not fetch; return the URL normalised (see `normalize_target`).
 
-    Normalised: lowercase scheme and host, IDNA (punycode) host, IPv4 literals in dotted form,
-    default port and fragment removed, empty path as "/".
+    `ports` lists the ports that may be fetched (None: any).
     Raises InvalidURL (cannot be fetched) or BlockedAddress (forbidden target).
     """
+    target = _parse_target(url)
+    shown = _shown(url.strip())
+    if target.ip is None:
+        if not allow_private and (target.host in LOCAL_NAMES or target.host.endswith(".localhost")):
+            raise BlockedAddress(f"refused {shown}: {target.host} names this machine")
+    elif reason := forbidden_reason(target.ip, allow_private=allow_private):
+        raise BlockedAddress(f"refused {shown}: {target.ip} is {_a(reason)} address")
+    if ports is not None and target.port not in ports:
+        allowed = ", ".join(str(p) for p in sorted(ports)) if len(ports) < 20 else f"{len(ports)} ports"
+        raise BlockedAddress(f"refused {shown}: port {target.port} is not one of the ports fetched ({allowed})")
+    return target.url
+
+
+def normalize_target(url: str) -> str:
+    """`url` normalised, without refusing any address: lowercase scheme and host, IDNA (punycode) host, IPv4
+    literals in dotted form, default port and fragment removed, empty path as "/". Raises InvalidURL."""
+    return _parse_target(url).url
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    host: str  # lowercase, no trailing dot, IDNA
+    ip: IPAddress | None
+    port: int
+
+
+def _parse_target(url: str) -> _Target:
     url = url.strip()
     if not url:
         raise InvalidURL("empty URL")
@@ -144,31 +167,26 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
     try:
         split = urlsplit(url)
         parsed = httpx.URL(_dotted_ipv4_host(split))
-    except (ValueError, httpx.InvalidURL) as exc:
-        raise InvalidURL(f"malformed URL {url!r}: {exc}") from None
+        raw_host = parsed.raw_host.decode("ascii").lower()
+        port = parsed.port
+    except (ValueError, UnicodeError, httpx.InvalidURL):
+        raise InvalidURL(f"malformed URL {_shown(url)}") from None
     if parsed.scheme not in ("http", "https"):
         what = f"{parsed.scheme}: URLs" if parsed.scheme else "URLs without http:// or https://"
-        raise InvalidURL(f"cannot check {url!r}: only http and https URLs are supported, not {what}")
-    raw_host = parsed.raw_host.decode("ascii").lower()
+        raise InvalidURL(f"cannot check {_shown(url)}: only http and https URLs are supported, not {what}")
     if not raw_host:
-        raise InvalidURL(f"no host in URL {url!r}")
-
+        raise InvalidURL(f"no host in URL {_shown(url)}")
     ip = ip_literal(raw_host)
+    name = raw_host.rstrip(".")
     if ip is None:
-        name = raw_host.rstrip(".")
         labels = name.split(".")
-        if not _HOST_CHARS.fullmatch(name) or "" in labels or len(name) > 253:
-            raise InvalidURL(f"invalid host name {parsed.host!r} in {url!r}")
-        if not allow_private and (name in _LOCAL_NAMES or name.endswith(".localhost")):
-            raise BlockedAddress(f"refused {url}: {name} names this machine")
-    else:
-        if not allow_private and (reason := forbidden_reason(ip)):
-            raise BlockedAddress(f"refused {url}: {ip} is {_a(reason)} address")
-        if isinstance(ip, ipaddress.IPv4Address):
-            raw_host = str(ip)
-
+        if not _HOST_CHARS.fullmatch(name) or "" in labels or len(name) > 253 or not _valid_idna(name):
+            raise InvalidURL(f"invalid host name in {_shown(url)}")
+    elif isinstance(ip, ipaddress.IPv4Address):
+        raw_host = name = str(ip)
+    default_port = {"http": 80, "https": 443}[parsed.scheme]
     changes: dict[str, Any] = {}
-    if parsed.port == {"http": 80, "https": 443}[parsed.scheme]:
+    if port == default_port:
         changes["port"] = None
     if raw_host != parsed.raw_host.decode("ascii"):
         changes["host"] = raw_host
@@ -176,7 +194,26 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
         changes["fragment"] = None
     if not split.path:
         changes["path"] = "/"
-    return str(parsed.copy_with(**changes) if changes else parsed)  # copy_with re-parses: slow
+    normalized = str(parsed.copy_with(**changes) if changes else parsed)  # copy_with re-parses: slow
+    return _Target(normalized, name, ip, port or default_port)
+
+
+def _valid_idna(name: str) -> bool:
+    """False for a punycode label that does not decode (`xn--a`): it names nothing and breaks IDNA decoding."""
+    for label in name.split("."):
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                return False
+    return True
+
+
+def _shown(url: str, limit: int = 200) -> str:
+    """`url` as quoted in a one-line message: printable ASCII only, cut when long."""
+    text = url.encode("ascii", "backslashreplace").decode("ascii")
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _dotted_ipv4_host(split: SplitResult) -> str:
@@ -209,7 +246,8 @@ async def resolve_checked(host: str, port: int, *, allow_private: bool = False) 
     """Resolve `host`; raise BlockedAddress if ANY of its addresses is forbidden.
 
     Refusing on any (not all) forbidden address matters: a client may connect to any of them.
-    Raises UnresolvableHost (a FetchError) when the name does not resolve.
+    Raises UnresolvableHost (a DNSError) when the name does not resolve. Messages say which rule
+    refused, never what the name resolved to (that would map internal DNS for a stranger).
     """
     literal = ip_literal(host)
     if literal is not None:
@@ -218,17 +256,38 @@ async def resolve_checked(host: str, port: int, *, allow_private: bool = False) 
         try:
             addresses = list(dict.fromkeys(await _getaddrinfo(host, port)))
         except (socket.gaierror, UnicodeError) as exc:
-            reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
+            reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else "invalid name"
             raise UnresolvableHost(f"could not resolve {host}: {reason.lower()}") from None
         if not addresses:
             raise UnresolvableHost(f"could not resolve {host}: no addresses")
-    if not allow_private:
-        for address in addresses:
-            reason = forbidden_reason(address.split("%", 1)[0])
-            if reason:
-                shown = "is" if literal is not None else f"resolves to {address},"
-                raise BlockedAddress(f"refused to contact {host}: it {shown} {_a(reason)} address")
+    strict = _public_only.get()
+    for address in addresses:
+        reason = forbidden_reason(address.split("%", 1)[0], allow_private=allow_private and not strict)
+        if reason:
+            verb = "is" if literal is not None else "resolves to"
+            after = " after a redirect from a public address" if strict and allow_private else ""
+            raise BlockedAddress(f"refused to contact {host}: it {verb} {_a(reason)} address{after}")
     return addresses
+
+
+# Set for the rest of a fetch once it has reached a public address: from then on even `allow_private`
+# does not let a redirect lead it to a private one (checked at connect time too, against rebinding).
+_public_only: contextvars.ContextVar[bool] = contextvars.ContextVar("rxcheck_public_only", default=False)
+
+
+@contextlib.contextmanager
+def fetch_scope() -> Iterator[None]:
+    """One fetch: `public_only` set inside it ends with it."""
+    token = _public_only.set(False)
+    try:
+        yield
+    finally:
+        _public_only.reset(token)
+
+
+def public_only() -> None:
+    """From now on, in this task and those it starts, refuse every private address whatever `allow_private` says."""
+    _public_only.set(True)
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -239,8 +298,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     TLS still verifies the certificate against the host name (httpcore passes it as SNI).
     """
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None, *, allow_private: bool = False) -> None:
         self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+        self._allow_private = allow_private
 
     async def connect_tcp(
         self,
@@ -253,7 +313,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             async with asyncio.timeout(timeout):
-                addresses = await resolve_checked(host, port)
+                addresses = await resolve_checked(host, port, allow_private=self._allow_private)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"timed out resolving {host}") from None
         error: Exception = httpcore.ConnectError(f"no address to connect to for {host}")
@@ -277,7 +337,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddress(f"refused to connect to the unix socket {path}")
+        raise BlockedAddress("refused to connect to a unix socket")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -303,6 +363,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         http1: bool = True,
         http2: bool = False,
         limits: httpx.Limits = DEFAULT_POOL_LIMITS,
+        allow_private: bool = False,
     ) -> None:
         super().__init__(verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits)
         if not isinstance(self._pool, httpcore.AsyncConnectionPool):  # pragma: no cover - httpx changed
@@ -314,5 +375,5 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             http1=http1,
             http2=http2,
-            network_backend=GuardedBackend(),
+            network_backend=GuardedBackend(allow_private=allow_private),
         )

@@ -1,7 +1,7 @@
 """robots.txt compliance (parsed by protego), fetched through the run's fetcher so it is recorded.
 
 What counts as "no robots.txt", i.e. everything allowed:
-  - any fetch error (timeout, refused, blocked, not in the archive);
+  - any fetch error (timeout, refused, blocked, not in the archive), or no answer within ROBOTS_DEADLINE;
   - any status other than 2xx after redirects, including 401/403 and 5xx. RFC 9309 asks crawlers
     to treat 5xx as "disallow everything"; rxcheck fetches a handful of pages per site for a
     legitimacy check, and a site must not be able to make itself uncheckable by erroring;
@@ -20,11 +20,20 @@ from checker.errors import RxcheckError
 from checker.fetch import Fetcher
 
 _ROBOTS_TYPES = ("", "text/plain")
+ROBOTS_DEADLINE = 5.0  # seconds for robots.txt, redirects included: a site that cannot answer it has none
 
 
 class RobotsPolicy:
-    def __init__(self, fetcher: Fetcher, user_agent_token: str = "rxcheck", *, cache_size: int = 1024) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        user_agent_token: str = "rxcheck",
+        *,
+        cache_size: int = 1024,
+        deadline: float = ROBOTS_DEADLINE,
+    ) -> None:
         self.fetcher = fetcher
+        self.deadline = deadline
         self.user_agent_token = user_agent_token
         self._cache_size = cache_size
         # origin -> the task loading its rules; concurrent callers await the same task.
@@ -54,17 +63,27 @@ class RobotsPolicy:
         else:
             self._cache.move_to_end(origin)
         try:
-            # shield: a caller cancelled while waiting must not cancel the load other callers share.
+            # shield: a caller cancelled while waiting must not cancel the load other callers share;
+            # `aclose` cancels the loads themselves when the check that owns this policy ends.
             return await asyncio.shield(task)
         except Exception:
             if self._cache.get(origin) is task:
                 del self._cache[origin]  # do not cache an unexpected failure
             raise
 
+    async def aclose(self) -> None:
+        """Cancel every robots.txt load still running (the check's deadline passed, or it ended)."""
+        pending = [task for task in self._cache.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._cache.clear()
+
     async def _load(self, origin: str) -> Protego | None:
         try:
-            result = await self.fetcher.fetch(f"{origin}/robots.txt")
-        except RxcheckError:
+            async with asyncio.timeout(self.deadline):
+                result = await self.fetcher.fetch(f"{origin}/robots.txt")
+        except (RxcheckError, TimeoutError):
             return None
         if not 200 <= result.status < 300 or result.content_type not in _ROBOTS_TYPES:
             return None

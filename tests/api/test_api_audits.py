@@ -188,3 +188,11 @@ def test_a_restart_resumes_unfinished_audits(make_client: Callable[..., TestClie
     assert status["status"] == "done"
     assert [line["url"] for line in results(second, audit_id)] == [f"https://{u}/" for u in urls]
     assert sorted(url for url, _ in resumed.calls) == ["https://block-c.example/", "https://d.example/"]
+
+
+def test_an_audit_refuses_undecodable_names_as_invalid_url(client: TestClient, checker: FakeChecker) -> None:
+    response = client.post("/v1/audits", json={"urls": ["http://xn--a{b/", "http://ü{x/"]}, headers=AUTH)
+
+    assert response.status_code == 422  # audit URLs are checked at submission (api/audit_urls.py)
+    assert [d["type"] for d in response.json()["error"]["details"]] == ["invalid_url", "invalid_url"]
+    assert checker.calls == []

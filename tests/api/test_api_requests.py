@@ -174,12 +174,14 @@ def test_an_audit_with_refused_urls_is_refused_with_each_one_listed(client: Test
     assert _audits_stored(tmp_path / "api.sqlite") == 0
 
 
-@pytest.mark.parametrize("url", ["http://xn--a{b/", "http://ü{x/"])
-def test_an_audit_url_the_idna_codec_rejects_is_refused(client: TestClient, url: str) -> None:
-    response = client.post("/v1/audits", json={"urls": [url]}, headers=AUTH)
+def test_an_audit_url_on_a_port_not_allowed_is_refused_as_the_verdict_refuses_it(client: TestClient) -> None:
+    verdict = client.get("/v1/verdict", params={"url": "https://pharmacy.example:8080/"})
+    audit = client.post("/v1/audits", json={"urls": ["https://pharmacy.example:8080/"]}, headers=AUTH)
 
-    assert response.status_code == 422
-    assert response.json()["error"]["details"][0]["type"] == "invalid_url"
+    assert verdict.status_code == 400
+    assert audit.status_code == 422
+    detail = audit.json()["error"]["details"][0]
+    assert (detail["type"], detail["msg"]) == (verdict.json()["error"]["code"], verdict.json()["error"]["message"])
 
 
 def test_a_long_list_of_refused_urls_is_listed_up_to_a_bound(client: TestClient) -> None:

@@ -142,3 +142,18 @@ def test_the_app_fails_fast_on_a_bad_db_path(make_client: Callable[..., TestClie
 
     with pytest.raises(StoreError, match="^cannot open the database .*file/db.sqlite: "):
         make_client(db_path=tmp_path / "file" / "db.sqlite")
+
+
+def test_fetch_guard_settings_from_the_environment() -> None:
+    from api.app import fetch_limits
+
+    settings = Settings.from_env(
+        {"RXCHECK_PORTS": "80,443,8080", "RXCHECK_PROXY_RESOLVES_NAMES": "1", "RXCHECK_PAGE_DEADLINE_S": "7"}
+    )
+
+    assert settings.ports == (80, 443, 8080) and settings.proxy_resolves_names
+    limits = fetch_limits(settings)
+    assert limits.ports == frozenset({80, 443, 8080}) and limits.page_deadline == 7.0
+    assert fetch_limits(Settings.from_env({})).ports is None  # 80 and 443, or any with allow_private
+    with pytest.raises(SettingsError, match="RXCHECK_PORTS"):
+        Settings.from_env({"RXCHECK_PORTS": "http"})

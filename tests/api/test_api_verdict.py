@@ -242,3 +242,49 @@ async def test_200_concurrent_cached_lookups_all_succeed(tmp_path: Path) -> None
     assert all(r.json()["cache"]["hit"] for r in responses)
     assert len(checker.calls) == len(sites)
     assert elapsed < 10  # generous: in-process, about 1-2 ms a request
+
+
+@pytest.mark.parametrize("url", ["http://xn--a{b/", "http://ü{x/", "http://xn--a/"])
+def test_undecodable_international_names_are_400_not_500(
+    client: TestClient, checker: FakeChecker, fake_resolver: list[str], url: str
+) -> None:
+    response = client.get("/v1/verdict", params={"url": url})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_url"
+    assert checker.calls == [] and fake_resolver == []
+
+
+def test_a_port_other_than_80_or_443_is_refused(client: TestClient, checker: FakeChecker) -> None:
+    response = client.get("/v1/verdict", params={"url": "http://pharmacy.example:22/"})
+
+    assert response.status_code == 400
+    assert "port 22" in response.json()["error"]["message"]
+    assert checker.calls == []
+
+
+async def test_one_client_has_at_most_checks_per_client_crawls_running(tmp_path: Path) -> None:
+    class CountingChecker(FakeChecker):
+        running = peak = 0
+
+        async def check(self, url: str, fetcher: object, *, jurisdiction: str = "auto") -> Result:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            try:
+                return await super().check(url, fetcher, jurisdiction=jurisdiction)
+            finally:
+                self.running -= 1
+
+    checker = CountingChecker()
+    settings = settings_for(tmp_path, checks_per_client=2)
+    async with running_app(settings, checker) as http:
+        requests = [http.get("/v1/verdict", params={"url": f"block-{n}.example", "fresh": "true"}) for n in range(6)]
+        pending = asyncio.gather(*requests)
+        while len(checker.calls) < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the other four have arrived and wait for a slot
+        assert checker.running == 2
+        checker.gate.set()
+        responses = await pending
+    assert [r.status_code for r in responses] == [200] * 6
+    assert checker.peak == 2 and len(checker.calls) == 6

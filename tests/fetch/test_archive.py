@@ -10,7 +10,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from checker.errors import BlockedAddress, FetchError, FetchTimeout, NotInArchive
+from checker.errors import BlockedAddress, FetchError, FetchTimeout, NotInArchive, TooLarge, TooManyRedirects
 from checker.fetch import Exchange, FetchResult, partial_fetch
 from checker.fetch.archive import ArchiveFetcher, RecordingFetcher, WarcWriter
 from checker.fetch.limits import FetchLimits
@@ -102,7 +102,7 @@ async def test_record_then_replay_gives_the_same_exchanges(httpx_mock: HTTPXMock
     ]
     assert home.final.header("x-note") == "café"
     assert [v for k, v in home.final.headers if k == "Set-Cookie"] == ["a=1", "b=2"]
-    assert isinstance(big, FetchResult) and big.truncated and big.body == b"x" * 1000
+    assert big[:2] == (TooLarge, "shop.example sent a body larger than 1,000 bytes once decompressed")  # type: ignore[index]
     assert isinstance(gz, FetchResult) and gz.body == b"decoded text"
     assert gz.final.header("content-encoding") == "gzip"
     assert isinstance(missing, FetchResult) and missing.status == 404
@@ -110,7 +110,7 @@ async def test_record_then_replay_gives_the_same_exchanges(httpx_mock: HTTPXMock
     # failures replay as the same error, with the same hops received before it
     assert timeout[:2] == (FetchTimeout, "timed out waiting for shop.example to respond (after 10s)")  # type: ignore[index]
     assert [hop.url for hop in timeout[2].exchanges] == ["https://shop.example/go"]  # type: ignore[index]
-    assert loop[:2] == (FetchError, "too many redirects (>2) from https://shop.example/loop0")  # type: ignore[index]
+    assert loop[:2] == (TooManyRedirects, "too many redirects (>2) from https://shop.example/loop0")  # type: ignore[index]
     assert meta[0] is BlockedAddress  # type: ignore[index]
 
 
@@ -126,7 +126,7 @@ async def test_recorded_warc_is_standard(httpx_mock: HTTPXMock, tmp_path: Path) 
     assert b"rxcheck" in info
     assert {"request", "response", "metadata"} <= {r[0] for r in records}
     responses = {r[1].get_header("WARC-Target-URI"): r for r in records if r[0] == "response"}
-    assert responses["https://shop.example/big"][1].get_header("WARC-Truncated") == "length"
+    assert "https://shop.example/big" not in responses  # too large: recorded as a failure, no body kept
     assert responses["https://shop.example/"][1].get_header("WARC-Truncated") is None
     gz_headers = responses["https://shop.example/gz"][2]
     # the body is stored decoded, so the framing headers are stored renamed (tools will not re-decode)
@@ -248,12 +248,15 @@ async def test_third_party_compressed_and_chunked_bodies_are_decoded(tmp_path: P
             ),
         ],
     )
-    async with ArchiveFetcher(path, max_body_bytes=3) as archive:
+    async with ArchiveFetcher(path, max_body_bytes=5) as archive:
         gz = await archive.fetch("https://shop.example/gz")
         chunked = await archive.fetch("https://shop.example/chunked")
-    assert gz.body == b"hel" and gz.truncated
-    assert chunked.body == b"hel"
+    assert gz.body == b"hello" and not gz.truncated
+    assert chunked.body == b"hello"
     assert gz.final.header("content-encoding") == "gzip"
+    async with ArchiveFetcher(path, max_body_bytes=3) as archive:
+        with pytest.raises(TooLarge):
+            await archive.fetch("https://shop.example/gz")
 
 
 def test_missing_file_is_a_fetch_error(tmp_path: Path) -> None:

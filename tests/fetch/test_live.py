@@ -1,13 +1,22 @@
 import asyncio
 import gzip
 import socket
+import zlib
 
 import certifi
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock, IteratorStream
 
-from checker.errors import BlockedAddress, FetchError, FetchTimeout, InvalidURL
+from checker.errors import (
+    BlockedAddress,
+    FetchError,
+    FetchTimeout,
+    InvalidURL,
+    ProtocolFailed,
+    RedirectLoop,
+    TooLarge,
+)
 from checker.fetch import guard, partial_fetch
 from checker.fetch.limits import DEFAULT_USER_AGENT, FetchLimits
 from checker.fetch.live import LiveFetcher
@@ -120,34 +129,39 @@ async def test_redirect_to_other_scheme_is_refused(httpx_mock: HTTPXMock, fetche
     httpx_mock.add_response(url="https://shop.example/", status_code=302, headers={"Location": "ftp://shop.example/x"})
     with pytest.raises(FetchError, match="only http and https are followed") as caught:
         await fetcher.fetch("https://shop.example/")
-    assert type(caught.value) is FetchError
+    assert type(caught.value) is BlockedAddress
     partial = partial_fetch(caught.value)
     assert partial is not None and len(partial.exchanges) == 1
 
 
-async def test_oversized_body_is_truncated(httpx_mock: HTTPXMock) -> None:
+async def test_oversized_body_is_too_large(httpx_mock: HTTPXMock) -> None:
     chunks = [b"a" * 400] * 10
     httpx_mock.add_response(url="https://shop.example/big", stream=IteratorStream(chunks))
     httpx_mock.add_response(url="https://shop.example/exact", content=b"b" * 1000)
     async with LiveFetcher(limits=FetchLimits(max_body_bytes=1000)) as live:
-        big = await live.fetch("https://shop.example/big")
+        with pytest.raises(TooLarge, match="larger than 1,000 bytes"):
+            await live.fetch("https://shop.example/big")
         exact = await live.fetch("https://shop.example/exact")
-    assert big.body == b"a" * 1000
-    assert big.truncated and big.final.truncated
     assert exact.body == b"b" * 1000
     assert not exact.truncated
 
 
 async def test_compressed_body_is_decoded_and_capped_after_decoding(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
-        url="https://shop.example/",
+        url="https://shop.example/small",
+        stream=IteratorStream([gzip.compress(b"x" * 3000)]),
+        headers={"Content-Encoding": "gzip"},
+    )
+    httpx_mock.add_response(
+        url="https://shop.example/bomb",
         stream=IteratorStream([gzip.compress(b"x" * 5000)]),
         headers={"Content-Encoding": "gzip"},
     )
     async with LiveFetcher(limits=FetchLimits(max_body_bytes=3000)) as live:
-        result = await live.fetch("https://shop.example/")
+        result = await live.fetch("https://shop.example/small")
+        with pytest.raises(TooLarge, match="once decompressed"):
+            await live.fetch("https://shop.example/bomb")
     assert result.body == b"x" * 3000
-    assert result.truncated
     assert result.final.header("content-encoding") == "gzip"  # headers are kept as received
 
 
@@ -200,7 +214,7 @@ async def test_timeout_after_a_redirect_keeps_the_received_hops(httpx_mock: HTTP
             httpx.ProxyError("407 Proxy Authentication Required"),
             "proxy error while fetching https://shop.example/: ",
         ),
-        (httpx.ReadError(""), "could not fetch https://shop.example/: ReadError"),
+        (httpx.ReadError("pop from an empty deque"), "shop.example broke off the connection"),
     ],
 )
 async def test_transport_errors_become_one_line_fetch_errors(
@@ -275,7 +289,7 @@ async def test_per_host_concurrency_cap_holds(httpx_mock: HTTPXMock) -> None:
         results = await asyncio.gather(*(live.fetch(url) for url in urls))
         assert all(result.status == 200 for result in results)
         assert peak == {"a.example": 2, "b.example": 2}  # the cap holds and is reached, per host
-        assert live._slots == {}  # no semaphore outlives its users: memory stays flat
+        assert len(live._sites) == 0  # no semaphore outlives its users: memory stays flat
 
 
 async def test_concurrency_slot_released_on_error(httpx_mock: HTTPXMock) -> None:
@@ -284,7 +298,7 @@ async def test_concurrency_slot_released_on_error(httpx_mock: HTTPXMock) -> None
         for _ in range(3):
             with pytest.raises(FetchError):
                 await asyncio.wait_for(live.fetch("https://shop.example/"), 1)
-        assert live._slots == {}
+        assert len(live._sites) == 0
 
 
 async def test_proxy_and_ca_bundle_are_accepted(httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -335,3 +349,75 @@ async def test_aclose_closes_the_client() -> None:
     live = LiveFetcher()
     await live.aclose()
     assert live._client.is_closed
+
+
+@pytest.mark.parametrize("packer", [zlib.compressobj(), zlib.compressobj(wbits=-zlib.MAX_WBITS)], ids=["zlib", "raw"])
+async def test_deflate_bodies_are_decoded_both_ways(httpx_mock: HTTPXMock, packer) -> None:
+    body = packer.compress(b"<p>deflated</p>" * 100) + packer.flush()
+    httpx_mock.add_response(url="https://shop.example/", content=body, headers={"Content-Encoding": "deflate"})
+    async with LiveFetcher() as live:
+        result = await live.fetch("https://shop.example/")
+    assert result.body == b"<p>deflated</p>" * 100
+
+
+async def test_a_gzip_bomb_stops_at_the_cap_while_streaming(httpx_mock: HTTPXMock) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    bomb = b"".join(packer.compress(bytes(1024 * 1024)) for _ in range(64)) + packer.flush()  # 64 MB of zeros
+    httpx_mock.add_response(url="https://shop.example/", content=bomb, headers={"Content-Encoding": "gzip"})
+    async with LiveFetcher(limits=FetchLimits(max_body_bytes=100_000)) as live:
+        with pytest.raises(TooLarge, match="once decompressed"):
+            await live.fetch("https://shop.example/")
+
+
+async def test_corrupt_compressed_bodies_and_unknown_encodings_are_protocol_errors(httpx_mock: HTTPXMock) -> None:
+    for path, encoding in [("a", "gzip"), ("b", "snappy")]:
+        stream = IteratorStream([b"not ", b"gzip"])  # a stream: the mock would decode `content=` itself
+        httpx_mock.add_response(
+            url=f"https://shop.example/{path}", stream=stream, headers={"Content-Encoding": encoding}
+        )
+    async with LiveFetcher() as live:
+        with pytest.raises(ProtocolFailed, match="corrupt"):
+            await live.fetch("https://shop.example/a")
+        with pytest.raises(ProtocolFailed, match="unsupported content encoding"):
+            await live.fetch("https://shop.example/b")
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(503, "3600"), (429, None)])
+async def test_503_and_429_are_retried_a_bounded_number_of_times_without_long_waits(
+    httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch, status: int, retry_after: str | None
+) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("checker.fetch.live.asyncio.sleep", sleep)
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    httpx_mock.add_response(url="https://shop.example/", status_code=status, headers=headers, is_reusable=True)
+    async with LiveFetcher() as live:
+        result = await live.fetch("https://shop.example/")
+    assert result.status == status
+    assert len(httpx_mock.get_requests()) == 3  # the first attempt and 2 retries
+    assert waits == ([2.0, 2.0] if retry_after else [0.5, 1.0])  # Retry-After: 3600 is capped at 2 s
+
+
+async def test_a_retry_that_would_outlive_the_page_deadline_is_not_made(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="https://shop.example/", status_code=503, headers={"Retry-After": "3600"})
+    async with LiveFetcher(limits=FetchLimits(page_deadline=1.0)) as live:
+        result = await live.fetch("https://shop.example/")
+    assert result.status == 503
+    assert len(httpx_mock.get_requests()) == 1
+
+
+async def test_a_redirect_loop_is_told_from_a_cookie_round_trip(httpx_mock: HTTPXMock) -> None:
+    for path, to in [("a", "/b"), ("b", "/a")]:
+        httpx_mock.add_response(url=f"https://shop.example/{path}", status_code=302, headers={"Location": to},
+                                is_reusable=True)  # fmt: skip
+    httpx_mock.add_response(url="https://shop.example/", status_code=302, headers={"Location": "/consent"})
+    httpx_mock.add_response(url="https://shop.example/consent", status_code=302, headers={"Location": "/"})
+    httpx_mock.add_response(url="https://shop.example/", html="<p>home</p>")
+    async with LiveFetcher() as live:
+        with pytest.raises(RedirectLoop, match="leads back to https://shop.example/a"):
+            await live.fetch("https://shop.example/a")
+        home = await live.fetch("https://shop.example/")
+    assert home.redirect_chain == ["https://shop.example/", "https://shop.example/consent", "https://shop.example/"]

@@ -158,3 +158,53 @@ async def test_robots_is_recorded_and_replayable(httpx_mock: HTTPXMock, tmp_path
         replayed = RobotsPolicy(archive)
         assert not await replayed.allowed("https://shop.example/admin")
         assert await replayed.allowed("https://shop.example/")
+
+
+class HangingFetcher:
+    """Never answers; records the fetches that were cancelled."""
+
+    def __init__(self) -> None:
+        self.cancelled: list[str] = []
+
+    async def fetch(self, url: str) -> FetchResult:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(url)
+            raise
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_robots_txt_that_never_answers_counts_as_none_after_its_deadline() -> None:
+    fetcher = HangingFetcher()
+    robots = RobotsPolicy(fetcher, deadline=0.05)
+    assert await robots.allowed("https://tarpit.example/")
+    assert fetcher.cancelled == ["https://tarpit.example/robots.txt"]
+
+
+async def test_aclose_cancels_the_loads_still_running() -> None:
+    fetcher = HangingFetcher()
+    robots = RobotsPolicy(fetcher, deadline=3600)
+    waiter = asyncio.create_task(robots.allowed("https://tarpit.example/"))
+    await asyncio.sleep(0.01)
+    waiter.cancel()  # the check gave up: shield keeps the shared load running...
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert fetcher.cancelled == []
+    await robots.aclose()  # ...until the check that owns the policy ends
+    assert fetcher.cancelled == ["https://tarpit.example/robots.txt"]
+
+
+async def test_a_crawl_past_its_deadline_leaves_nothing_running() -> None:
+    from checker.crawl import Crawler, CrawlSettings
+    from checker.discover import RoleMatcher
+    from checker.reference import bundled_rules_dir, load_reference
+
+    fetcher = HangingFetcher()
+    crawler = Crawler(fetcher, RoleMatcher(load_reference([bundled_rules_dir()])), CrawlSettings(deadline=0.1))
+    with pytest.raises(FetchTimeout):
+        await crawler.crawl("https://tarpit.example/", "https://tarpit.example/")
+    assert fetcher.cancelled == ["https://tarpit.example/robots.txt"]
+    assert asyncio.all_tasks() == {asyncio.current_task()}
