@@ -25,6 +25,7 @@ from api.jobs import AuditRunner
 from api.models import RuleInfo
 from api.ratelimit import RateLimiter
 from api.routes_audits import router as audits_router
+from api.routes_lists import router as lists_router
 from api.routes_meta import health_router, rules_router
 from api.routes_verdict import router as verdict_router
 from api.settings import Settings
@@ -59,6 +60,7 @@ TAGS = [
     {"name": "verdicts", "description": "Check one site."},
     {"name": "audits", "description": "Check many sites in the background. API key required."},
     {"name": "rules", "description": "The rule pack behind the verdicts."},
+    {"name": "lists", "description": "Hash-prefix lists for private lookups from browser extensions."},
     {"name": "health", "description": "For load balancers and monitoring."},
 ]
 
@@ -186,6 +188,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: its headers are on every answer
     app.include_router(verdict_router)
     app.include_router(audits_router)
+    app.include_router(lists_router)
     app.include_router(rules_router)
     app.include_router(health_router)
     return app

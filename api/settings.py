@@ -71,6 +71,11 @@ class Settings(BaseModel):
         4, ge=1, description="Crawls one client address may have running at once for `/v1/verdict`; more wait."
     )
 
+    # hash-prefix lists for browser extensions (/v1/lists, /v1/hashes)
+    lists_max_entries: int = Field(100_000, ge=1, description="Sites in each hash-prefix list at most (newest kept).")
+    lists_max_age_s: int = Field(30 * 24 * 3600, ge=0, description="Audit results older than this leave the lists.")
+    lists_refresh_s: int = Field(300, ge=1, description="How often the lists are rebuilt; clients cache them as long.")
+
     # access control
     api_keys: tuple[str, ...] = Field((), description="Accepted API keys (`Authorization: Bearer <key>`).")
     verdict_requires_key: bool = Field(False, description="Require an API key for `/v1/verdict` too.")

@@ -99,6 +99,27 @@ class PendingURL:
     jurisdiction: str
 
 
+@dataclass(frozen=True)
+class JudgedSite:
+    """One stored verdict, as the hash-prefix lists need it (fields of the Result JSON, and when it was stored)."""
+
+    RESULT_PATHS = (
+        "url", "final_url", "verdict", "risk_score", "checked_at", "jurisdiction", "rules_version",
+        "site_type.type", "verdict_reason",
+    )  # fmt: skip
+
+    url: str | None
+    final_url: str | None
+    verdict: str | None
+    risk_score: float | None
+    checked_at: str | None
+    jurisdiction: str | None
+    rules_version: str | None
+    site_type: str | None
+    verdict_reason: str | None
+    stored_at: float
+
+
 class Store:
     """The database. Open with `await Store.open(path)`, close with `await store.close()`."""
 
@@ -202,6 +223,26 @@ class Store:
                 return cur.rowcount
 
         return await self._run(write)
+
+    async def judged_sites(self, *, now: float, audits_since: float, limit: int) -> list[JudgedSite]:
+        """The newest verdicts from the unexpired verdict cache and from audit URLs finished since `audits_since`,
+        newest first, at most `limit`: what the hash-prefix lists are built from. Only the few fields the lists
+        need are read out of each result."""
+
+        fields = ", ".join(f"json_extract(result, '$.{path}')" for path in JudgedSite.RESULT_PATHS)
+
+        def query() -> list[JudgedSite]:
+            rows = self._db.execute(
+                f"SELECT {fields}, stored_at AS t FROM verdict_cache"
+                " WHERE stored_at + max_age_s >= ? AND json_valid(result)"
+                " UNION ALL"
+                f" SELECT {fields}, finished AS t FROM audit_urls WHERE finished >= ? AND json_valid(result)"
+                " ORDER BY t DESC LIMIT ?",
+                (now, audits_since, limit),
+            ).fetchall()
+            return [JudgedSite(*row) for row in rows]
+
+        return await self._run(query)
 
     # -- audits --
 

@@ -199,11 +199,10 @@ async def test_aclose_cancels_the_loads_still_running() -> None:
 
 async def test_a_crawl_past_its_deadline_leaves_nothing_running() -> None:
     from checker.crawl import Crawler, CrawlSettings
-    from checker.discover import RoleMatcher
-    from checker.reference import bundled_rules_dir, load_reference
+    from checker.engine.loader import load_pack
 
     fetcher = HangingFetcher()
-    crawler = Crawler(fetcher, RoleMatcher(load_reference([bundled_rules_dir()])), CrawlSettings(deadline=0.1))
+    crawler = Crawler(fetcher, load_pack().roles, CrawlSettings(deadline=0.1))
     with pytest.raises(FetchTimeout):
         await crawler.crawl("https://tarpit.example/", "https://tarpit.example/")
     assert fetcher.cancelled == ["https://tarpit.example/robots.txt"]

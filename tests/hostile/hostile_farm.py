@@ -41,7 +41,7 @@ EXPECTED: dict[str, str] = {
     "redirect_chain": "too_many_redirects",
     "to_link_local": "blocked_address",
     "to_metadata_v6": "blocked_address",
-    "bad_charset": "not_a_pharmacy",  # judged on what can be read of it
+    "bad_charset": "no_content",  # binary garbage: nothing readable to judge
     "pdf": "not_html",
     "status_500": "http_error",
     "status_503": "http_error",
