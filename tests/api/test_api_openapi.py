@@ -97,6 +97,8 @@ def test_operation_ids_read_well_in_generated_clients(client: TestClient) -> Non
         ("get", "/v1/audits/{audit_id}/results"): "getAuditResults",
         ("get", "/v1/rules"): "getRules",
         ("get", "/healthz"): "getHealth",
+        ("get", "/v1/lists/{name}"): "getList",
+        ("get", "/v1/hashes"): "getHashes",
     }
 
 
