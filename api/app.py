@@ -18,10 +18,11 @@ from api.bodylimit import BodyLimitMiddleware
 from api.cache import VerdictCache
 from api.cors import JSONErrorCORSMiddleware
 from api.deps import Services
+from api.distributed import QueuedAudits
 from api.errors import install_error_handlers
 from api.headerlimit import HeaderLimitMiddleware
 from api.headers import SecurityHeadersMiddleware
-from api.jobs import AuditRunner
+from api.jobs import AuditRunner, Audits
 from api.models import RuleInfo
 from api.ratelimit import RateLimiter
 from api.routes_audits import router as audits_router
@@ -29,7 +30,8 @@ from api.routes_lists import router as lists_router
 from api.routes_meta import health_router, rules_router
 from api.routes_verdict import router as verdict_router
 from api.settings import Settings
-from api.store import Store
+from api.storage import open_storage
+from api.storage.postgres import PostgresStorage
 from api.verdicts import SiteChecker, VerdictService
 from checker.fetch import Fetcher
 from checker.fetch.factory import open_fetcher
@@ -46,7 +48,7 @@ with a verdict (`legitimate`, `suspicious`, `rogue`, `not_a_pharmacy` or `unreac
 the findings behind it, each with evidence.
 
 * `GET /v1/verdict?url=...` checks one site (cached; concurrent requests share one crawl).
-* `POST /v1/audits` checks many sites in the background (API key required).
+* `POST /v1/audits` checks many sites in the background (API key required); `DELETE /v1/audits/{id}` cancels.
 * `GET /v1/rules` lists the rules in use.
 
 Errors are always JSON: `{"error": {"code": "...", "message": "..."}}`.
@@ -120,7 +122,7 @@ def create_app(
         if not settings.api_keys:
             log.warning("no API keys configured (RXCHECK_API_KEYS): every audit request will answer 401")
         async with AsyncExitStack() as stack:
-            store = await Store.open(settings.db_path)
+            store = await open_storage(settings.db_path, pool_size=settings.db_pool_size)
             stack.push_async_callback(store.close)
             await store.purge_expired(time.time())
             site_fetcher = fetcher
@@ -153,11 +155,19 @@ def create_app(
                 checks_per_client=settings.checks_per_client,
             )
             stack.push_async_callback(verdicts.aclose)
-            runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
-            stack.push_async_callback(runner.stop)
-            services.store, services.verdicts, services.audits = store, verdicts, runner
+            audits: Audits
+            if isinstance(store, PostgresStorage):  # workers check the sites: here audits are only queued
+                audits = await stack.enter_async_context(
+                    QueuedAudits(store, domain_concurrency=settings.domain_concurrency)
+                )
+            else:
+                runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
+                stack.push_async_callback(runner.stop)
+                audits = runner
+            services.store, services.verdicts, services.audits = store, verdicts, audits
             stack.callback(_forget, services)
-            await runner.start()
+            if isinstance(audits, AuditRunner):
+                await audits.start()
             yield
 
     # Swagger UI (/docs) and ReDoc (/redoc) are served from the installed package, never from a CDN.
@@ -174,12 +184,16 @@ def create_app(
     app.state.services = services
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/v1/audits/upload": settings.max_upload_bytes},
+    )
     app.add_middleware(
         JSONErrorCORSMiddleware,
         allow_origins=list(settings.cors_origins),
         allow_origin_regex=settings.cors_origin_regex,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["Retry-After"],
         allow_credentials=False,
@@ -200,8 +214,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     FastAPI documents every response of a streaming route with the route's media type and a
     `{"type": "string", "$ref": ...}` schema. For `application/x-ndjson` routes, the success body becomes a
     string (OpenAPI 3.1 has no way to give the schema of each line; `itemSchema` is 3.2) whose description
-    and `x-item-schema` extension name what each line holds, and the error bodies become `application/json`,
-    which they are.
+    and `x-item-schema` extension name what each line holds; for those and `text/html` routes the error bodies
+    become `application/json`, which they are.
     """
     if app.openapi_schema is None:
         document = FastAPI.openapi(app)
@@ -209,16 +223,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    schema = content.get("application/x-ndjson", {}).get("schema", {})
-                    if "$ref" not in schema:
-                        continue
-                    ref = {"$ref": schema["$ref"]}
-                    if status.startswith("2"):
-                        name = ref["$ref"].rsplit("/", 1)[-1]
-                        line = {"type": "string", "description": f"JSON Lines: one `{name}` object per line."}
-                        content["application/x-ndjson"] = {"schema": line, "x-item-schema": ref}
-                    else:
-                        response["content"] = {"application/json": {"schema": ref}}
+                    for media_type in ("application/x-ndjson", "text/html"):
+                        schema = content.get(media_type, {}).get("schema", {})
+                        if "$ref" not in schema:
+                            continue
+                        ref = {"$ref": schema["$ref"]}
+                        if not status.startswith("2"):
+                            response["content"] = {"application/json": {"schema": ref}}
+                        elif media_type == "application/x-ndjson":
+                            name = ref["$ref"].rsplit("/", 1)[-1]
+                            line = {"type": "string", "description": f"JSON Lines: one `{name}` object per line."}
+                            content[media_type] = {"schema": line, "x-item-schema": ref}
         app.openapi_schema = document
     return app.openapi_schema
 

@@ -1,7 +1,8 @@
-"""The verdict cache: a bounded in-memory LRU in front of the SQLite `verdict_cache` table.
+"""The verdict cache: a bounded in-memory LRU in front of the database's `verdict_cache` table.
 
 Keys are (site_key, jurisdiction, rules_version), so a new rule pack never serves old verdicts. A lookup is a
-dict access, or one indexed SQLite read on a memory miss; it never crawls.
+dict access, or one indexed read on a memory miss; it never crawls. Processes sharing a PostgreSQL database
+share its table, so a verdict stored by one is a hit on the others.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from api.store import CachedRow, Store
+from api.storage import CachedRow, Storage
 from checker.result import Result
 
 
@@ -38,7 +40,7 @@ class CachedVerdict:
 class VerdictCache:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         *,
         ttl_s: int,
         unreachable_ttl_s: int,
@@ -80,6 +82,10 @@ class VerdictCache:
         await self._store.put_cached(key.site_key, key.jurisdiction, key.rules_version, row)
         self._remember(key, entry)
         return entry
+
+    def site_lock(self, key: CacheKey) -> AbstractAsyncContextManager[None]:
+        """Held while `key`'s site is crawled (see `Storage.site_lock`)."""
+        return self._store.site_lock(f"{key.site_key}|{key.jurisdiction}|{key.rules_version}")
 
     def _remember(self, key: CacheKey, entry: CachedVerdict) -> None:
         if self._memory_entries <= 0:

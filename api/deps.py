@@ -12,11 +12,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import KeyRing, bearer_token
 from api.errors import ApiError
-from api.jobs import AuditRunner
+from api.jobs import Audits
 from api.models import RuleInfo
 from api.ratelimit import RateLimiter
 from api.settings import Settings
-from api.store import Store
+from api.storage import Storage
 from api.verdicts import VerdictService
 
 
@@ -32,16 +32,16 @@ class Services:
     crawl_key_limiter: RateLimiter
     rules_version: str
     rules: list[RuleInfo]
-    store: Store | None = None
+    store: Storage | None = None
     verdicts: VerdictService | None = None
-    audits: AuditRunner | None = None
+    audits: Audits | None = None
 
 
 async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-async def get_store(services: Annotated[Services, Depends(get_services)]) -> Store:
+async def get_store(services: Annotated[Services, Depends(get_services)]) -> Storage:
     if services.store is None:
         raise ApiError(503, "unavailable", "the server is starting or stopping")
     return services.store
@@ -53,7 +53,7 @@ async def get_verdicts(services: Annotated[Services, Depends(get_services)]) -> 
     return services.verdicts
 
 
-async def get_audits(services: Annotated[Services, Depends(get_services)]) -> AuditRunner:
+async def get_audits(services: Annotated[Services, Depends(get_services)]) -> Audits:
     if services.audits is None:
         raise ApiError(503, "unavailable", "the server is starting or stopping")
     return services.audits

@@ -1,4 +1,6 @@
-"""Audits: many URLs checked in the background, each result stored the moment it is known.
+"""Audits in this process (SQLite): many URLs checked in the background, each result stored when known.
+
+(With PostgreSQL, audits are queued for `rxcheck worker`s instead: `api/distributed.py`.)
 
 One queue of pending URLs is shared by all audits and drained by `concurrency` workers, so at most that many
 sites are checked at once server-wide (audits run first come, first served). Each URL goes through the
@@ -14,16 +16,25 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterable
+from typing import Protocol
 
-from api.store import PendingURL, Store
+from api.storage import PendingURL, Storage, URLs
 from api.verdicts import VerdictService
 
 log = logging.getLogger("rxcheck.api")
 
 
+class Audits(Protocol):
+    """Where `/v1/audits` sends audits: this process's runner, or the queue of distributed workers."""
+
+    async def submit(self, urls: URLs, *, jurisdiction: str, owner: str) -> str: ...
+
+    async def cancel(self, audit_id: str) -> bool: ...
+
+
 class AuditRunner:
-    def __init__(self, *, store: Store, verdicts: VerdictService, concurrency: int) -> None:
+    def __init__(self, *, store: Storage, verdicts: VerdictService, concurrency: int) -> None:
         self._store = store
         self._verdicts = verdicts
         self._concurrency = concurrency
@@ -31,6 +42,7 @@ class AuditRunner:
         self._workers: list[asyncio.Task[None]] = []
         self._started: set[str] = set()  # audits already marked running by this process
         self._failed: set[str] = set()
+        self._cancelled: set[str] = set()
 
     async def start(self) -> int:
         """Queue the unfinished URLs found in the database and start the workers; returns how many."""
@@ -50,13 +62,19 @@ class AuditRunner:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
 
-    async def submit(self, urls: Sequence[str], *, jurisdiction: str, owner: str) -> str:
-        """Store a new audit and queue its URLs; returns its id."""
+    async def submit(self, urls: URLs, *, jurisdiction: str, owner: str) -> str:
+        """Store a new audit and queue its URLs (held in this process's queue); returns its id."""
         audit_id = uuid.uuid4().hex
+        urls = [url async for url in urls] if isinstance(urls, AsyncIterable) else list(urls)
         await self._store.create_audit(audit_id, urls, jurisdiction=jurisdiction, owner=owner, now=time.time())
         for position, url in enumerate(urls):
             self._queue.put_nowait(PendingURL(audit_id, position, url, jurisdiction))
         return audit_id
+
+    async def cancel(self, audit_id: str) -> bool:
+        """Cancel an audit: URLs not started are skipped, those being checked finish."""
+        self._cancelled.add(audit_id)
+        return await self._store.cancel_audit(audit_id, time.time())
 
     async def _work(self) -> None:
         while True:
@@ -75,7 +93,7 @@ class AuditRunner:
                 self._queue.task_done()
 
     async def _check(self, item: PendingURL) -> None:
-        if item.audit_id in self._failed:
+        if item.audit_id in self._failed or item.audit_id in self._cancelled:
             return
         if item.audit_id not in self._started:
             self._started.add(item.audit_id)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from api.store import JudgedSite, Store
+from api.storage import JudgedSite, Storage
 from checker.errors import InvalidURL
 from checker.urls import normalize_url
 
@@ -166,7 +166,7 @@ def build_entries(rows: Iterable[JudgedSite], *, max_entries: int) -> dict[bytes
             jurisdiction=row.jurisdiction,
             rules_version=row.rules_version,
             site_type=row.site_type if isinstance(row.site_type, str) else None,
-            verdict_reason=row.verdict_reason if isinstance(row.verdict_reason, str) else None,
+            verdict_reason=(row.verdict_reason or None) if isinstance(row.verdict_reason, str) else None,
         )
     return entries
 
@@ -195,7 +195,7 @@ class ListService:
     _built_at: float | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def refresh(self, store: Store, now: float) -> None:
+    async def refresh(self, store: Storage, now: float) -> None:
         """Rebuild the lists if they are older than `refresh_s` (concurrent callers share one rebuild)."""
         if self._built_at is not None and now - self._built_at < self.refresh_s:
             return

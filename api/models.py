@@ -22,7 +22,7 @@ Jurisdiction = Annotated[
     BeforeValidator(_normalize_jurisdiction),
     Field(description="Rules of which jurisdiction apply: `auto` (guessed from the site), GB, EU, US or CA."),
 ]
-AuditState = Literal["queued", "running", "done", "failed"]
+AuditState = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
 class CacheInfo(BaseModel):

@@ -1,21 +1,29 @@
-"""`/v1/audits`: submit many URLs, follow progress, stream the results as JSON Lines."""
+"""`/v1/audits`: submit many URLs, follow progress, cancel, stream the results as JSON Lines or as the HTML report.
+
+On SQLite the audit runs in this process; on PostgreSQL it is queued for `rxcheck worker`s, and progress and
+results are read from the database that all of them write.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.audit_urls import check_audit_urls
 from api.deps import Services, get_audits, get_services, get_store, get_verdicts, json_body, rate_limit, require_key
 from api.errors import ApiError, error_responses
-from api.jobs import AuditRunner
-from api.models import AuditCreated, AuditRequest, AuditStatus
-from api.store import AuditRow, Store
+from api.jobs import Audits
+from api.models import AuditCreated, AuditRequest, AuditStatus, Jurisdiction
+from api.storage import AuditRow, Storage
+from api.storage.postgres import PostgresStorage
 from api.verdicts import VerdictService
+from checker import report_html
+from checker.audit import read_urls
 from checker.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
@@ -23,6 +31,10 @@ RESULTS_PAGE = 200
 
 class NDJSONResponse(StreamingResponse):
     media_type = "application/x-ndjson"
+
+
+class HTMLStreamResponse(StreamingResponse):
+    media_type = "text/html"
 
 
 router = APIRouter(
@@ -35,7 +47,7 @@ router = APIRouter(
 AuditId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The id returned on submission.")]
 
 
-async def _owned_audit(store: Store, audit_id: str, owner: str) -> AuditRow:
+async def _owned_audit(store: Storage, audit_id: str, owner: str) -> AuditRow:
     audit = await store.get_audit(audit_id)
     if audit is None or audit.owner != owner:
         raise ApiError(404, "not_found", f"no audit {audit_id}")
@@ -68,7 +80,7 @@ async def create_audit(
     body: AuditRequest,
     owner: Annotated[str, Depends(require_key)],
     services: Annotated[Services, Depends(get_services)],
-    audits: Annotated[AuditRunner, Depends(get_audits)],
+    audits: Annotated[Audits, Depends(get_audits)],
     verdicts: Annotated[VerdictService, Depends(get_verdicts)],
 ) -> AuditCreated:
     limit = services.settings.max_urls_per_audit
@@ -82,6 +94,52 @@ async def create_audit(
     return AuditCreated(id=audit_id, status="queued")
 
 
+@router.post(
+    "/upload",
+    status_code=202,
+    response_model=AuditCreated,
+    summary="Start an audit from a URL list, streamed",
+    description=(
+        "Like `POST /v1/audits`, for long lists: the body is a list of URLs, one per line (`text/plain`; blank "
+        "lines and `#` comments skipped, a CSV's first column taken), stored in batches as it arrives. On "
+        "PostgreSQL it is never held whole in memory, and holds up to `max_urls_per_upload` URLs; on SQLite "
+        "the limit is `max_urls_per_audit`. Requires an API key. Too many URLs answer 413 and store nothing."
+    ),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses=error_responses(413),
+)
+async def upload_audit(
+    request: Request,
+    owner: Annotated[str, Depends(require_key)],
+    services: Annotated[Services, Depends(get_services)],
+    store: Annotated[Storage, Depends(get_store)],
+    audits: Annotated[Audits, Depends(get_audits)],
+    jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
+) -> AuditCreated:
+    settings = services.settings
+    limit = settings.max_urls_per_upload if isinstance(store, PostgresStorage) else settings.max_urls_per_audit
+    audit_id = await audits.submit(_body_urls(request, limit), jurisdiction=jurisdiction, owner=owner)
+    return AuditCreated(id=audit_id, status="queued")
+
+
+async def _body_urls(request: Request, limit: int) -> AsyncIterator[str]:
+    """The URLs of a streamed list, as its lines arrive; past `limit`, a 413 (the audit is rolled back)."""
+    count = 0
+    rest = b""
+    async for chunk in request.stream():
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for url in read_urls(line.decode("utf-8", errors="replace") for line in lines):
+            count += 1
+            if count > limit:
+                raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
+            yield url
+    for url in read_urls([rest.decode("utf-8", errors="replace")]):
+        if count + 1 > limit:
+            raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
+        yield url
+
+
 @router.get(
     "/{audit_id}",
     response_model=AuditStatus,
@@ -91,9 +149,33 @@ async def create_audit(
 async def get_audit(
     audit_id: AuditId,
     owner: Annotated[str, Depends(require_key)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> AuditStatus:
-    audit = await _owned_audit(store, audit_id, owner)
+    return _status(await _owned_audit(store, audit_id, owner))
+
+
+@router.delete(
+    "/{audit_id}",
+    response_model=AuditStatus,
+    summary="Cancel an audit",
+    description=(
+        "URLs not started yet are dropped; those being checked finish and keep their results. An audit that "
+        "has already ended is left as it is. Answers the audit's progress afterwards."
+    ),
+    responses=error_responses(404),
+)
+async def cancel_audit(
+    audit_id: AuditId,
+    owner: Annotated[str, Depends(require_key)],
+    store: Annotated[Storage, Depends(get_store)],
+    audits: Annotated[Audits, Depends(get_audits)],
+) -> AuditStatus:
+    await _owned_audit(store, audit_id, owner)
+    await audits.cancel(audit_id)
+    return _status(await _owned_audit(store, audit_id, owner))
+
+
+def _status(audit: AuditRow) -> AuditStatus:
     counts = {verdict: audit.counts.get(verdict, 0) for verdict in VERDICT_RANK}
     created = datetime.fromtimestamp(audit.created, UTC).isoformat(timespec="seconds")
     return AuditStatus(
@@ -123,13 +205,13 @@ async def get_audit(
 async def get_audit_results(
     audit_id: AuditId,
     owner: Annotated[str, Depends(require_key)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> NDJSONResponse:
     await _owned_audit(store, audit_id, owner)
     return NDJSONResponse(_result_lines(store, audit_id))
 
 
-async def _result_lines(store: Store, audit_id: str) -> AsyncIterator[bytes]:
+async def _result_lines(store: Storage, audit_id: str) -> AsyncIterator[bytes]:
     after = -1
     while True:
         page = await store.results_page(audit_id, after=after, limit=RESULTS_PAGE)
@@ -137,3 +219,49 @@ async def _result_lines(store: Store, audit_id: str) -> AsyncIterator[bytes]:
             return
         yield "".join(result + "\n" for _, result in page).encode("utf-8")
         after = page[-1][0]
+
+
+@router.get(
+    "/{audit_id}/report.html",
+    response_class=HTMLStreamResponse,
+    summary="The audit as an HTML report",
+    description=(
+        "One self-contained HTML page (the same report as `rxcheck report`): summary, charts, a sortable table "
+        "of all sites and every finding with its evidence, for the results stored so far. It makes no external "
+        "requests and is complete without JavaScript. Streamed from the database in two passes."
+    ),
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **error_responses(404)},
+)
+async def get_audit_report(
+    audit_id: AuditId,
+    owner: Annotated[str, Depends(require_key)],
+    store: Annotated[Storage, Depends(get_store)],
+) -> HTMLStreamResponse:
+    audit = await _owned_audit(store, audit_id, owner)
+    source = f"audit {audit.id} ({audit.status}, {audit.done} of {audit.total} checked)"
+    headers = {"Content-Security-Policy": report_html.content_security_policy(), "X-Content-Type-Options": "nosniff"}
+    return HTMLStreamResponse(_report_chunks(store, audit_id, source), headers=headers)
+
+
+async def _stored_pages(store: Storage, audit_id: str) -> AsyncIterator[list[str]]:
+    after = -1
+    while page := await store.results_page(audit_id, after=after, limit=RESULTS_PAGE):
+        yield [result for _, result in page]
+        after = page[-1][0]
+
+
+async def _report_chunks(store: Storage, audit_id: str, source: str) -> AsyncIterator[bytes]:
+    """First pass: the summary and table; second pass: one section per site (only those the first pass counted).
+
+    Parsing and rendering run in worker threads, a page of results at a time, so a big report never blocks the loop.
+    """
+    reader, summary = report_html.SiteReader(), report_html.Summary()
+    async for texts in _stored_pages(store, audit_id):
+        await asyncio.to_thread(summary.add_lines, reader, texts)
+    yield (await asyncio.to_thread(report_html.render_head, summary, source=source)).encode("utf-8")
+    reader = report_html.SiteReader()
+    async for texts in _stored_pages(store, audit_id):
+        yield (await asyncio.to_thread(report_html.render_sections, summary, reader, texts)).encode("utf-8")
+        if reader.count >= summary.total:
+            break
+    yield report_html.render_tail(summary).encode("utf-8")

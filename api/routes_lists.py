@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.deps import Services, get_services, get_store, rate_limit, verdict_access
 from api.errors import ApiError, error_responses
 from api.lists import PREFIX_BYTES, ListName, ListService
-from api.store import Store
+from api.storage import Storage
 
 router = APIRouter(
     prefix="/v1",
@@ -66,7 +66,7 @@ class HashesResponse(BaseModel):
 async def get_lists(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> ListService:
     """The app's `ListService` (made on first use), refreshed when older than `lists_refresh_s`."""
     lists: ListService | None = getattr(request.app.state, "lists", None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Depends
 from api.deps import Services, get_services, get_store, rate_limit
 from api.errors import ApiError, error_responses
 from api.models import Health, RulesResponse
-from api.store import Store
+from api.storage import DATABASE_ERRORS, Storage
 
 log = logging.getLogger("rxcheck.api")
 
@@ -39,11 +38,11 @@ async def get_rules(services: Annotated[Services, Depends(get_services)]) -> Rul
 )
 async def get_health(
     services: Annotated[Services, Depends(get_services)],
-    store: Annotated[Store, Depends(get_store)],
+    store: Annotated[Storage, Depends(get_store)],
 ) -> Health:
     try:
         await store.ping()
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         log.error("health check: database error: %s", exc)
         raise ApiError(503, "db_unavailable", f"database error: {exc}") from None
     mode = "replay" if services.settings.replay else "live"

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp
 from api.app import create_app
 from api.protocol import guarded_h11
 from api.settings import Settings
-from api.store import Store
+from api.storage import open_storage
 from checker.errors import RxcheckError
 
 
@@ -37,14 +37,17 @@ def serve(
     port: int = 8000,
     *,
     replay: Path | None = None,
-    db: Path | None = None,
+    db: str | Path | None = None,
     rules_dirs: Sequence[Path] = (),
     settings: Settings | None = None,
     log_level: str = "info",
     proxy_headers: bool = False,
     forwarded_allow_ips: str | None = None,
 ) -> None:
-    """Serve the API until interrupted (one process: the cache's single-flight and the audit queue are in it).
+    """Serve the API until interrupted.
+
+    On SQLite, this one process holds the audit queue; on PostgreSQL, several API processes may share the
+    database (cache and audits), and `rxcheck worker`s run the audits.
 
     `replay`, `db` and `rules_dirs` override the environment. Behind a reverse proxy, set the `trusted_proxies`
     setting (or `proxy_headers` and `forwarded_allow_ips`) so rate limits see the client's address rather than
@@ -99,9 +102,9 @@ def uvicorn_config(
     )
 
 
-async def _check_database(path: Path) -> None:
-    """Open and close the database once, so a bad path fails here in one line, not inside uvicorn."""
-    store = await Store.open(path)
+async def _check_database(db: str | Path) -> None:
+    """Open (migrating) and close the database once, so a bad one fails here in one line, not inside uvicorn."""
+    store = await open_storage(db, pool_size=2)
     await store.close()
 
 
@@ -110,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--replay", type=Path, help="replay this WARC instead of fetching the network")
-    parser.add_argument("--db", type=Path, help="SQLite database (default: $RXCHECK_DB or ./rxcheck.sqlite)")
+    parser.add_argument("--db", help="SQLite file or postgresql:// URL (default: $RXCHECK_DB or ./rxcheck.sqlite)")
     parser.add_argument("--rules", type=Path, action="append", default=[], help="extra rule directory")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from api.storage import is_postgres_url
 from checker.errors import RxcheckError
 
 ENV_PREFIX = "RXCHECK_"
@@ -25,6 +26,13 @@ ENV_NAMES: dict[str, str] = {
     "replay": "RXCHECK_REPLAY",
     "rules_dirs": "RXCHECK_RULES",
 }
+
+
+def _database(value: object) -> object:
+    """A PostgreSQL URL stays a string; anything else names a SQLite file."""
+    if isinstance(value, str) and not is_postgres_url(value):
+        return Path(value)
+    return value
 
 
 class SettingsError(RxcheckError):
@@ -39,7 +47,12 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # storage and cache
-    db_path: Path = Field(Path("rxcheck.sqlite"), description="SQLite database file (cache and audits).")
+    db_path: Annotated[Path | str, BeforeValidator(_database)] = Field(
+        Path("rxcheck.sqlite"),
+        description="The database (cache and audits): a SQLite file, or a `postgresql://` URL shared by several "
+        "API processes and `rxcheck worker`s.",
+    )
+    db_pool_size: int = Field(20, ge=2, description="PostgreSQL connections one API process may hold.")
     cache_ttl_s: int = Field(24 * 3600, ge=0, description="How long a verdict is served from the cache.")
     unreachable_ttl_s: int = Field(
         15 * 60, ge=0, description="How long an `unreachable` verdict is cached (outages are often brief)."
@@ -48,7 +61,15 @@ class Settings(BaseModel):
 
     # checking
     verdict_deadline_s: float = Field(45.0, gt=0, description="A fresh verdict past this answers 504.")
-    audit_concurrency: int = Field(8, ge=1, description="Sites crawled at once by all audits together.")
+    audit_concurrency: int = Field(
+        8, ge=1, description="Sites crawled at once by the in-process audit runner (SQLite), or by one worker."
+    )
+    domain_concurrency: int = Field(
+        2, ge=1, description="Sites of one registrable domain checked at once by all workers together (PostgreSQL)."
+    )
+    worker_heartbeat_s: float = Field(
+        10.0, gt=0, description="How often a worker says it is alive; one silent for 4 of these is presumed dead."
+    )
     max_pages: int = Field(12, ge=1, description="Pages crawled per site.")
     replay: Path | None = Field(None, description="Replay this WARC instead of fetching the network.")
     rules_dirs: tuple[Path, ...] = Field((), description="Extra rule directories layered over the built-in pack.")
@@ -96,6 +117,12 @@ class Settings(BaseModel):
     rate_limit_clients: int = Field(10_000, ge=1, description="Rate-limit buckets kept (least recent dropped).")
     max_urls_per_audit: int = Field(10_000, ge=1, description="URLs one audit may hold.")
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1, description="Largest request body accepted.")
+    max_urls_per_upload: int = Field(
+        1_000_000, ge=1, description="URLs one streamed list (`POST /v1/audits/upload`) may hold, on PostgreSQL."
+    )
+    max_upload_bytes: int = Field(
+        256 * 1024 * 1024, ge=1, description="Largest streamed list (`POST /v1/audits/upload`) accepted."
+    )
     cors_origins: tuple[str, ...] = Field(("*",), description="Origins allowed by CORS (`*`: any).")
     cors_origin_regex: str | None = Field(None, description="Origins matching this regex are allowed too.")
 

@@ -93,9 +93,10 @@ class VerdictService:
                 return Lookup(_as_asked(cached.result, target), True, age, cached.max_age_s)
         if before_crawl is not None:
             before_crawl()
+        asked_at = self.cache.clock() if fresh else None
         try:
             async with asyncio.timeout(self.deadline_s), self._client_slot(client):
-                entry = await self._flights.run(key, lambda: self._crawl(target, key))
+                entry = await self._flights.run(key, lambda: self._crawl(target, key, asked_at))
         except TimeoutError:
             raise FetchTimeout(f"no verdict for {target} within {self.deadline_s:g} s") from None
         return Lookup(_as_asked(entry.result, target), False, 0, entry.max_age_s)
@@ -124,18 +125,24 @@ class VerdictService:
             error=error,
         )
 
-    async def _crawl(self, target: str, key: CacheKey) -> CachedVerdict:
-        self.crawls += 1
-        if self.resolve_hosts:
-            try:
-                await resolved_target(target, allow_private=self.allow_private)
-            except BlockedAddress:
-                raise
-            except RxcheckError:
-                pass  # the name does not resolve: the crawl reports the site unreachable
-        async with asyncio.timeout(self.deadline_s):
-            result = await self._checker.check(target, self._fetcher, jurisdiction=key.jurisdiction)
-        return await self.cache.put(key, result)
+    async def _crawl(self, target: str, key: CacheKey, fresh_after: float | None) -> CachedVerdict:
+        """Crawl once across every process sharing the database: under the site's lock, a verdict that another
+        process stored meanwhile (newer than `fresh_after`, when the caller asked for a fresh one) is used."""
+        async with self.cache.site_lock(key):
+            cached = await self.cache.get(key)
+            if cached is not None and (fresh_after is None or cached.stored_at >= fresh_after):
+                return cached
+            self.crawls += 1
+            if self.resolve_hosts:
+                try:
+                    await resolved_target(target, allow_private=self.allow_private)
+                except BlockedAddress:
+                    raise
+                except RxcheckError:
+                    pass  # the name does not resolve: the crawl reports the site unreachable
+            async with asyncio.timeout(self.deadline_s):
+                result = await self._checker.check(target, self._fetcher, jurisdiction=key.jurisdiction)
+            return await self.cache.put(key, result)
 
     def _client_slot(self, client: str | None) -> AbstractAsyncContextManager[None]:
         return self._clients.hold(client) if client is not None else nullcontext()

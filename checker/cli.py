@@ -35,6 +35,7 @@ class FailOn(StrEnum):
 class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+    html = "html"
 
 
 class Jurisdiction(StrEnum):
@@ -92,6 +93,10 @@ PrivateOpt = Annotated[
 ]
 PagesOpt = Annotated[int, typer.Option("--max-pages", min=1, max=50, help="Pages fetched per site.")]
 RobotsOpt = Annotated[bool, typer.Option("--robots/--no-robots", help="Obey robots.txt.")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLite file, or postgresql://user@host/db (default: $RXCHECK_DB or ./rxcheck.sqlite)."),
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -173,9 +178,10 @@ def check(
 def audit(
     source: Annotated[str, typer.Argument(help="A file with one URL per line, or - for standard input.")],
     out: Annotated[Path | None, typer.Option("--out", help="Write results here (default: standard output).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="jsonl (full results) or csv (one summary row).")] = (
-        Format.jsonl
-    ),
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", help="jsonl (full results), csv (one summary row) or html (a report; needs --out)."),
+    ] = Format.jsonl,
     replay: ReplayOpt = None,
     save_warc: SaveOpt = None,
     rules: RulesOpt = None,
@@ -192,17 +198,39 @@ def audit(
     page_timeout: PageTimeoutOpt = 20.0,
     site_timeout: SiteTimeoutOpt = 60.0,
     max_body_bytes: MaxBodyOpt = 3_000_000,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Queue the list for `rxcheck worker`s in --db (PostgreSQL) and exit.")
+    ] = False,
+    db: DbOpt = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", envvar="RXCHECK_API_KEY", help="With --queue: the API key that may follow it."),
+    ] = None,
 ) -> None:
     """Check every URL in a list; results stream out as each site finishes.
 
     Each result is written as one complete, flushed line. Duplicate and malformed lines of the list are reported on
     standard error, with their line numbers, and skipped. After a crash, `--resume` checks only what is missing.
+    With --queue, the list is streamed into the database instead and the audit's id printed; follow it with
+    `GET /v1/audits/{id}` (using --api-key's key).
     """
     from checker.audit import audit as run_audit
     from checker.audit import audit_urls, done_urls, write_line
 
+    if queue:
+        _queue_audit(source, db, api_key, jurisdiction.value)
+        return
     if resume and out is None:
         fail("--resume needs --out")
+    report_out = None
+    if fmt is Format.html:  # results stream to a JSON Lines sidecar; the report is written from it at the end
+        if out is None:
+            fail("--format html needs --out (the report is a file)")
+        if not out.parent.is_dir():
+            fail(f"no such folder for the report: {out.parent}")
+        from checker.report_html import sidecar_path
+
+        report_out, out, fmt = out, sidecar_path(out), Format.jsonl
     limits = make_limits(ports, page_timeout, site_timeout, max_body_bytes)
     checker = make_checker(rules, max_pages, robots, site_timeout)
     skip = done_urls(out, fmt.value) if resume and out else set()
@@ -248,6 +276,58 @@ def audit(
             fail("interrupted; results so far are saved (use --resume to continue)", 130)
     summary = ", ".join(f"{verdict} {n}" for verdict, n in sorted(counts.items())) or "no URLs"
     typer.echo(f"rxcheck: audited {sum(counts.values())} sites: {summary}", err=True)
+    if report_out is not None:
+        _write_html_report(out, report_out)
+
+
+@app.command("report")
+def html_report(
+    results: Annotated[Path, typer.Argument(help="An audit's results (JSON Lines, as `audit` writes them).")],
+    out: Annotated[Path | None, typer.Option("--out", help="The HTML file to write (default: RESULTS.html).")] = None,
+) -> None:
+    """Turn audit results into one self-contained HTML report: summary, charts, every finding with its evidence."""
+    _write_html_report(results, out or results.with_suffix(".html"))
+
+
+def _write_html_report(results: Path, out: Path) -> None:
+    from checker.report_html import write_report
+
+    try:
+        summary = write_report(results, out)
+    except RxcheckError as exc:
+        fail(str(exc))
+    if summary.skipped:
+        lines = ", ".join(map(str, summary.skipped_lines)) + (
+            ", ..." if summary.skipped > len(summary.skipped_lines) else ""
+        )
+        typer.echo(f"rxcheck: warning: {summary.skipped} line(s) of {results} are not results and were left out "
+                   f"(line {lines})", err=True)  # fmt: skip
+    size = out.stat().st_size / 1e6
+    typer.echo(f"rxcheck: wrote {out} ({summary.total} sites, {size:.1f} MB)", err=True)
+
+
+def _queue_audit(source: str, db: str | None, api_key: str | None, jurisdiction: str) -> None:
+    from api.auth import KeyRing
+    from api.distributed import queue_audit
+    from api.settings import Settings
+    from checker.audit import read_urls
+
+    try:
+        settings = Settings.from_env(db_path=db)
+    except RxcheckError as exc:
+        fail(str(exc))
+    owner = KeyRing([api_key]).identify(api_key) if api_key else "cli"
+    if source != "-" and not Path(source).is_file():
+        fail(f"no such file: {source}")
+    with sys.stdin if source == "-" else Path(source).open(encoding="utf-8") as lines:
+        try:
+            audit_id, total = asyncio.run(
+                queue_audit(settings, read_urls(lines), jurisdiction=jurisdiction, owner=owner or "cli")
+            )
+        except RxcheckError as exc:
+            fail(str(exc).splitlines()[0])
+    typer.echo(audit_id)
+    typer.echo(f"rxcheck: queued {total} URLs as audit {audit_id}", err=True)
 
 
 class _progress:
@@ -343,9 +423,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     replay: ReplayOpt = None,
-    db: Annotated[
-        Path | None, typer.Option("--db", help="SQLite database (default: $RXCHECK_DB or ./rxcheck.sqlite).")
-    ] = None,
+    db: DbOpt = None,
     rules: RulesOpt = None,
 ) -> None:
     """Run the HTTP API (verdicts for browser extensions, audit jobs)."""
@@ -355,6 +433,31 @@ def serve(
         run_server(host=host, port=port, replay=replay, db=db, rules_dirs=rules or [])
     except RxcheckError as exc:
         fail(str(exc).splitlines()[0])
+
+
+@app.command()
+def worker(
+    db: DbOpt = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Sites checked at once.")] = 8,
+    replay: ReplayOpt = None,
+    rules: RulesOpt = None,
+    name: Annotated[str | None, typer.Option("--name", help="This worker's name in the queue's records.")] = None,
+) -> None:
+    """Run distributed audit jobs from a PostgreSQL database (start as many as you like, on any machine)."""
+    import logging
+
+    from api.settings import Settings
+    from api.worker import run_worker
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(db_path=db, replay=replay, rules_dirs=tuple(rules or ()) or None)
+        asyncio.run(run_worker(settings, concurrency=concurrency, name=name))
+    except RxcheckError as exc:
+        fail(str(exc).splitlines()[0])
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ lists; it never removes bundled terms.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +78,7 @@ def _written_pattern(phrase: str) -> str:
     return r"\s+".join(_word_pattern(word) for word in phrase.split())
 
 
-class _Offsets:
+class Offsets:
     """Byte offsets of a UTF-8 text as character offsets, for offsets that only grow (linear overall)."""
 
     def __init__(self, data: bytes) -> None:
@@ -102,7 +102,7 @@ def group_spans(program: re2._Regexp, text: str) -> Iterator[tuple[int, int]]:
     ended (so a boundary character that a match consumed after its group can start the next). The text is encoded
     once: linear in the text, whatever the number of hits."""
     data = text.encode("utf-8")
-    offsets = _Offsets(data)
+    offsets = Offsets(data)
     pos = 0
     while pos <= len(data):
         m = program.search(data, pos)
@@ -162,6 +162,20 @@ class TermMatcher:
             if term is not None:
                 yield Hit(start=start, end=end, term=term.text, language=term.language)
 
+    def opening(self, text: str) -> Hit | None:
+        """The hit that opens the text, spaces before it aside ("each" in " each, VAT included")."""
+        first = next(self.finditer(text), None)
+        return first if first is not None and first.start == len(text) - len(text.lstrip()) else None
+
+    def closing(self, text: str, rest: Callable[[str], bool] | None = None) -> Hit | None:
+        """The last hit after which the text holds only what `rest` allows (default: no letter or digit)."""
+        allowed = rest or (lambda tail: not any(c.isalnum() for c in tail))
+        return next((hit for hit in reversed(list(self.finditer(text))) if allowed(text[hit.end :])), None)
+
+    def whole(self, text: str) -> bool:
+        """Whether the text is one term and nothing else."""
+        return any((hit.start, hit.end) == (0, len(text)) for hit in self.finditer(text))
+
     def _term_of(self, matched: str) -> Term | None:
         term = self._phrases.get(_phrase_key(matched))
         if term is not None:
@@ -188,23 +202,37 @@ class Lexicon:
         except KeyError:
             raise UnknownList(f"no lexicon list {name!r}; the lexicon defines: {', '.join(self._matchers)}") from None
 
-    def terms(self, name: str) -> list[str]:
-        """The terms of a list as written (plain phrases only), for code that needs the words themselves."""
-        return [t.text for t in self.matcher(name).terms if not t.regex]
-
-    def alternation(self, name: str, language: str | None = None) -> str:
-        """The list's terms (of one language, or all) as one RE2 alternative, as written: for code that places a
-        list inside a structure ("a number, then up to four capitalised words, then a street type"). Case and
-        boundaries are the caller's; longest terms first."""
+    def alternation(self, name: str, language: str | None = None, *, folded: bool = False) -> str:
+        """The list's terms (of one language, or all) as one RE2 alternative: for code that places a list inside
+        a structure ("a number, then up to four capitalised words, then a street type"). As written, or `folded`
+        for a pattern run on `fold`ed text (lowercase, no accents, any gap between words). Case and boundaries
+        are the caller's; longest terms first."""
         terms = [t for t in self.matcher(name).terms if language is None or t.language == language]
-        parts = sorted({t.text if t.regex else _written_pattern(t.text) for t in terms}, key=len, reverse=True)
+        spell = _phrase_pattern if folded else _written_pattern
+        parts = sorted({t.text if t.regex else spell(t.text) for t in terms}, key=len, reverse=True)
         return "(?:" + "|".join(parts) + ")" if parts else r"[^\x00-\x{10FFFF}]"  # matches nothing
+
+    def first_hits(self, lists: Sequence[tuple[str, str]], text: str) -> list[tuple[str, Hit]]:
+        """Hits of several lists, each tagged (tag, list name), left to right and never overlapping: where two
+        start at the same place the earlier list wins, as in one alternation."""
+        return first_of(((tag, hit) for tag, name in lists for hit in self.matcher(name).finditer(text)),
+                        [tag for tag, _ in lists])  # fmt: skip
 
     def languages(self, name: str) -> list[str]:
         return sorted({t.language for t in self.matcher(name).terms})
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return sorted(set(names) - set(self._matchers))
+
+
+def first_of(tagged: Iterable[tuple[str, Hit]], order: Sequence[str]) -> list[tuple[str, Hit]]:
+    """Tagged hits left to right, dropping those that overlap an earlier one (earlier tag in `order` on a tie)."""
+    rank = {tag: i for i, tag in enumerate(order)}
+    found: list[tuple[str, Hit]] = []
+    for tag, hit in sorted(tagged, key=lambda th: (th[1].start, rank.get(th[0], len(rank)), -th[1].end)):
+        if not found or hit.start >= found[-1][1].end:
+            found.append((tag, hit))
+    return found
 
 
 def lexicon_files(rule_dirs: Sequence[Path]) -> list[Path]:
@@ -241,4 +269,5 @@ def _term(path: Path, name: str, raw: object) -> Term:
         return Term(str(raw).strip(), language)
     if isinstance(raw, dict) and set(raw) == {"re"} and isinstance(raw["re"], str) and raw["re"]:
         return Term(raw["re"], language, regex=True)
-    raise RuleError(f'{path}: list {name!r}: a term is a phrase or {{re: "..."}}, not {raw!r}')
+    hint = " (quote words YAML reads as true/false, such as 'no')" if isinstance(raw, bool) else ""
+    raise RuleError(f'{path}: list {name!r}: a term is a phrase or {{re: "..."}}, not {raw!r}{hint}')

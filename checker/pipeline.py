@@ -16,7 +16,7 @@ from checker.facts import Facts
 from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Fetcher
 from checker.result import ErrorInfo, Finding, PageSummary, Result
-from checker.sitetype import decide_site_type
+from checker.sitetype import decide_site_type, untested_site_type
 from checker.snapshot import Site
 from checker.urls import normalize_url
 from checker.verdict import UNREACHABLE_SCORE, Policy, judge, operator_override
@@ -55,6 +55,10 @@ class Checker:
                 url=url, verdict=override.entry.verdict, risk_score=override.score, jurisdiction=jurisdiction,
                 rules_version=self.pack.version, findings=[override.finding(start_url)],
                 verdict_reason=override.reason,
+                site_type=untested_site_type(
+                    "information" if override.entry.verdict == "not_a_pharmacy" else "pharmacy",
+                    "the operator of this checker fixed its verdict", start_url, override.entry.reason,
+                ),
             )  # fmt: skip
         try:
             site = await Crawler(fetcher, self.pack.roles, self.settings).crawl(url, start_url)
@@ -89,7 +93,7 @@ class Checker:
         """Facts and the findings of `rules` (default: the pack's active rules), before the verdict."""
         facts = extract_facts(site, self.pack)
         if jurisdiction == "auto":
-            jurisdiction = guess_jurisdiction(site, facts)
+            jurisdiction = guess_jurisdiction(site, facts, self.pack)
         ctx = Context(site=site, facts=facts, pack=self.pack, jurisdiction=jurisdiction)
         return facts, ctx, evaluate(self.pack.active() if rules is None else rules, ctx)
 
@@ -102,4 +106,5 @@ class Checker:
             rules_version=self.pack.version,
             error=ErrorInfo(type=exc.type, message=str(exc), status=exc.status),
             verdict_reason=f"unreachable: {exc}",
+            site_type=untested_site_type("unknown", "it could not be checked", url, str(exc)),
         )

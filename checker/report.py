@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
-from checker.result import Finding, Result
+from checker.result import Finding, Result, SiteType
 
 CSV_FIELDS = [
     "url", "final_url", "verdict", "risk_score", "jurisdiction", "rules_version", "checked_at",
-    "error", "red_flags", "trust_signals", "pages",
+    "error", "red_flags", "trust_signals", "pages", "site_type", "verdict_reason",
 ]  # fmt: skip
 VERDICT_LABELS = {
     "legitimate": "LEGITIMATE",
@@ -18,11 +18,12 @@ VERDICT_LABELS = {
     "not_a_pharmacy": "NOT A PHARMACY",
     "unreachable": "UNREACHABLE",
 }
+SITE_TYPE_EVIDENCE_SHOWN = 4
 VERDICT_EXPLAINED = {
     "legitimate": "Its identity can be checked and it shows no serious red flag.",
     "suspicious": "It involves prescription medicines but its identity or practice cannot be checked.",
     "rogue": "It shows clear signs of illegal practice. Do not buy here.",
-    "not_a_pharmacy": "It does not sell medicines itself (an article, a regulator, a clinic or a comparison site).",
+    "not_a_pharmacy": "It does not sell medicines itself, so a shop's red flags and trust signals do not apply.",
     "unreachable": "It could not be checked.",
 }
 
@@ -62,9 +63,25 @@ def _finding_lines(finding: Finding, mark: str) -> list[str]:
     return lines
 
 
+def _site_type_lines(site_type: SiteType) -> list[str]:
+    """What kind of site it is and the evidence for it, the side that decided first."""
+    lines = [
+        f"  site type: {site_type.type} (seller evidence {site_type.seller_score:g}, "
+        f"evidence of another kind of site {site_type.other_score:g})"
+    ]
+    for item in site_type.evidence[:SITE_TYPE_EVIDENCE_SHOWN]:
+        mark = "+" if item.side == "seller" else "-"
+        lines.append(f"    {mark} {item.describe}: “{item.snippet}” ({item.url})")
+    return lines
+
+
 def to_text(result: Result) -> str:
     head = f"{result.url}: {VERDICT_LABELS[result.verdict]} (risk {result.risk_score}/100)"
-    lines = [head, f"  {VERDICT_EXPLAINED[result.verdict]}"]
+    lines = [head, f"  {result.verdict_reason or VERDICT_EXPLAINED[result.verdict]}"]
+    if result.verdict_reason:
+        lines.append(f"  {VERDICT_EXPLAINED[result.verdict]}")
+    if result.site_type is not None:
+        lines += _site_type_lines(result.site_type)
     if result.final_url and result.final_url != result.url:
         lines.append(f"  final address: {result.final_url}")
     lines.append(f"  jurisdiction assumed: {result.jurisdiction}   rules: {result.rules_version}")
@@ -90,7 +107,7 @@ def to_csv_row(result: Result) -> str:
         result.url, result.final_url or "", result.verdict, result.risk_score, result.jurisdiction,
         result.rules_version, result.checked_at, result.error.message if result.error else "",
         ";".join(f.rule for f in result.red_flags()), ";".join(f.rule for f in result.trust_signals()),
-        len(result.pages),
+        len(result.pages), result.site_type.type if result.site_type else "", result.verdict_reason,
     ])  # fmt: skip
 
 

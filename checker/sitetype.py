@@ -24,7 +24,7 @@ from checker.facts.domain import site_domains
 from checker.language import Language, heading_context, snippet
 from checker.lexicon import Lexicon
 from checker.result import Evidence, Finding, SiteType, SiteTypeEvidence
-from checker.snapshot import Page, Site
+from checker.snapshot import Page, Site, not_found
 from checker.urls import registrable_domain
 
 if TYPE_CHECKING:
@@ -143,7 +143,19 @@ def decide_site_type(site: Site, facts: Facts, findings: list[Finding], pack: Ru
     text.add_counted(found, "advice_voice", "advice")
     text.add_counted(found, "article_markers", "article_marker")
     text.add_counted(found, "discussion_markers", "discussion_marker")
+    if not found.found:
+        found.add(
+            "nothing_found",
+            not_found(site, "an order path, prices of medicines, a seller's statements, or a publisher"),
+        )
     return _weigh(found, policy)
+
+
+def untested_site_type(kind: str, describe: str, url: str, snippet: str) -> SiteType:
+    """The site type of a result that was not weighed: an unreachable site (`unknown`, the error as evidence), or one
+    whose verdict the operator fixed (the override as evidence)."""
+    item = SiteTypeEvidence(signal="not_weighed", side="other", weight=0.0, describe=describe, url=url, snippet=snippet)
+    return SiteType(type=kind, evidence=[item])
 
 
 def _weigh(found: _Collector, policy: SiteTypePolicy) -> SiteType:

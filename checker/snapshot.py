@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from checker.fetch import FetchResult
 from checker.parse import DEFAULT_PARSE_LIMITS, Block, Document, Image, Link, ParseLimits, parse_html
+from checker.result import Evidence
 
+PAGES_LISTED_CHARS = 200  # how much of the list of pages checked an absence note shows
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
 
 
@@ -96,3 +99,16 @@ class Site:
 
     def pages_with_role(self, *roles: str) -> list[Page]:
         return [page for page in self.html_pages() if page.role in roles]
+
+
+def not_found(site: Site, what: str) -> Evidence:
+    """Evidence that something was looked for and not found, naming the pages that were checked."""
+    pages = list(site.html_pages())
+    start = urlsplit(site.final_url or site.start_url)
+    names = [p.final_url if urlsplit(p.final_url).netloc != start.netloc else urlsplit(p.final_url).path or "/"
+             for p in pages]  # fmt: skip
+    listed = ", ".join(names)
+    if len(listed) > PAGES_LISTED_CHARS:
+        listed = listed[:PAGES_LISTED_CHARS].rsplit(", ", 1)[0] + ", …"
+    where = f"the page checked ({listed})" if len(pages) == 1 else f"the {len(pages)} pages checked ({listed})"
+    return Evidence(url=site.final_url or site.start_url, snippet=f"Not found on {where}: {what}.", locator="")

@@ -5,8 +5,11 @@ the whole policy.
 2. What kind of site it is comes from `checker.sitetype`, weighing all its evidence. A site is `not_a_pharmacy`
    only with positive evidence that it is another kind of site (an article, a regulator, a forum, a clinic that does
    not supply, a comparison site that links out), or with no seller evidence at all. A red flag that the site states
-   about itself in a seller's voice makes it a seller, so it is never `not_a_pharmacy`. A non-pharmacy's red flags are
-   dropped from the result: on such pages they are words about other sites, not facts about a shop.
+   about itself in a seller's voice makes it a seller, so it is never `not_a_pharmacy`. A non-pharmacy's findings are
+   dropped from the result: on such pages red flags are words about other sites, and a shop's trust signals do not
+   apply; the site type's evidence says what the site is instead.
+   A seller's trust signal in an area where it shows a serious red flag earns nothing ("we require a valid
+   prescription" beside "no prescription needed") and is dropped.
 3. A seller is `rogue` when it shows a critical red flag, high red flags in two or more categories (two views of one
    problem count once), or red-flag weight of at least `rogue_weight`.
 4. Otherwise it is `suspicious` when it shows a high red flag, red-flag weight of at least `suspicious_weight`, or
@@ -32,6 +35,7 @@ from checker.result import Evidence, Finding, SiteType
 
 BANDS = {"rogue": (70, 100), "suspicious": (35, 69), "legitimate": (0, 34), "not_a_pharmacy": (0, 0)}
 UNREACHABLE_SCORE = 50
+SERIOUS = ("high", "critical")
 OVERRIDE_SCORES = {"rogue": 100, "suspicious": 50}
 
 
@@ -65,9 +69,10 @@ def sells(site_type: SiteType) -> bool:
 def judge(findings: list[Finding], site_type: SiteType, policy: Policy = DEFAULT_POLICY) -> Judgement:
     """The verdict, the risk score, the reason, and the findings to report with them."""
     red = [f for f in findings if f.kind == "red_flag"]
-    trust = [f for f in findings if f.kind == "trust_signal"]
     if not sells(site_type):
-        return Judgement("not_a_pharmacy", 0, _not_a_pharmacy_reason(site_type), trust)
+        return Judgement("not_a_pharmacy", 0, _not_a_pharmacy_reason(site_type), [])
+    serious = {f.category for f in red if f.severity in SERIOUS}
+    trust = [f for f in findings if f.kind == "trust_signal" and f.category not in serious]
     red_weight = sum(f.weight for f in red)
     raw = max(0.0, red_weight - policy.trust_discount * sum(f.weight for f in trust))
     score = round(100 * (1 - math.exp(-raw / policy.scale)))
@@ -81,7 +86,7 @@ def judge(findings: list[Finding], site_type: SiteType, policy: Policy = DEFAULT
             ),
         )
     low, high = BANDS[verdict]
-    return Judgement(verdict, min(max(score, low), high), reason, findings)
+    return Judgement(verdict, min(max(score, low), high), reason, red + trust)
 
 
 def _seller_class(red: list[Finding], trust: list[Finding], red_weight: float, policy: Policy) -> tuple[str, str]:

@@ -136,3 +136,13 @@ def test_a_rule_naming_an_unknown_list_fails_at_load_and_validate(tmp_path):
         load_pack([tmp_path])
     count, problems = validate_dir(tmp_path)
     assert count == 1 and any("no lexicon list 'no_such_list'" in p for p in problems)
+
+
+def test_where_a_term_sits_opening_closing_whole():
+    m = matcher("each", "per unit", "from")
+    assert m.opening("  each, VAT included").term == "each"
+    assert m.opening("VAT included, each") is None
+    assert m.closing("prices from: ").term == "from"
+    assert m.closing("from the shop") is None
+    assert m.closing("from  ", lambda tail: not tail.strip()) is not None
+    assert m.whole("Per-Unit") and not m.whole("per unit price")

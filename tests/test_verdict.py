@@ -56,15 +56,24 @@ def test_the_reason_names_the_clause_that_decided():
     assert "verifiable identity" in judge(IDENTITY, PHARMACY).reason
 
 
-def test_an_information_site_is_not_a_pharmacy_and_keeps_no_red_flags():
+def test_an_information_site_is_not_a_pharmacy_and_keeps_no_shop_findings():
     findings = [finding("a", severity="critical", weight=50), IDENTITY[1]]
     judgement = judge(findings, site_type("information", seller=1.5, other=2))
     assert (judgement.verdict, judgement.score) == ("not_a_pharmacy", 0)
-    assert [f.rule for f in judgement.findings] == ["address"]
+    assert judgement.findings == []
     assert (
         judgement.reason
         == "not a pharmacy: it sends readers to other shops, and it has no order path of its own for medicines"
     )
+
+
+def test_a_trust_signal_contradicted_by_a_serious_red_flag_earns_nothing():
+    checked = finding("checked", "trust_signal", "info", 10, "prescription")
+    judgement = judge(IDENTITY + [checked, finding("no-rx", severity="critical", weight=50, category="prescription")],
+                      PHARMACY)  # fmt: skip
+    assert judgement.verdict == "rogue"
+    assert "checked" not in {f.rule for f in judgement.findings}
+    assert {"licence", "address", "no-rx"} <= {f.rule for f in judgement.findings}
 
 
 def test_a_site_with_no_seller_evidence_at_all_is_not_a_pharmacy():

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from checker.engine.condition import parse_condition
 from checker.engine.matchers import Context, run_check
 from checker.engine.schema import Rule
 from checker.result import Evidence, Finding, Note
-
-ABSENCE_LIST_CHARS = 200
+from checker.snapshot import not_found
 
 
 def applies(rule: Rule, jurisdiction: str) -> bool:
@@ -45,16 +42,7 @@ def evaluate_rule(rule: Rule, ctx: Context) -> Finding | None:
 def _absence(rule: Rule, name: str, ctx: Context) -> Evidence:
     """What was looked for and not found, naming the pages that were checked."""
     check = rule.checks[name]
-    what = check.describe or name.replace("_", " ")
-    pages = ctx.pages()
-    start = urlsplit(ctx.site.final_url or ctx.site.start_url)
-    names = [p.final_url if urlsplit(p.final_url).netloc != start.netloc else urlsplit(p.final_url).path or "/"
-             for p in pages]  # fmt: skip
-    listed = ", ".join(names)
-    if len(listed) > ABSENCE_LIST_CHARS:
-        listed = listed[:ABSENCE_LIST_CHARS].rsplit(", ", 1)[0] + ", …"
-    where = f"the page checked ({listed})" if len(pages) == 1 else f"the {len(pages)} pages checked ({listed})"
-    return Evidence(url=ctx.site.final_url or ctx.site.start_url, snippet=f"Not found on {where}: {what}.", locator="")
+    return not_found(ctx.site, check.describe or name.replace("_", " "))
 
 
 def evaluate(rules: list[Rule], ctx: Context) -> list[Finding]:

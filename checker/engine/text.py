@@ -8,7 +8,6 @@ The classification is `checker.language`, shared with the fact extractors.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,7 +27,7 @@ RE2_OPTIONS.log_errors = False
 
 def phrase_pattern(phrase: str) -> str:
     """A phrase as RE2, any whitespace or hyphen between its words. Whole words are checked by `whole_word`."""
-    return "(" + r"[\s\-]+".join(re.escape(w) for w in phrase.split()) + ")"
+    return "(" + r"[\s\-]+".join(re2.escape(w) for w in phrase.split()) + ")"
 
 
 def whole_word(text: str, start: int, end: int) -> bool:

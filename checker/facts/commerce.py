@@ -60,16 +60,7 @@ def _whole_label(matcher: TermMatcher, text: str) -> bool:
 
 def _steps(pack: RulePack, text: str) -> list[tuple[str, Hit]]:
     """Prescription steps named in the text, left to right, one per stretch of text (the first kind on a tie)."""
-    hits = sorted(
-        ((hit.start, order, -hit.end, kind, hit) for order, kind in enumerate(STEP_TYPES)
-         for hit in pack.lexicon.matcher(f"prescription_step_{kind}").finditer(text)),
-        key=lambda row: row[:3],
-    )  # fmt: skip
-    found: list[tuple[str, Hit]] = []
-    for _, _, _, kind, hit in hits:
-        if not found or hit.start >= found[-1][1].end:
-            found.append((kind, hit))
-    return found
+    return pack.lexicon.first_hits([(kind, f"prescription_step_{kind}") for kind in STEP_TYPES], text)
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:

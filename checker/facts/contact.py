@@ -134,15 +134,6 @@ TOLL_FREE = re.compile(
 EMAIL = re.compile(
     r"(?i)\b[\w.+\-]+(?:@|\s?[\[(]at[\])]\s?)[a-z0-9\-]+(?:(?:\.|\s?[\[(]dot[\])]\s?)[a-z0-9\-]+)*(?:\.|\s?[\[(]dot[\])]\s?)[a-z]{2,}\b"
 )
-FREE_MAIL = {
-    "gmail.com", "googlemail.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com",
-    "protonmail.ch", "pm.me", "mail.ru", "inbox.ru", "bk.ru", "list.ru", "rambler.ru", "gmx.de", "gmx.net",
-    "gmx.com", "web.de", "t-online.de", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "ziggo.nl",
-    "kpnmail.nl", "hetnet.nl", "zoho.com", "tutanota.com", "tuta.io", "qq.com", "163.com", "126.com",
-    "rediffmail.com", "mail.com", "seznam.cz", "libero.it", "btinternet.com", "sky.com", "virginmedia.com",
-    "comcast.net", "att.net", "verizon.net", "rocketmail.com", "ymail.com", "msn.com", "yandex.com", "ya.ru",
-}  # fmt: skip
-FREE_MAIL_NAMES = re.compile(r"^(?:yahoo|hotmail|outlook|live|yandex|gmx)\.")
 
 PHONE_WORD_REACH = 20  # a phone word at most this far before the number, with no digit between
 WORD = r"[\pL\pN_&'’\-]+(?:\.[\pL\pN_&'’\-]+)*"  # inner dots only: "Ltd." ends a name, "pharma.com" does not
@@ -153,6 +144,12 @@ class LegalForm:
     group: str
     country: str | None
     pattern: re2._Regexp  # its written forms, whole
+
+
+@dataclass(frozen=True)
+class FreeMail:
+    domains: frozenset[str]
+    names: frozenset[str]  # first labels of providers with many country domains
 
 
 @dataclass(frozen=True)
@@ -170,10 +167,13 @@ class Patterns:
     legal_forms: list[LegalForm]
     lead_words: TermMatcher
     not_after_form: TermMatcher
+    free_mail: FreeMail
+    pack: RulePack  # for the licence numbers next to a company
 
 
 def _patterns(pack: RulePack) -> Patterns:
     lex = pack.lexicon
+    free = pack.reference.get("free_mail") or {}
     table = pack.reference.get("countries") or {}
     country_of = {str(name): str(code) for code, names in table.items() for name in names}
     word = r"[\pL\pN_'.\-]"
@@ -210,6 +210,8 @@ def _patterns(pack: RulePack) -> Patterns:
         legal_forms=forms,
         lead_words=lex.matcher("company_lead_word"),
         not_after_form=lex.matcher("not_after_legal_form"),
+        pack=pack,
+        free_mail=FreeMail(frozenset(free.get("domains", [])), frozenset(free.get("names", []))),
     )
 
 
@@ -233,7 +235,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 facts.setdefault(key, fact)
             for key, fact in _phones(p, page, block.text, block.locator, hint):
                 facts.setdefault(key, fact)
-            for key, fact in _emails(page, block.text, block.locator, domains):
+            for key, fact in _emails(p.free_mail, page, block.text, block.locator, domains):
                 facts.setdefault(key, fact)
             for key, fact in _companies(p, page, block.text, block.locator):
                 facts.setdefault(key, fact)
@@ -246,7 +248,9 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             elif link.href.startswith("mailto:"):
                 address = unquote(link.href[7:]).split("?")[0].strip()
                 if "@" in address:
-                    key, fact = _email_fact(page, address, f"{link.text} ({address})", link.locator, domains)
+                    key, fact = _email_fact(
+                        p.free_mail, page, address, f"{link.text} ({address})", link.locator, domains
+                    )
                     facts.setdefault(key, fact)
         for item in _postal_addresses(page.doc.json_ld if page.doc else []):
             key, fact = _json_ld_address(p, page, item)
@@ -431,23 +435,31 @@ def _nanp_country(area: str, toll_free: bool) -> str | None:
 # --- emails ---
 
 
-def _emails(page: Page, text: str, locator: str, domains: set[str]) -> Iterator[tuple[tuple, Fact]]:
+def _emails(
+    free_mail: FreeMail, page: Page, text: str, locator: str, domains: set[str]
+) -> Iterator[tuple[tuple, Fact]]:
     for m in EMAIL.finditer(text):
         address = re.sub(r"\s?[\[(]at[\])]\s?", "@", m.group(0), flags=re.I)
         address = re.sub(r"\s?[\[(]dot[\])]\s?", ".", address, flags=re.I)
         if "@" in address:
-            yield _email_fact(page, address, text, locator, domains, m.span())
+            yield _email_fact(free_mail, page, address, text, locator, domains, m.span())
 
 
 def _email_fact(
-    page: Page, address: str, text: str, locator: str, domains: set[str], span: tuple[int, int] | None = None
+    free_mail: FreeMail,
+    page: Page,
+    address: str,
+    text: str,
+    locator: str,
+    domains: set[str],
+    span: tuple[int, int] | None = None,
 ) -> tuple[tuple, Fact]:
     address = address.lower()
     domain = address.rsplit("@", 1)[1]
     registrable = registrable_domain(f"http://{domain}/")
     attrs = {
         "domain": domain,
-        "free_mail": registrable in FREE_MAIL or bool(FREE_MAIL_NAMES.match(registrable)),
+        "free_mail": registrable in free_mail.domains or registrable.split(".", 1)[0] in free_mail.names,
         "same_site": registrable in domains,
     }
     start, end = span or (0, len(text))
@@ -457,28 +469,23 @@ def _email_fact(
 # --- companies ---
 
 
-def _whole(matcher: TermMatcher, word: str) -> bool:
-    return any((hit.start, hit.end) == (0, len(word)) for hit in matcher.finditer(word))
-
-
 def _form_ends(p: Patterns, after: str) -> bool:
     """Whether a legal form ends where it was read: not inside a longer word or number, not "Limited time offer"."""
     if after[:1].isalnum() or after[:1] in ("_", ".", "-") or after.lstrip()[:1].isdigit():
         return False
-    gap = len(after) - len(after.lstrip())
-    return not (gap and any(hit.start == gap for hit in p.not_after_form.finditer(after[:40])))
+    return not (after[:1].isspace() and p.not_after_form.opening(after[:40]))
 
 
 def _companies(p: Patterns, page: Page, text: str, locator: str) -> Iterator[tuple[tuple, Fact]]:
     if not p.company.search(text):
         return
-    numbers = [lic for lic in find_licences(text) if lic[2]["scheme"] == "company_number"]
+    numbers = [lic for lic in find_licences(text, p.pack) if lic[2]["scheme"] == "company_number"]
     for m in p.company.finditer(text):
         if not _form_ends(p, text[m.end() : m.end() + 60]):
             continue
         words = m.group("name").split()
         while words and (
-            _whole(p.lead_words, words[0]) or words[0].islower() or all(c.isdigit() or c in "©().,-&" for c in words[0])
+            p.lead_words.whole(words[0]) or words[0].islower() or all(c.isdigit() or c in "©().,-&" for c in words[0])
         ):
             words.pop(0)
         if not words:

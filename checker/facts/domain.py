@@ -23,7 +23,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import re2
+
 from checker.facts import Fact
+from checker.facts._common import RE2_OPTIONS
 from checker.result import Evidence
 from checker.snapshot import Site
 from checker.urls import host_parts, registrable_domain
@@ -36,14 +39,11 @@ LABEL_SPLIT = re.compile(r"[-0-9]+")
 MIN_SUBSTRING = (
     8  # inside a label, a name follows filler words ("buy", "cheap"); a shorter one is also followed by them
 )
-FILLER = re.compile(
-    r"^(?:buy|cheap|best|get|order|online|discount|generic|generics|pharmacy|pharma|pharmacie|apotheke|apotheek|rx|"
-    r"meds|med|medication|medications|pills|pill|tabs|tablets|shop|store|direct|express|drugs|drug|drugstore|chemist|"
-    r"care|health|my|the|your|now|no|prescription|without|official|sale|sales|deal|deals|top|low|cost|price|prices|"
-    r"save|canada|canadian|india|indian|usa|us|uk|eu|de|nl|fr|ca|world|global|mall|market|club|plus|hub|web|net|"
-    r"mg|brand|for|men|women|and|with|from|help|super|mega|fast|quick|overnight|safe|secure|trusted|real|true|easy|"
-    r"smart|go|i|e)*$"
-)
+
+
+def _filler(pack: RulePack) -> re2._Regexp:
+    """Nothing but filler words, run together (a domain label has no spaces)."""
+    return re2.compile(f"^(?:{pack.lexicon.alternation('domain_filler_word')})*$", RE2_OPTIONS)
 
 
 def site_domains(site: Site) -> set[str]:
@@ -52,7 +52,7 @@ def site_domains(site: Site) -> set[str]:
     return {registrable_domain(url) for url in urls}
 
 
-def name_in_labels(name: str, labels: list[str]) -> bool:
+def name_in_labels(name: str, labels: list[str], filler: re2._Regexp) -> bool:
     """Whether `name` (lowercase, no spaces) is in the domain labels: as a whole part (labels split on hyphens and
     digits), or inside a part or the concatenated label after filler words ("buyviagraonline", "walgreensrx"), so
     "hartwellpharmacy" is not "wellpharmacy" and "specialist" is not "cialis"."""
@@ -66,7 +66,7 @@ def name_in_labels(name: str, labels: list[str]) -> bool:
             at = part.find(name)
             while at >= 0:
                 before, after = part[:at], part[at + len(name) :]
-                if FILLER.match(before) and (len(name) >= MIN_SUBSTRING or FILLER.match(after)):
+                if filler.match(before) and (len(name) >= MIN_SUBSTRING or filler.match(after)):
                     return True
                 at = part.find(name, at + 1)
     return False
@@ -126,18 +126,20 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
 
 def _medicine_in(labels: list[str], pack: RulePack) -> tuple[str | None, str | None]:
     best: tuple[int, str, str] | None = None
+    filler = pack.compiled("domain_filler", _filler)
     for name, medicine in pack.medicines.domain_names():
-        if len(name) >= 4 and name_in_labels(name, labels) and (best is None or len(name) > best[0]):
+        if len(name) >= 4 and name_in_labels(name, labels, filler) and (best is None or len(name) > best[0]):
             best = (len(name), medicine.name, name)
     return (best[1], best[2]) if best else (None, None)
 
 
 def _lookalike(domain: str, labels: list[str], pack: RulePack) -> str | None:
     table = pack.reference.get("brands") or {}
+    filler = pack.compiled("domain_filler", _filler)
     for brand in table.get("brands", []) if isinstance(table, dict) else []:
         own = {d.lower() for d in brand.get("domains") or []}
         if domain in own:
             continue
-        if any(name_in_labels(str(m).lower().replace("-", ""), labels) for m in brand.get("match") or []):
+        if any(name_in_labels(str(m).lower().replace("-", ""), labels, filler) for m in brand.get("match") or []):
             return str(brand.get("name"))
     return None

@@ -6,12 +6,14 @@ read those. Extractors see the parsed pages only (no re-parsing, no network) and
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+import re2
+
 from checker.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
+from checker.facts._common import RE2_OPTIONS
 from checker.result import Note
 from checker.snapshot import Site
 
@@ -75,18 +77,18 @@ EU_COUNTRIES = {
 CURRENCY_JURISDICTION = {"GBP": "GB", "EUR": "EU", "USD": "US", "CAD": "CA"}
 LANGUAGE_JURISDICTION = {"de": ("EU", 1.0), "nl": ("EU", 1.0), "fr": ("EU", 0.5)}
 MIN_SCORE = 1.5
-# How a site presents itself to one country's patients: as that country's pharmacy (2 votes), or by naming its
-# regulators and services (1 vote). Each counts once per country, however often it is said.
-CLAIMS = re.compile(
-    r"(?i)(?P<CA>\bcanadian\s+(?:online\s+|licensed\s+)?(?:pharmacy|pharmacies|drugstore|drug\s+store)\b)"
-    r"|(?P<GB>\b(?:uk|british)\s+(?:online\s+|registered\s+)?pharmacy\b)"
-    r"|(?P<US>\b(?:(?-i:US)|american)\s+(?:online\s+|licensed\s+)?pharmacy\b)"
-)
-SERVICES = re.compile(
-    r"(?P<CA>\bHealth\s+Canada\b|\bCanada\s+Post\b)|(?P<US>\bFDA\b|\ball\s+50\s+states\b|\bHSA\b|\bFSA\b|"
-    r"\bMedicare\b|\bUSPS\b|\bevery\s+American\b)|(?P<GB>\bNHS\b|\bMHRA\b|\bRoyal\s+Mail\b)"
-)
-DOMAIN_WORDS = re.compile(r"(?P<CA>canad(?:a|ian))|(?P<US>usa|america)|(?P<GB>(?:^|[-.])uk(?:$|[-.]))")
+CUE_WEIGHTS = (("claims", 2), ("services", 1))  # see reference/jurisdiction_cues.yaml
+
+
+def _cues(pack: RulePack) -> dict[str, re2._Regexp | None]:
+    """One RE2 program per kind of cue in `jurisdiction_cues.yaml`, a named group per jurisdiction."""
+    table = pack.reference.get("jurisdiction_cues") or {}
+    programs: dict[str, re2._Regexp | None] = {}
+    for kind in ("claims", "services", "domain_words"):
+        groups = "|".join(f"(?P<{code}>{'|'.join(f'(?:{p})' for p in patterns)})"
+                          for code, patterns in (table.get(kind) or {}).items())  # fmt: skip
+        programs[kind] = re2.compile(groups, RE2_OPTIONS) if groups else None
+    return programs
 
 
 def jurisdiction_of(country: str | None) -> str | None:
@@ -101,12 +103,12 @@ def jurisdiction_of(country: str | None) -> str | None:
     return "EU" if country in EU_COUNTRIES or country == "EU" else "other"
 
 
-def guess_jurisdiction(site: Site, facts: Facts) -> str:
+def guess_jurisdiction(site: Site, facts: Facts, pack: RulePack) -> str:
     """GB, EU, US, CA or "unknown": where the site presents itself as operating, from its own signals (country
     domain, addresses, currencies, phone prefixes, regulators named in licences and seals, words addressing one
     country's patients such as "Canadian pharmacy", "NHS", "FDA", page language). "unknown" when the signals are
     weak, tied, or point elsewhere (e.g. an Indian address)."""
-    ranked = jurisdiction_scores(site, facts).most_common()
+    ranked = jurisdiction_scores(site, facts, pack).most_common()
     if not ranked:
         return "unknown"
     best, best_score = ranked[0]
@@ -115,7 +117,7 @@ def guess_jurisdiction(site: Site, facts: Facts) -> str:
     return best
 
 
-def jurisdiction_scores(site: Site, facts: Facts) -> Counter[str]:
+def jurisdiction_scores(site: Site, facts: Facts, pack: RulePack) -> Counter[str]:
     """The votes behind `guess_jurisdiction`: GB, EU, US, CA and "other" (any other country)."""
     score: Counter[str] = Counter()
 
@@ -143,12 +145,14 @@ def jurisdiction_scores(site: Site, facts: Facts) -> Counter[str]:
         where = jurisdiction_of(fact.get("register_country")) or fact.get("jurisdiction")
         if fact.get("issuer") != "imitation" and where != "INT":
             vote(where, 2 if fact.get("link_kind") == "register" else 0.5)
+    cues = pack.compiled("jurisdiction_cues", _cues)
     texts = [block.text for page in site.html_pages() for block in page.blocks]
-    for pattern, weight in ((CLAIMS, 2), (SERVICES, 1)):
-        for jurisdiction in {m.lastgroup for text in texts for m in pattern.finditer(text)}:
+    for kind, weight in CUE_WEIGHTS:
+        program = cues[kind]
+        for jurisdiction in {m.lastgroup for text in texts for m in program.finditer(text)} if program else ():
             vote(jurisdiction, weight)
-    if site_domain is not None:
-        for m in DOMAIN_WORDS.finditer(str(site_domain.value)):
+    if site_domain is not None and cues["domain_words"] is not None:
+        for m in cues["domain_words"].finditer(str(site_domain.value)):
             vote(m.lastgroup, 1)
     languages = {page.doc.lang.split("-")[0] for page in site.html_pages() if page.doc and page.doc.lang}
     for language in languages:

@@ -31,8 +31,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import re2
+
 from checker.facts import Fact
-from checker.facts._common import evidence, heading_context
+from checker.facts._common import RE2_OPTIONS, evidence, heading_context
+from checker.lexicon import Lexicon
 from checker.snapshot import Site
 
 if TYPE_CHECKING:
@@ -103,19 +106,9 @@ NUMBER_LABEL = re.compile(
 GAP_LIMIT = 40
 SCHEME_REACH = 250  # "registration number 1234567" takes the register named up to this far before it
 MIN_DIGITS = 3
-STREET_AFTER = re.compile(
-    r"\s+(?:[A-Z][a-z]+\s+){0,3}(?:Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Boulevard|Blvd\.?|Lane|Drive|Way|Suite|Floor)\b"
-    r"|\s*(?:[a-zäöüß]*stra(?:ß|ss)e|rue|avenue)\b",
-    re.I,
-)
-PHONE_WORDS = re.compile(r"(?i)\b(?:tel|phone|telephone|fax|call|mobile|ruf|telefon|t[ée]l[ée]phone|appel|bel)\b")
-TIME_WORDS = re.compile(r"(?i)\b(?:since|seit|depuis|sinds|in|on|am|le|op|from|vom|du|dated|year|jahr|ann[ée]e)\s*$")
 SENTENCE_END = re.compile(r"[.!?]\s+[A-Z][a-z]{2,}")
 DATE_OR_YEAR = re.compile(r"^(?:19|20)\d\d$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
-GPHC_ROLE_WORDS = re.compile(
-    r"(?i)(?P<premises>premises|registered pharmacy|pharmacy registration|pharmacy number)|(?P<pharmacist>pharmacist|"
-    r"superintendent|apotheker|pharmacien)|(?P<technician>technician)"
-)
+GPHC_ROLES = ("premises", "pharmacist", "technician")  # lexicon lists gphc_role_<role>
 GPHC_PREFIX = {"1": "gphc_premises", "2": "gphc_pharmacist", "5": "gphc_technician"}
 
 FORMATS: dict[str, re.Pattern[str]] = {
@@ -148,18 +141,6 @@ VAT_FORMATS = {
     "CH": re.compile(r"CHE\d{9}(?:MWST|TVA|IVA)?"),
 }
 VAT_DEFAULT_COUNTRY = {"vat": "GB", "ust": "DE", "umsatzsteuer": "DE", "btw": "NL", "tva": "FR", "mwst": "CH"}
-
-CLAIM = re.compile(
-    r"(?i)\b(?:(?:fully\s+)?licen[cs]ed\s+(?:and\s+(?:accredited|regulated|certified)\s+)?(?:online\s+|internet\s+|uk\s+|"
-    r"us\s+|canadian\s+|mail[\s-]order\s+)?pharmac(?:y|ies)|fully\s+licen[cs]ed(?:\s+and\s+(?:accredited|regulated|"
-    r"certified))?|licen[cs]ed\s+and\s+(?:accredited|regulated|certified)|fda[\s-](?:approved|registered|certified)|"
-    r"registered\s+(?:online\s+|internet\s+)?pharmacy|regulated\s+by\s+the\s+(?:gphc|general\s+pharmaceutical\s+"
-    r"council|mhra|cqc|care\s+quality\s+commission)|registered\s+with\s+the\s+(?:gphc|general\s+pharmaceutical\s+"
-    r"council|cqc|care\s+quality\s+commission|nabp)|(?:government|state)[\s-](?:licen[cs]ed|approved|certified)|"
-    r"(?:accredited|certified)\s+(?:online\s+)?pharmacy|zugelassene\s+(?:versand)?apotheke|(?:beh[öo]rdlich|staatlich)"
-    r"\s+zugelassen|apotheke\s+mit\s+(?:versand)?(?:handels)?erlaubnis|pharmacie\s+(?:agr[ée][ée]e|autoris[ée]e)|"
-    r"autoris[ée]e?\s+par\s+l'ars|erkende\s+(?:online\s+)?apotheek|geregistreerde\s+apotheek|offici[ëe]el\s+erkend)"
-)
 
 NOT_PERSONAL = {"company_number", "vat", "cqc", "nabp", "de_apothekerkammer", "fr_ars", "nl_agb"}
 UPPER = "A-ZÀ-ÖØ-Þ"
@@ -250,7 +231,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
         context = heading_context(page)
         for i, block in enumerate(page.blocks):
             text = block.text
-            found = find_licences(text)
+            found = find_licences(text, pack)
             for start, end, attrs in found:
                 key = (attrs["scheme"], attrs["jurisdiction"], attrs["number"])
                 if key not in licences:
@@ -261,16 +242,19 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 fact = _person(m, found, page, text, block.locator)
                 if fact is not None:
                     persons.setdefault((fact.attrs["role"], fact.value), fact)
-            for m in CLAIM.finditer(text):
-                key = (m.group(0).lower(), text)
+            for hit in pack.lexicon.matcher("licence_claim").finditer(text):
+                claim = text[hit.start : hit.end]
+                key = (claim.lower(), text)
                 if key in claims:
                     continue
-                attrs = {"has_number": bool(found), "status": cue.status(text, m.start(), m.end(), context[i])}
-                claims[key] = Fact("licence_claim", m.group(0), attrs, evidence(page, text, block.locator, *m.span()))
+                attrs = {"has_number": bool(found), "status": cue.status(text, hit.start, hit.end, context[i])}
+                claims[key] = Fact(
+                    "licence_claim", claim, attrs, evidence(page, text, block.locator, hit.start, hit.end)
+                )
     return [*licences.values(), *persons.values(), *claims.values()]
 
 
-def find_licences(text: str) -> list[tuple[int, int, dict]]:
+def find_licences(text: str, pack: RulePack) -> list[tuple[int, int, dict]]:
     """(start, end, attrs) of each licence number in a block."""
     anchors: list[tuple[int, int, Scheme | None, re.Match[str]]] = []
     for scheme in SCHEMES:
@@ -279,12 +263,12 @@ def find_licences(text: str) -> list[tuple[int, int, dict]]:
     anchors.sort(key=lambda a: (a[0], -a[1]))
     found: list[tuple[int, int, dict]] = []
     for a_start, a_end, scheme, match in anchors:
-        number = _number_after(text, a_end)
+        number = _number_after(text, a_end, pack)
         if number is None or any(start < number.end() and number.start() < end for start, end, _ in found):
             continue
         if scheme is None:  # "registration number 1234567": the scheme named last before it, if any
             scheme, match = _scheme_before(text, a_start, anchors)
-        attrs = _classify(scheme, match, number.group(0), text[max(0, a_start - 60) : number.start()])
+        attrs = _classify(scheme, match, number.group(0), text[max(0, a_start - 60) : number.start()], pack.lexicon)
         if attrs is None:
             continue
         attrs["context"] = text[a_start:a_end]
@@ -292,19 +276,34 @@ def find_licences(text: str) -> list[tuple[int, int, dict]]:
     return found
 
 
-def _number_after(text: str, pos: int) -> re.Match[str] | None:
+def _street_after(pack: RulePack) -> re2._Regexp:
+    """A street right after a number: the number is a house number, not a licence."""
+    lex = pack.lexicon
+    english = lex.alternation("street_after_house_number", "en")
+    other = "|".join(lex.alternation("street_after_house_number", lang) for lang in ("de", "fr"))
+    return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{english}\b|\s*(?:[a-zäöüß]*(?:{other}))\b", RE2_OPTIONS)
+
+
+def _number_after(text: str, pos: int, pack: RulePack) -> re.Match[str] | None:
+    lexicon = pack.lexicon
     label = NUMBER_LABEL.match(text, pos)
     pos = label.end() if label else pos
     number = NUMBER.search(text, pos, pos + GAP_LIMIT + 30)
     if number is None or number.start() - pos > GAP_LIMIT:
         return None
     gap = text[pos : number.start()]
-    if PHONE_WORDS.search(gap) or SENTENCE_END.search(gap) or TIME_WORDS.search(gap) or "\n" in gap:
+    phone = lexicon.matcher("phone_word").search(gap) or lexicon.matcher("fax_word").search(gap)
+    if (
+        phone
+        or SENTENCE_END.search(gap)
+        or lexicon.matcher("time_word").closing(gap, lambda tail: not tail.strip())
+        or "\n" in gap
+    ):
         return None
     if DATE_OR_YEAR.match(number.group(0)) or len(re.sub(r"\D", "", number.group(0))) < MIN_DIGITS:
         return None
-    if STREET_AFTER.match(text, number.end()):  # "Board of Pharmacy, 77 South High Street"
-        return None
+    if pack.compiled("licence_street_after", _street_after).match(text[number.end() : number.end() + 80]):
+        return None  # "Board of Pharmacy, 77 South High Street"
     if re.match(r"\s*(?:mg|ml|%|[€$£])", text[number.end() : number.end() + 4], re.I):
         return None
     return number
@@ -318,14 +317,16 @@ def _scheme_before(text: str, pos: int, anchors: list) -> tuple[Scheme | None, r
     return best or (None, None)
 
 
-def _classify(scheme: Scheme | None, anchor: re.Match[str] | None, raw: str, before: str) -> dict | None:
+def _classify(
+    scheme: Scheme | None, anchor: re.Match[str] | None, raw: str, before: str, lexicon: Lexicon
+) -> dict | None:
     number = re.sub(r"[\s./]", "", raw)
     name = scheme.name if scheme else "unknown"
     jurisdiction = scheme.jurisdiction if scheme else None
     authority = scheme.authority if scheme else None
     valid: bool | None = None
     if name == "gphc":
-        name = _gphc_scheme(number, before)
+        name = _gphc_scheme(number, before, lexicon)
         valid = len(number) == 7 and number.isdigit() and GPHC_PREFIX.get(number[0]) == name
     elif name in FORMATS:
         plain = number.upper() if name == "cqc" else number.upper().replace("-", "")  # "02-1834567"
@@ -361,12 +362,10 @@ def _classify(scheme: Scheme | None, anchor: re.Match[str] | None, raw: str, bef
     }
 
 
-def _gphc_scheme(number: str, before: str) -> str:
-    last = None
-    for m in GPHC_ROLE_WORDS.finditer(before):
-        last = m
-    if last is not None:
-        return f"gphc_{last.lastgroup}"
+def _gphc_scheme(number: str, before: str, lexicon: Lexicon) -> str:
+    roles = lexicon.first_hits([(role, f"gphc_role_{role}") for role in GPHC_ROLES], before)
+    if roles:
+        return f"gphc_{roles[-1][0]}"
     return GPHC_PREFIX.get(number[:1], "gphc_unknown") if len(number) == 7 else "gphc_unknown"
 
 

@@ -22,11 +22,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import re2
+
 from checker.facts import Fact
+from checker.facts._common import RE2_OPTIONS as OPTIONS
 from checker.facts._common import evidence, fold, heading_context
+from checker.lexicon import Hit, Lexicon, TermMatcher, first_of
 from checker.parse import Form
 from checker.result import Evidence
 from checker.snapshot import Page, Site
@@ -35,141 +40,126 @@ from checker.urls import registrable_domain
 if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
-# Text patterns, per method. Case matters where the name is also a common word (Visa, iDEAL, COD).
-TEXT_METHODS = {
-    "visa": r"\b(?:VISA|Visa)\b(?! (?:application|requirement|waiver|free|on arrival))",
-    "mastercard": r"(?i:\bmaster\s?card\b)",
-    "amex": r"(?i:\bamex\b|\bamerican express\b)",
-    "paypal": r"(?i:\bpay\s?pal\b)",
-    "bank_transfer": r"(?i:\bbank\s?transfer\b|\b[üu]berweisung\b|\bvorkasse\b|\bvirement(?:\s+bancaire)?\b"
-                     r"|\b(?:bank)?overschrijving\b|\boverboeking\b)",
-    "wire_transfer": r"(?i:\bwire\s+transfer\b|\bbank\s+wire\b|\bswift\s+transfer\b|\btelegraphic\s+transfer\b)",
-    "crypto": r"(?i:\bbitcoins?\b|\bcrypto(?:currency|currencies)?\b|\bethereum\b|\busdt\b|\btether\b|\blitecoin\b"
-              r"|\bkryptow[äa]hrung\w*|\bcryptomonnaies?\b|\bcryptovaluta\b)|\bBTC\b",
-    "western_union": r"(?i:\bwestern\s?union\b)",
-    "moneygram": r"(?i:\bmoney\s?gram\b)",
-    "p2p": r"(?i:\bzelle\b|\bcash\s?app\b|\bvenmo\b|\bpaysafecard\b)",
-    "echeck": r"(?i:\be-?checks?\b|\belectronic\s+checks?\b)",
-    "gift_card": r"(?i:\bgift\s?cards?\b|\bitunes\s+cards?\b|\bgoogle\s+play\s+cards?\b|\bsteam\s+cards?\b)",
-    "cash_on_delivery": r"(?i:\bcash\s+on\s+delivery\b|\bnachnahme\b|\bcontre[\s-]remboursement\b|\brembours\b)"
-                        r"|\bCOD\b",
-    "sepa": r"\bSEPA\b|(?i:\blastschrift\w*|\bpr[ée]l[èe]vement\b|\bautomatische\s+incasso\b)",
-    "ideal": r"\biDEAL\b",
-    "klarna": r"(?i:\bklarna\b)",
-    "apple_pay": r"(?i:\bapple\s?pay\b)",
-    "google_pay": r"(?i:\bgoogle\s?pay\b)",
-    "invoice": r"(?i:\b(?:kauf|zahlung)?\s?auf\s+rechnung\b|\bper\s+rechnung\b|\bpay(?:ment)?\s+by\s+invoice\b"
-               r"|\bpaiement\s+(?:sur|[àa]\s+r[ée]ception\s+de)\s+facture\b|\bachteraf\s+betalen\b|\bop\s+rekening\b)",
-    "card": r"(?i:\b(?:credit|debit)(?:\s+(?:and|or|&|/)\s+(?:credit|debit))?\s?cards?\b|\ball\s+major\s+cards\b|"
-    r"\b(?:bank|payment)\s+cards?\b|\bkredit\s?karten?\b|\bcartes?\s+(?:bancaires?|de\s+cr[ée]dit|bleue)\b"
-            r"|\bcreditcards?\b|\bbetaalpas\b|\bcard\s+payments?\b|\bpay(?:ment)?\s+by\s+card\b)",
-}  # fmt: skip
-TEXT_PATTERN = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in TEXT_METHODS.items()))
-# Image alt/title/file names (folded, "-" and "_" as spaces).
-IMAGE_METHODS = {
-    "visa": r"visa", "mastercard": r"master ?card|mc", "amex": r"amex|american express", "paypal": r"pay ?pal",
-    "bank_transfer": r"bank ?transfer|ueberweisung|uberweisung|vorkasse|virement", "wire_transfer": r"wire ?transfer",
-    "crypto": r"bitcoin|btc|crypto|ethereum|usdt|litecoin", "western_union": r"western ?union|wu",
-    "moneygram": r"money ?gram", "p2p": r"zelle|cash ?app|venmo|paysafecard",
-    "echeck": r"e ?check", "gift_card": r"gift ?card", "sepa": r"sepa",
-    "cash_on_delivery": r"nachnahme|cash on delivery|cod", "ideal": r"ideal", "klarna": r"klarna",
-    "apple_pay": r"apple ?pay", "google_pay": r"google ?pay|gpay", "card": r"credit ?cards?|debit ?cards?|cards",
-}  # fmt: skip
-IMAGE_PATTERN = re.compile(
-    r"(?:^|[^a-z])(?:" + "|".join(f"(?P<{n}>{p})" for n, p in IMAGE_METHODS.items()) + r")(?:$|[^a-z])"
-)
 MAX_LOGO_TEXT = 40
-DEPICTION = re.compile(
-    r"(?i)\b(?:screenshot|example|beispiel|exemple|voorbeeld|fake|counterfeit|gef[äa]lscht|faux|nep)"
-)
-FORM_FIELDS = {
-    "card": re.compile(r"(?i)card.?(?:number|num|no)|cc.?(?:num|number|no)|cvv|cvc|card.?exp|exp.?(?:month|year)"),
-    "bank_transfer": re.compile(r"(?i)\biban\b|\bbic\b|sort.?code|account.?number"),
-    "crypto": re.compile(r"(?i)btc|bitcoin|wallet|crypto"),
-}
+FEE_NEGATION_REACH = 20  # "no" at most this far before a fee
+DESCRIPTOR_NAME = re.compile(r"\s*[\"“„'«]?\s*(?P<name>(?:[^\"”“'»\n.,;:!?()]|\.(?=\S)){2,60})")
+DESCRIPTOR_REACH = 80
 
-DESCRIPTOR_NAME = r"(?:\s*[\"“„'«]?\s*(?P<name>(?:[^\"”“'»\n.,;:!?()]|\.(?=\S)){2,60}))?"
-MASKED = re.compile(
-    r"(?i)(?:(?:appear|show|shown|displayed|listed|read)s?\s+(?:up\s+)?on\s+(?:your|the)\s+(?:\w+\s+){0,2}statements?"
-    r"\s+as|(?:charge|payment|transaction|purchase|statement)s?\s+(?:will\s+)?(?:appears?|shows?|reads?|be\s+shown)"
-    r"\s+as"
-    r"|billing\s+descriptor"
-    r"(?:\s+(?:is|will\s+be))?:?|(?:erscheint|steht)\s+(?:auf\s+(?:ihrem|dem|deinem)\s+(?:\w+\s+)?(?:kontoauszug|"
-    r"kreditkartenabrechnung)\s+)?(?:als|unter)|appara[iî]t(?:ra)?\s+sur\s+votre\s+relev[ée]\s+(?:\w+\s+)?"
-    r"(?:sous\s+le\s+nom(?:\s+de)?|comme)|(?:verschijnt|staat)\s+op\s+(?:uw|je)\s+(?:bank)?afschrift\s+als)"
-    + DESCRIPTOR_NAME
-)
-GENERIC_DESCRIPTOR_WORDS = {"pharmacy", "online", "shop", "store", "health", "care", "meds", "services", "service"}
-FEE = re.compile(
-    r"(?i)\b(?:customs|clearance|import|custom)\s+(?:clearance\s+)?(?:fees?|charges?|duty|duties|tax(?:es)?)\b"
-    r"|\bzoll(?:geb[üu]hr\w*|kosten|abgaben)\b|\bfrais\s+de\s+(?:douane|d[ée]douanement)\b"
-    r"|\bdroits\s+de\s+douane\b|\b(?:douanekosten|inklaringskosten|invoerrechten)\b"
-)
-NO_FEE_BEFORE = re.compile(r"(?i)\b(?:no|without|free\s+of|kein\w*|ohne|sans|aucuns?|pas\s+de|geen|zonder)\s+$")
-AFTER_ORDER = re.compile(
-    r"(?i)\bafter\s+(?:your\s+|the\s+)?(?:order|purchase|payment)|upon\s+(?:arrival|delivery)|on\s+delivery|"
-    r"before\s+(?:release|delivery|dispatch)|you\s+will\s+(?:be\s+asked|need|have)\s+to\s+pay|must\s+be\s+paid|"
-    r"payable|nach\s+(?:der\s+|ihrer\s+)?bestellung|bei\s+(?:der\s+)?(?:lieferung|zustellung)|[àa]\s+la\s+livraison|"
-    r"apr[èe]s\s+(?:la\s+|votre\s+)?commande|bij\s+(?:de\s+)?(?:levering|aflevering)|na\s+(?:de\s+|uw\s+)?bestelling"
-)
 
-SENSITIVE_FIELDS = {
-    "payment": re.compile(r"(?i)card|\bcc|cvv|cvc|expir|iban|\bbic\b|sort.?code|account.?num|wallet|btc"),
-    "personal": re.compile(r"(?i)password|passwd|e-?mail|name|address|street|post.?code|zip|phone|tel|dob|birth|"
-                           r"prescription|ssn|insurance|geburt|adresse|naam|adres|telefoon"),
-}  # fmt: skip
-CHECKOUT_PATH = re.compile(
-    r"(?i)checkout|order|cart|basket|payment|/pay\b|kasse|bestell|warenkorb|panier|commande|paiement|winkelwagen|"
-    r"afrekenen"
-)
+@dataclass(frozen=True)
+class Patterns:
+    """The payment extractor's patterns over one pack's lexicon and reference data, compiled once per pack."""
+
+    methods: list[str]
+    text_lists: list[tuple[str, str]]  # (method, lexicon list)
+    exact_case: re2._Regexp | None  # names whose case matters (Visa, iDEAL), one named group per method
+    image: re2._Regexp | None
+    form_fields: dict[str, re2._Regexp]
+    sensitive_fields: dict[str, re2._Regexp]
+    checkout_path: re2._Regexp | None
+
+
+def _patterns(pack: RulePack) -> Patterns:
+    table = pack.reference.get("payment_methods") or {}
+    methods = list(table.get("methods", []))
+    exact = table.get("exact_case") or {}
+    image = table.get("image") or {}
+    nocase = "(?i)"
+    fields, sensitive = table.get("form_fields") or {}, table.get("sensitive_fields") or {}
+    return Patterns(
+        methods=methods,
+        text_lists=[(m, f"payment_{m}") for m in methods if pack.lexicon.has(f"payment_{m}")],
+        exact_case=_named(r"\b(?:", exact, r")\b") if exact else None,
+        image=_named(r"(?:^|[^a-z])(?:", {m: [p] for m, p in image.items()}, r")(?:$|[^a-z])") if image else None,
+        form_fields={m: re2.compile(nocase + p, OPTIONS) for m, p in fields.items()},
+        sensitive_fields={k: re2.compile(nocase + p, OPTIONS) for k, p in sensitive.items()},
+        checkout_path=re2.compile(nocase + table["checkout_path"], OPTIONS) if table.get("checkout_path") else None,
+    )
+
+
+def _named(head: str, table: dict[str, list[str]], tail: str) -> re2._Regexp:
+    alternatives = "|".join(f"(?P<{method}>{'|'.join(patterns)})" for method, patterns in table.items())
+    return re2.compile(head + alternatives + tail, OPTIONS)
+
+
+def _before_word(matcher: TermMatcher, after: str) -> bool:
+    """Whether one space and a term of the list come next ("Visa" + " application")."""
+    return after[:1] == " " and matcher.opening(after) is not None
+
+
+def _spaces(tail: str) -> bool:
+    return bool(tail) and not tail.strip()
+
+
+def _methods_in(p: Patterns, lex: Lexicon, text: str) -> list[tuple[str, Hit]]:
+    """Payment methods named in a text, left to right, never two for the same words (the first method on a tie)."""
+    tagged = [(method, hit) for method, name in p.text_lists for hit in lex.matcher(name).finditer(text)]
+    if p.exact_case is not None:
+        for m in p.exact_case.finditer(text):
+            tagged.append((m.lastgroup, Hit(m.start(), m.end(), m.group(0), "")))
+    not_visa = lex.matcher("not_after_visa")
+    tagged = [
+        (method, hit)
+        for method, hit in tagged
+        if method != "visa" or not _before_word(not_visa, text[hit.end : hit.end + 40])
+    ]
+    return first_of(tagged, p.methods)
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     cue = pack.language
+    lex = pack.lexicon
+    p: Patterns = pack.compiled("payment", _patterns)
+    descriptor_cue, fee = lex.matcher("statement_descriptor_cue"), lex.matcher("customs_fee")
+    no_fee, after_order = lex.matcher("no_fee_before"), lex.matcher("after_order")
+    generic_words = lex.matcher("generic_descriptor_word")
     facts: dict[tuple, Fact] = {}
     site_label = registrable_domain(site.start_url).split(".")[0].replace("-", "")
     for page in site.html_pages():
         context = heading_context(page)
         for i, block in enumerate(page.blocks):
             text = block.text
-            for m in TEXT_PATTERN.finditer(text):
-                status = cue.status(text, m.start(), m.end(), context[i])
+            for method, hit in _methods_in(p, lex, text):
+                status = cue.status(text, hit.start, hit.end, context[i])
                 attrs = {"via": "text", "status": status}
-                key = ("payment_method", m.lastgroup, "text", status)
+                key = ("payment_method", method, "text", status)
                 if key not in facts:
                     facts[key] = Fact(
-                        "payment_method", m.lastgroup, attrs, evidence(page, text, block.locator, *m.span())
+                        "payment_method", method, attrs, evidence(page, text, block.locator, hit.start, hit.end)
                     )
-            for m in MASKED.finditer(text):
-                name = (m.group("name") or "").strip() or None
+            for hit in descriptor_cue.finditer(text):
+                named = DESCRIPTOR_NAME.match(text[hit.end : hit.end + DESCRIPTOR_REACH])
+                name = (named.group("name") if named else "").strip() or None
+                end = hit.end + (named.end() if named else 0)
                 attrs = {
                     "descriptor": name,
-                    "mentions_site": _mentions(name, site_label),
-                    "status": cue.status(text, m.start(), m.end(), context[i]),
+                    "mentions_site": _mentions(name, site_label, generic_words),
+                    "status": cue.status(text, hit.start, end, context[i]),
                 }
                 facts.setdefault(
                     ("masked_descriptor", name),
-                    Fact("masked_descriptor", name, attrs, evidence(page, text, block.locator, *m.span())),
+                    Fact("masked_descriptor", name, attrs, evidence(page, text, block.locator, hit.start, end)),
                 )
-            for m in FEE.finditer(text):
-                start, end = _sentence(text, m.start(), m.end())
-                status = cue.status(text, m.start(), m.end(), context[i])
-                if NO_FEE_BEFORE.search(text[max(0, m.start() - 20) : m.start()]):
+            for hit in fee.finditer(text):
+                start, end = _sentence(text, hit.start, hit.end)
+                status = cue.status(text, hit.start, hit.end, context[i])
+                if no_fee.closing(text[max(0, hit.start - FEE_NEGATION_REACH) : hit.start], _spaces):
                     status = "negated"  # "there are no customs charges"
-                attrs = {"after_order": bool(AFTER_ORDER.search(text[start:end])), "status": status}
+                attrs = {"after_order": after_order.search(text[start:end]), "status": status}
                 key = ("after_order_fee", text[start:end])
+                phrase = text[hit.start : hit.end]
                 facts.setdefault(
-                    key, Fact("after_order_fee", m.group(0), attrs, evidence(page, text, block.locator, *m.span()))
+                    key, Fact("after_order_fee", phrase, attrs, evidence(page, text, block.locator, hit.start, hit.end))
                 )
-        for key, fact in _images(page):
+        for key, fact in _images(p, lex, page):
             facts.setdefault(key, fact)
         for form in page.doc.forms if page.doc else []:
-            for key, fact in _form_methods(page, form):
+            for key, fact in _form_methods(p, page, form):
                 facts.setdefault(key, fact)
-            fact = _insecure_form(page, form)
+            fact = _insecure_form(p, page, form)
             if fact is not None:
                 facts.setdefault(("insecure_form", fact.value), fact)
-        if page.final_url.startswith("http://") and CHECKOUT_PATH.search(urlsplit(page.final_url).path):
+        if page.final_url.startswith("http://") and _checkout(p, page.final_url):
             fact = Fact(
                 "insecure_form",
                 page.final_url,
@@ -182,10 +172,14 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     return list(facts.values())
 
 
-def _mentions(descriptor: str | None, site_label: str) -> bool:
+def _checkout(p: Patterns, url: str) -> bool:
+    return bool(p.checkout_path and p.checkout_path.search(urlsplit(url).path))
+
+
+def _mentions(descriptor: str | None, site_label: str, generic: TermMatcher) -> bool:
     """Whether a card descriptor names the site: a word of 4+ letters of it is in the domain's name."""
     words = re.findall(r"[a-z]{4,}", fold(descriptor or ""))
-    return any(word in site_label for word in words if word not in GENERIC_DESCRIPTOR_WORDS)
+    return any(word in site_label for word in words if not generic.search(word))
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
@@ -194,15 +188,15 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return lo + 1, hi
 
 
-def _images(page: Page) -> Iterable[tuple[tuple, Fact]]:
+def _images(p: Patterns, lex: Lexicon, page: Page) -> Iterable[tuple[tuple, Fact]]:
     for image in page.images:
         name = urlsplit(image.src).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         words = " ".join(w for w in (image.alt, image.title) if len(w) <= MAX_LOGO_TEXT)  # longer: a description
         label = fold(f"{words} {name}").replace("-", " ").replace("_", " ")
-        found = {m.lastgroup for m in IMAGE_PATTERN.finditer(label)}
+        found = {m.lastgroup for m in p.image.finditer(label)} if p.image else set()
         described = f"{image.alt} | {image.title}"
-        if not DEPICTION.search(described):  # "We accept Visa, Mastercard...", not "Screenshot of a fake shop..."
-            found |= {m.lastgroup for m in TEXT_PATTERN.finditer(described)}
+        if not lex.matcher("depiction_word").search(described):  # "We accept Visa...", not "Screenshot of a fake..."
+            found |= {method for method, _ in _methods_in(p, lex, described)}
         for method in sorted(found):
             snippet = f"image “{image.alt or name}” ({image.src})"[:300]
             yield (
@@ -216,8 +210,8 @@ def _images(page: Page) -> Iterable[tuple[tuple, Fact]]:
             )
 
 
-def _form_methods(page: Page, form: Form) -> Iterable[tuple[tuple, Fact]]:
-    for method, pattern in FORM_FIELDS.items():
+def _form_methods(p: Patterns, page: Page, form: Form) -> Iterable[tuple[tuple, Fact]]:
+    for method, pattern in p.form_fields.items():
         fields = [n for n in form.input_names if pattern.search(n)]
         if fields:
             snippet = f"form fields {', '.join(fields)} posting to {form.action}"[:300]
@@ -232,12 +226,12 @@ def _form_methods(page: Page, form: Form) -> Iterable[tuple[tuple, Fact]]:
             )
 
 
-def _insecure_form(page: Page, form: Form) -> Fact | None:
-    fields = {kind: [n for n in form.input_names if p.search(n)] for kind, p in SENSITIVE_FIELDS.items()}
+def _insecure_form(p: Patterns, page: Page, form: Form) -> Fact | None:
+    fields = {kind: [n for n in form.input_names if rx.search(n)] for kind, rx in p.sensitive_fields.items()}
     data = [kind for kind, names in fields.items() if names]
     if form.has_file_input:
         data.append("personal")
-    if CHECKOUT_PATH.search(urlsplit(form.action).path) or CHECKOUT_PATH.search(urlsplit(page.final_url).path):
+    if _checkout(p, form.action) or _checkout(p, page.final_url):
         data.append("checkout")
     data = sorted(set(data))
     if not data:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ import re2
 from checker.facts import Fact
 from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
 from checker.facts.medicines import MedicineIndex, Mention, generic_before
+from checker.lexicon import Lexicon, Offsets
 from checker.parse import Block
 from checker.snapshot import Page, Site
 
@@ -57,7 +58,6 @@ FAMILY = {"pill": "dose", "tablet": "dose", "capsule": "dose", "piece": "dose", 
           "injection": "pen", "ml": "ml", "box": "box", None: "dose"}  # fmt: skip
 END = r"(?![a-zäöüéè])"  # case-sensitive: "per pillBuy Now" (inline elements run together)
 PER_AFTER = re.compile(rf"(?i)^\s*(?:/|per|each|a|an|pro|par|la|le|l'|voor|per\s+stuk)?\s*(?P<unit>{UNIT})(?-i:{END})")
-EACH_AFTER = re.compile(r"(?i)^\s*(?:each|per\s+(?:unit|dose|stuk)|pro\s+st[üu]ck|l'unit[ée]|/\s*st\.?)")
 X_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\s*(?:x|×|\*|@|à|a)\s*$")
 FOR_AFTER = re.compile(rf"(?i)^\s*(?:for|f[üu]r|pour|voor|per)\s+(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b")
 N_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b[^\d$£€]{{0,25}}$")
@@ -65,28 +65,8 @@ PACK_OF = re.compile(
     rf"(?i)\b(?:pack\s+of|packung\s+(?:mit|à|a)|bo[iî]te\s+de|doos(?:je)?\s+(?:met|van))\s+(?P<n>\d{{1,4}})"
     rf"|\b(?P<n2>\d{{1,4}})\s*(?:x|×)\s*\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|g)\b|\b(?P<n3>\d{{1,4}})\s*(?P<unit>{UNIT})\b"
 )
-SINGLE_DEVICE = re.compile(
-    r"(?i)\b(?:pen|vial|syringe|stylo|spritze|injectiepen)\b(?!\s*(?:needles?|nadeln?|aiguilles?))"
-)
-FROM_BEFORE = re.compile(r"(?i)(?:from|ab|[àa] partir de|vanaf|starting at|as low as|only|nur|seulement)\s*:?\s*$")
-NOT_A_PRICE_BEFORE = re.compile(
-    r"(?i)\b(?:save|saving|savings|you save|sparen|ersparnis|[ée]conomi[sz]\w*|bespaar\w*|korting|rabatt|discount|"
-    r"shipping|delivery|postage|versand\w*|lieferung|livraison|verzend\w*|bezorg\w*|orders?(?:\s+(?:over|above|from))?|"
-    r"over|above|ab\s+einem|d[èe]s)\W*$"
-)
-NOT_A_PRICE_AFTER = re.compile(r"(?i)^(?:\+|\s*(?:off|discount|rabatt|korting|de\s+r[ée]duction|de\s+remise)\b)")
 PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
 STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
-OTHER_PRICE_HEADER = re.compile(
-    r"(?i)\b(?:retail|rrp|msrp|uvp|list\s+price|was|regular|average|elsewhere|us\s+price|brand\s+price|you\s+save|"
-    r"savings?|ersparnis|sie\s+sparen|[ée]conomie|prix\s+public|adviesprijs|besparing)\b"
-)
-PER_HEADER = re.compile(r"(?i)\bper\b|\beach\b|\bpro\b|\bpar\b|/\s*(?:pill|tab|cap|unit)|unit\s+price|st[üu]ckpreis")
-DISCOUNT = re.compile(
-    r"(?i)(?<![\w-])(?P<p1>\d{1,2})\s?%\s?(?:off|discount|rabatt|korting|de\s+r[ée]duction|de\s+remise|reduction)\b"
-    r"|\b(?:save|spare|sparen\s+sie|[ée]conomisez|bespaar)\s+(?:up\s+to\s+|bis\s+zu\s+|jusqu'[àa]\s+|tot\s+)?"
-    r"(?P<p2>\d{1,2})\s?%|(?:^|\s)[-–](?P<p3>\d{1,2})\s?%(?!\w)"
-)
 BONUS = re.compile(
     rf"(?i)\+\s?(?P<n1>\d{{1,3}})\s+(?:free\s+|bonus\s+|gratis\s+|extra\s+)?(?:{UNIT})\b"
     rf"|\b(?P<n2>\d{{1,3}})\s+(?:free|bonus|gratis|extra)\s+(?:{UNIT})\b"
@@ -127,27 +107,32 @@ class Prices:
         self.rows = [row for row in (prices or {}).get("prices") or [] if isinstance(row, dict)]
 
     def find(self, text: str) -> list[Money]:
+        """Every amount with its currency. The text is encoded once and searched as bytes: linear in its length."""
         found = []
+        data = text.encode("utf-8")
+        offsets = Offsets(data)
+        g = self.money.groupindex
         pos = 0
-        while pos < len(text):
-            m = self.money.search(text, pos)
+        while pos < len(data):
+            m = self.money.search(data, pos)
             if not m:
                 break
-            g = self.money.groupindex
+
+            part = _decoder(m)
             if m.group("amt") is not None:
-                symbol, code, raw = m.group("sym"), m.group("code"), m.group("amt")
+                symbol, code, raw = part("sym"), part("code"), part("amt")
                 start, end = m.start(g["sym"] if symbol is not None else g["code"]), m.end(g["amt"])
             else:
-                symbol, code, raw = m.group("sym2"), m.group("code2"), m.group("amt2")
+                symbol, code, raw = part("sym2"), part("code2"), part("amt2")
                 start = m.start(g["amt2"])
                 end = max(m.end(g[name]) for name in ("sym2", "code2", "word") if m.group(name) is not None)
-            currency = (
-                self.symbols.get(symbol, "") if symbol else code or self.words.get((m.group("word") or "").lower())
-            )
+            currency = self.symbols.get(symbol, "") if symbol else code or self.words.get((part("word") or "").lower())
             amount = parse_amount(raw)
-            if amount and currency:
-                found.append(Money(start, end, amount, currency, symbol in self.ambiguous))
             pos = max(end, m.start() + 1)
+            if amount and currency:
+                found.append(
+                    Money(offsets.char_of(start), offsets.char_of(end), amount, currency, symbol in self.ambiguous)
+                )
         return found
 
     def convert(self, amount: float, source: str, target: str) -> float | None:
@@ -176,6 +161,16 @@ class Prices:
         if best is None:
             return None
         return {"per_unit": round(best[0], 4), "market": best[1].get("market"), "source": best[1].get("source")}
+
+
+def _decoder(m: Any) -> Callable[[str], str | None]:
+    """A match on bytes read back as text, group by group."""
+
+    def part(name: str) -> str | None:
+        value = m.group(name)
+        return value.decode("utf-8") if value is not None else None
+
+    return part
 
 
 def parse_amount(raw: str) -> float | None:
@@ -262,14 +257,37 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     ("bonus_pills", count, ctx.text),
                     Fact("bonus_pills", count, attrs, evidence(page, ctx.text, ctx.locator, *m.span())),
                 )
-            for m in DISCOUNT.finditer(ctx.text):
-                percent = int(next(g for g in m.group("p1", "p2", "p3") if g))
-                attrs = {"percent": percent, "status": cue.status(ctx.text, m.start(), m.end(), ctx.heading)}
+            for percent, start, end in _discounts(pack, ctx.text):
+                attrs = {"percent": percent, "status": cue.status(ctx.text, start, end, ctx.heading)}
                 facts.setdefault(
                     ("discount", percent, ctx.text),
-                    Fact("discount", percent, attrs, evidence(page, ctx.text, ctx.locator, *m.span())),
+                    Fact("discount", percent, attrs, evidence(page, ctx.text, ctx.locator, start, end)),
                 )
     return list(facts.values())
+
+
+def _discount_pattern(pack: RulePack) -> re2._Regexp:
+    """A percentage off, on folded text: "20% off", "save up to 30%", "-15%"."""
+    lex = pack.lexicon
+    names = ("discount_after_percent", "discount_save", "discount_up_to")
+    off, save, up_to = (lex.alternation(name, folded=True) for name in names)
+    return re2.compile(
+        rf"(?:^|[^\pL\pN_-])(?P<a1>(?P<p1>\d{{1,2}})\s?%\s?{off})"
+        rf"|(?:^|[^\pL\pN_])(?P<a2>{save}\s+(?:{up_to}\s+)?(?P<p2>\d{{1,2}})\s?%)"
+        rf"|(?:^|\s)(?P<a3>[-–](?P<p3>\d{{1,2}})\s?%)",
+        RE2_OPTIONS,
+    )
+
+
+def _discounts(pack: RulePack, text: str) -> Iterator[tuple[int, int, int]]:
+    """(percent, start, end) of each discount in the text."""
+    program = pack.compiled("discount", _discount_pattern)
+    for m in program.finditer(fold(text)):
+        group = next(g for g in ("a1", "a2", "a3") if m.group(g) is not None)
+        start, end = m.span(program.groupindex[group])
+        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            continue  # "20% offer", "-15%x": not a discount
+        yield int(next(g for g in m.group("p1", "p2", "p3") if g)), start, end
 
 
 def _contexts(page: Page) -> Iterator[Context]:
@@ -334,29 +352,32 @@ def _row(locator: str) -> str | None:
 
 def _prices(page: Page, ctx: Context, rules: RulePack) -> Iterator[Fact]:
     text = ctx.text
-    money = [m for m in rules.prices.find(text) if not _excluded(text, m)]
+    money = [m for m in rules.prices.find(text) if not _excluded(rules.lexicon, text, m)]
     if not money:
         return
     if ctx.kind == "row":
         yield from _row_price(page, ctx, money, rules)
         return
     for m in money:
-        pack, unit, per_unit = _pack(text, m)
+        pack, unit, per_unit = _pack(rules.lexicon, text, m)
         yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, rules)
 
 
-def _excluded(text: str, m: Money) -> bool:
-    return bool(NOT_A_PRICE_BEFORE.search(text[max(0, m.start - 30) : m.start])) or bool(
-        NOT_A_PRICE_AFTER.match(text[m.end : m.end + 20])
+def _excluded(lex: Lexicon, text: str, m: Money) -> bool:
+    after = text[m.end : m.end + 20]
+    return (
+        lex.matcher("price_not_before").closing(text[max(0, m.start - 30) : m.start])
+        or after.startswith("+")
+        or lex.matcher("price_not_after").opening(after)
     )
 
 
-def _pack(text: str, m: Money) -> tuple[int | None, str | None, float | None]:
+def _pack(lex: Lexicon, text: str, m: Money) -> tuple[int | None, str | None, float | None]:
     """(pack size, unit, per-unit price) read around one price in a text."""
     before, after = text[max(0, m.start - 40) : m.start], text[m.end : m.end + 40]
     if per := PER_AFTER.match(after):
         return None, _unit(per.group("unit")), m.amount
-    if EACH_AFTER.match(after):
+    if lex.matcher("per_unit_after").opening(after):
         return None, None, m.amount
     if x := X_BEFORE.search(before):
         return int(x.group("n")), _unit(x.group("unit")), m.amount
@@ -364,17 +385,21 @@ def _pack(text: str, m: Money) -> tuple[int | None, str | None, float | None]:
         if found and int(found.group("n")) > 0:
             n = int(found.group("n"))
             return n, _unit(found.group("unit")), round(m.amount / n, 4)
-    pack, unit, _ = _single_device(text)
+    pack, unit, _ = _single_device(lex, text)
     return pack, unit, (m.amount if pack else None)
 
 
-def _single_device(text: str) -> tuple[int | None, str | None, float | None]:
+def _single_device(lex: Lexicon, text: str) -> tuple[int | None, str | None, float | None]:
     """ "Ozempic 1mg pen $49": one pen, vial or syringe when named in the singular with no count."""
-    device = SINGLE_DEVICE.search(text)
-    return (1, _unit(device.group(0)), None) if device else (None, None, None)
+    accessory = lex.matcher("device_accessory")
+    for hit in lex.matcher("single_device").finditer(text):
+        if not accessory.opening(text[hit.end :]):
+            return 1, _unit(text[hit.start : hit.end]), None
+    return None, None, None
 
 
 def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) -> Iterator[Fact]:
+    lex = rules.lexicon
     """One price per table row: the pack price, with the per-unit price from its column or by division."""
     cells, headers = ctx.cells or [], ctx.headers or []
     text = ctx.text
@@ -387,9 +412,13 @@ def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) ->
         column = next((i for i, (s, e) in enumerate(offsets) if s <= m.start < e), None)
         header = headers[column] if headers and column is not None and column < len(headers) else ""
         after = text[m.end : m.end + 20]
-        if OTHER_PRICE_HEADER.search(header):
+        if lex.matcher("other_price_header").search(header):
             continue  # "US retail", "RRP", "You save": not what this seller charges
-        if PER_HEADER.search(header) or PER_AFTER.match(after) or EACH_AFTER.match(after):
+        if (
+            lex.matcher("per_unit_header").search(header)
+            or PER_AFTER.match(after)
+            or lex.matcher("per_unit_after").opening(after)
+        ):
             per_unit_price = per_unit_price or m
         else:
             total = total or m
@@ -401,7 +430,7 @@ def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) ->
                 per_unit_price = m
     main = total or per_unit_price
     if pack is None:
-        pack, unit, _ = _single_device(text)
+        pack, unit, _ = _single_device(lex, text)
     if per_unit_price is not None:
         per_unit = per_unit_price.amount
     elif pack:
@@ -444,7 +473,7 @@ def _fact(
         "pack_size": pack,
         "unit": unit,
         "per_unit": per_unit,
-        "from": bool(FROM_BEFORE.search(ctx.text[max(0, m.start - 25) : m.start])),
+        "from": bool(rules.lexicon.matcher("price_from_before").closing(ctx.text[max(0, m.start - 25) : m.start])),
         "medicine": med.name if med else None,
         "name": mention.written if mention else None,
         "brand": brand,

@@ -28,7 +28,6 @@ value: the issuer. attrs: `issuer`, `jurisdiction`, `text` (the sentence's block
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,10 +47,6 @@ if TYPE_CHECKING:
 
 MAX_BADGE_TEXT = 100
 TEXT_CLAIM_ISSUERS = ("legitscript", "nabp", "cipa", "pharmacychecker")
-CLAIM_WORDS = re.compile(
-    r"(?i)\b(?:certified|certification|verified|verification|accredited|accreditation|approved|seal|member|"
-    r"zertifiziert|geprüft|certifi[ée]e?|v[ée]rifi[ée]e?|gecertificeerd|geverifieerd)\b"
-)
 
 
 @dataclass
@@ -107,6 +102,7 @@ def issuers_from(table: Any) -> list[Issuer]:
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     known = pack.issuers
+    claim_words = pack.lexicon.matcher("seal_claim_word")
     domains = site_domains(site)
     facts: dict[tuple, Fact] = {}
     for page in site.html_pages():
@@ -118,7 +114,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             nearby = ""
             if issuer is None and not (image.alt or image.title):  # an unlabelled badge: read its caption
                 nearby = _nearby(block_text, image.locator)
-                issuer = _by_name(known, nearby) if CLAIM_WORDS.search(nearby) else None
+                issuer = _by_name(known, nearby) if claim_words.search(nearby) else None
             if issuer is None:
                 continue
             if image.link_href:
@@ -138,12 +134,12 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if issuer is None:
                 continue
             attrs = _attrs(issuer, link.href, domains, known, via="link", text=link.text)
-            if attrs["link_kind"] != "register" and not CLAIM_WORDS.search(label):
+            if attrs["link_kind"] != "register" and not claim_words.search(label):
                 continue  # "General Pharmaceutical Council" linking to its home page: a reference, not a seal
             snippet = f"link “{link.text or link.title}” to {link.href}"
             _add(facts, attrs, Evidence(url=page.final_url, snippet=snippet[:300], locator=link.locator))
         for block in page.blocks:
-            if len(block.text) > 300 or not CLAIM_WORDS.search(block.text):
+            if len(block.text) > 300 or not claim_words.search(block.text):
                 continue
             issuer = _by_name([i for i in known if i.key in TEXT_CLAIM_ISSUERS], block.text)
             if issuer is not None and ("seal_claim", issuer.key) not in facts:

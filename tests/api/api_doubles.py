@@ -149,6 +149,6 @@ def wait_for_audit(client: TestClient, audit_id: str, *, timeout: float = 10.0) 
     deadline = time.monotonic() + timeout
     while True:
         status = client.get(f"/v1/audits/{audit_id}", headers=AUTH).json()
-        if status["status"] in ("done", "failed") or time.monotonic() > deadline:
+        if status["status"] in ("done", "failed", "cancelled") or time.monotonic() > deadline:
             return status
         time.sleep(0.02)

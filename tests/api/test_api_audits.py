@@ -196,3 +196,27 @@ def test_an_audit_refuses_undecodable_names_as_invalid_url(client: TestClient, c
     assert response.status_code == 422  # audit URLs are checked at submission (api/audit_urls.py)
     assert [d["type"] for d in response.json()["error"]["details"]] == ["invalid_url", "invalid_url"]
     assert checker.calls == []
+
+
+def test_cancelling_an_audit_drops_what_has_not_started(make_client: Callable[..., TestClient]) -> None:
+    checker = FakeChecker()
+    client = make_client(site_checker=checker, audit_concurrency=1)
+    audit_id = submit(client, ["a.example", "block-b.example", "c.example", "d.example"])
+    deadline = time.monotonic() + 5
+    while len(checker.calls) < 2:  # a.example done, block-b.example being checked
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+    cancelled = client.delete(f"/v1/audits/{audit_id}", headers=AUTH)
+    checker.gate.set()
+    while (final := client.get(f"/v1/audits/{audit_id}", headers=AUTH).json())["done"] < 2:
+        assert time.monotonic() < deadline  # the running check finishes and keeps its result
+        time.sleep(0.01)
+    again = client.delete(f"/v1/audits/{audit_id}", headers=AUTH)
+
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert (final["status"], final["done"], final["total"]) == ("cancelled", 2, 4)
+    assert [line["url"] for line in results(client, audit_id)] == ["https://a.example/", "https://block-b.example/"]
+    assert [url for url, _ in checker.calls] == ["https://a.example/", "https://block-b.example/"]
+    assert again.json()["status"] == "cancelled"
+    assert client.delete(f"/v1/audits/{audit_id}", headers={"Authorization": "Bearer other-key"}).status_code == 404

@@ -11,7 +11,7 @@ import pytest
 from api_doubles import AUTH, TestClient, wait_for_audit
 
 from api.lists import canonical_host, host_expressions, list_version
-from api.store import CachedRow
+from api.storage import CachedRow
 from checker.errors import InvalidURL
 from checker.result import Result
 

@@ -56,8 +56,10 @@ def test_every_operation_documents_its_responses(client: TestClient) -> None:
     assert set(document["paths"]) == {
         "/v1/verdict",
         "/v1/audits",
+        "/v1/audits/upload",
         "/v1/audits/{audit_id}",
         "/v1/audits/{audit_id}/results",
+        "/v1/audits/{audit_id}/report.html",
         "/v1/rules",
         "/v1/lists/{name}",
         "/v1/hashes",
@@ -99,6 +101,9 @@ def test_operation_ids_read_well_in_generated_clients(client: TestClient) -> Non
         ("get", "/healthz"): "getHealth",
         ("get", "/v1/lists/{name}"): "getList",
         ("get", "/v1/hashes"): "getHashes",
+        ("delete", "/v1/audits/{audit_id}"): "cancelAudit",
+        ("get", "/v1/audits/{audit_id}/report.html"): "getAuditReport",
+        ("post", "/v1/audits/upload"): "uploadAudit",
     }
 
 

@@ -12,7 +12,7 @@ from api_doubles import RULES_VERSION, TestClient
 
 from api.models import JurisdictionCode
 from api.settings import Settings, SettingsError
-from api.store import Store, StoreError
+from api.storage import StoreError, open_storage
 
 
 def test_defaults() -> None:
@@ -121,7 +121,7 @@ def test_docs_are_served(client: TestClient) -> None:
 
 
 async def test_store_uses_wal_and_keeps_each_result(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "sub" / "db.sqlite")
+    store = await open_storage(tmp_path / "sub" / "db.sqlite")
     try:
         await store.create_audit("a" * 32, ["x.example", "y.example"], jurisdiction="auto", owner="o", now=1.0)
         first = await store.record_result("a" * 32, 0, verdict="rogue", result_json="{}", now=2.0)

@@ -75,4 +75,4 @@ def test_extraction_is_cheap(pack, make_site):
 )  # fmt: skip
 def test_guess_jurisdiction(pack, make_site, pages, expected):
     site = make_site(pages)
-    assert guess_jurisdiction(site, extract_facts(site, pack)) == expected
+    assert guess_jurisdiction(site, extract_facts(site, pack), pack) == expected
