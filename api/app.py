@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -9,6 +10,8 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from api.auth import KeyRing
 from api.bodylimit import BodyLimitMiddleware
@@ -17,6 +20,8 @@ from api.cors import JSONErrorCORSMiddleware
 from api.deps import Services
 from api.distributed import QueuedAudits
 from api.errors import install_error_handlers
+from api.headerlimit import HeaderLimitMiddleware
+from api.headers import SecurityHeadersMiddleware
 from api.jobs import AuditRunner, Audits
 from api.models import RuleInfo
 from api.ratelimit import RateLimiter
@@ -35,6 +40,8 @@ from checker.fetch.limits import FetchLimits
 
 API_VERSION = "1.0.0"
 
+log = logging.getLogger("rxcheck.api")
+
 DESCRIPTION = """\
 Is this online pharmacy legitimate? rxcheck crawls a pharmacy website, applies its rule pack and answers
 with a verdict (`legitimate`, `suspicious`, `rogue`, `not_a_pharmacy` or `unreachable`), a risk score and
@@ -45,6 +52,10 @@ the findings behind it, each with evidence.
 * `GET /v1/rules` lists the rules in use.
 
 Errors are always JSON: `{"error": {"code": "...", "message": "..."}}`.
+
+Text in results that comes from the checked sites (`evidence[].snippet`, `final_url`, page URLs, error
+messages) is untrusted: a hostile site chooses it. Escape it for where you show it (HTML, a terminal, a
+spreadsheet cell).
 """
 
 TAGS = [
@@ -90,6 +101,16 @@ def create_app(
             burst=settings.key_burst,
             max_clients=settings.rate_limit_clients,
         ),
+        crawl_ip_limiter=RateLimiter(
+            rate_per_min=settings.crawl_ip_rate_per_min,
+            burst=settings.crawl_ip_burst,
+            max_clients=settings.rate_limit_clients,
+        ),
+        crawl_key_limiter=RateLimiter(
+            rate_per_min=settings.crawl_key_rate_per_min,
+            burst=settings.crawl_key_burst,
+            max_clients=settings.rate_limit_clients,
+        ),
         rules_version=str(pack.version),
         rules=[
             RuleInfo(id=r.id, name=r.name, category=r.category, kind=r.kind, severity=r.severity) for r in pack.rules
@@ -98,6 +119,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.api_keys:
+            log.warning("no API keys configured (RXCHECK_API_KEYS): every audit request will answer 401")
         async with AsyncExitStack() as stack:
             store = await open_storage(settings.db_path, pool_size=settings.db_pool_size)
             stack.push_async_callback(store.close)
@@ -147,13 +170,16 @@ def create_app(
                 await audits.start()
             yield
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) are served from the installed package, never from a CDN.
+    app = FastAPIOffline(
         title="rxcheck API",
         version=API_VERSION,
         summary="Online pharmacy legitimacy checker.",
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the online validator
     )
     app.state.services = services
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
@@ -172,6 +198,8 @@ def create_app(
         expose_headers=["Retry-After"],
         allow_credentials=False,
     )
+    app.add_middleware(HeaderLimitMiddleware, max_headers=settings.max_headers, max_bytes=settings.max_header_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: its headers are on every answer
     app.include_router(verdict_router)
     app.include_router(audits_router)
     app.include_router(lists_router)
@@ -181,12 +209,13 @@ def create_app(
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with JSON Lines responses described as they are.
+    """FastAPI's document, with JSON Lines responses described as they are, in valid OpenAPI 3.1.
 
     FastAPI documents every response of a streaming route with the route's media type and a
-    `{"type": "string", "$ref": ...}` schema. For `application/x-ndjson` routes, the success body becomes
-    `itemSchema` (what each line holds, as FastAPI says for its own `application/jsonl` streams); for those and
-    `text/html` routes the error bodies become `application/json`, which they are.
+    `{"type": "string", "$ref": ...}` schema. For `application/x-ndjson` routes, the success body becomes a
+    string (OpenAPI 3.1 has no way to give the schema of each line; `itemSchema` is 3.2) whose description
+    and `x-item-schema` extension name what each line holds; for those and `text/html` routes the error bodies
+    become `application/json`, which they are.
     """
     if app.openapi_schema is None:
         document = FastAPI.openapi(app)
@@ -202,9 +231,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                         if not status.startswith("2"):
                             response["content"] = {"application/json": {"schema": ref}}
                         elif media_type == "application/x-ndjson":
-                            content[media_type] = {"itemSchema": ref}
+                            name = ref["$ref"].rsplit("/", 1)[-1]
+                            line = {"type": "string", "description": f"JSON Lines: one `{name}` object per line."}
+                            content[media_type] = {"schema": line, "x-item-schema": ref}
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operationId of a route: its function's name in camelCase (`get_verdict` -> `getVerdict`)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _forget(services: Services) -> None:

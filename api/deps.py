@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -27,6 +28,8 @@ class Services:
     keys: KeyRing
     ip_limiter: RateLimiter
     key_limiter: RateLimiter
+    crawl_ip_limiter: RateLimiter
+    crawl_key_limiter: RateLimiter
     rules_version: str
     rules: list[RuleInfo]
     store: Storage | None = None
@@ -56,19 +59,47 @@ async def get_audits(services: Annotated[Services, Depends(get_services)]) -> Au
     return services.audits
 
 
-async def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
-    """Charge the request to its API key's bucket when it carries a valid key, else to its address's."""
+def _bucket(request: Request, services: Services) -> tuple[str, bool]:
+    """The rate-limit bucket a request is charged to: its API key's when it carries a valid key, else its
+    address's. Returns (bucket, keyed)."""
     key = services.keys.identify(bearer_token(request.headers.get("authorization")))
     if key is not None:
-        wait = services.key_limiter.take("key:" + key)
-    else:
-        address = request.client.host if request.client else "unknown"
-        wait = services.ip_limiter.take("ip:" + address)
+        return "key:" + key, True
+    return "ip:" + (request.client.host if request.client else "unknown"), False
+
+
+def _charge(limiter: RateLimiter, bucket: str, what: str) -> None:
+    wait = limiter.take(bucket)
     if wait > 0:
         retry = max(1, math.ceil(wait))
-        raise ApiError(
-            429, "rate_limited", f"too many requests; retry in {retry} s", headers={"Retry-After": str(retry)}
-        )
+        raise ApiError(429, "rate_limited", f"too many {what}; retry in {retry} s", headers={"Retry-After": str(retry)})
+
+
+async def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
+    """Charge the request to its key's or its address's bucket (429 when empty)."""
+    bucket, keyed = _bucket(request, services)
+    _charge(services.key_limiter if keyed else services.ip_limiter, bucket, "requests")
+
+
+CrawlCharge = Callable[[], None]
+
+
+async def crawl_charge(request: Request, services: Annotated[Services, Depends(get_services)]) -> CrawlCharge:
+    """What to call before a verdict crawls: charges the caller's crawl bucket, or raises a 429 `ApiError`."""
+    bucket, keyed = _bucket(request, services)
+    limiter = services.crawl_key_limiter if keyed else services.crawl_ip_limiter
+    return lambda: _charge(limiter, bucket, "crawls (cache misses or fresh=true)")
+
+
+async def json_body(request: Request) -> None:
+    """415 unless the request says its body is JSON (`application/json` or `application/<name>+json`)."""
+    given = request.headers.get("content-type", "")
+    media = given.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return
+    shown = repr(given[:80]) if given else "none"
+    message = f"the body must be JSON, sent with 'Content-Type: application/json' (got {shown})"
+    raise ApiError(415, "unsupported_media_type", message)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `RXCHECK_API_KEYS`.")

@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.headers import NO_STORE, NOSNIFF
+
 log = logging.getLogger("rxcheck.api")
 
 CODES: dict[int, str] = {
@@ -25,6 +27,7 @@ CODES: dict[int, str] = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    431: "request_header_fields_too_large",
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
@@ -48,12 +51,21 @@ class ErrorBody(BaseModel):
 class ApiError(Exception):
     """An error answered to the client with `status_code` and a JSON body."""
 
-    def __init__(self, status_code: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
         self.headers = headers
+        self.details = details
 
 
 def error_response(
@@ -65,7 +77,9 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
     body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details))
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status_code, headers=headers)
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status_code, headers=dict([NOSNIFF, NO_STORE]) | (headers or {})
+    )
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -75,7 +89,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
+    return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers, details=exc.details)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -91,13 +105,29 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if errors and errors[0].get("type") == "json_invalid":
+        return error_response(400, "invalid_json", _json_error_message(errors[0], exc.body))
     details = []
-    for err in exc.errors():
+    for err in errors:
         loc = ".".join(str(part) for part in err.get("loc", ()))
-        details.append({"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+        msg = "unknown field" if err.get("type") == "extra_forbidden" else str(err.get("msg", ""))
+        details.append({"loc": loc, "msg": msg, "type": str(err.get("type", ""))})
     first = details[0] if details else {"loc": "request", "msg": "invalid"}
     message = f"{first['loc']}: {first['msg']}" + (f" (and {len(details) - 1} more)" if len(details) > 1 else "")
     return error_response(422, "validation_error", message, details=details)
+
+
+def _json_error_message(error: Any, document: Any) -> str:
+    """'the body is not valid JSON: Expecting value at line 1, column 9' from FastAPI's `json_invalid` error."""
+    reason = str((error.get("ctx") or {}).get("error") or "malformed")
+    loc = error.get("loc", ())
+    position = loc[-1] if loc and isinstance(loc[-1], int) else None
+    if position is None or not isinstance(document, str):
+        return f"the body is not valid JSON: {reason}"
+    line = document.count("\n", 0, position) + 1
+    column = position - (document.rfind("\n", 0, position) + 1) + 1
+    return f"the body is not valid JSON: {reason} at line {line}, column {column}"
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from checker.result import Result
 
@@ -37,7 +37,13 @@ class VerdictResponse(Result):
     cache: CacheInfo
 
 
-class AuditRequest(BaseModel):
+class RequestBody(BaseModel):
+    """Base of every request body: a field the API does not know is refused (422 naming it), not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuditRequest(RequestBody):
     urls: list[str] = Field(min_length=1, description="The URLs to check (at most the server's limit).")
     jurisdiction: Jurisdiction = "auto"
 

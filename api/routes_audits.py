@@ -11,15 +11,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.deps import Services, get_audits, get_services, get_store, rate_limit, require_key
+from api.audit_urls import check_audit_urls
+from api.deps import Services, get_audits, get_services, get_store, get_verdicts, json_body, rate_limit, require_key
 from api.errors import ApiError, error_responses
 from api.jobs import Audits
 from api.models import AuditCreated, AuditRequest, AuditStatus, Jurisdiction
 from api.storage import AuditRow, Storage
 from api.storage.postgres import PostgresStorage
+from api.verdicts import VerdictService
 from checker import report_html
 from checker.audit import read_urls
 from checker.result import VERDICT_RANK, Result
@@ -58,22 +60,37 @@ async def _owned_audit(store: Storage, audit_id: str, owner: str) -> AuditRow:
     response_model=AuditCreated,
     summary="Start an audit",
     description=(
-        "Queue a list of URLs to check in the background. Each URL's result is stored as soon as it is "
-        "known; a URL that cannot be checked (invalid, refused, unreachable) gets an `unreachable` result "
-        "with the error, and the audit carries on. Requires an API key. Too many URLs answer 413."
+        "Queue a list of URLs to check in the background; `Location` names the new audit. Every URL is "
+        "first checked as `GET /v1/verdict` checks it (http or https, a valid host, at most 2048 "
+        "characters, no private address literal): if any is refused, the whole audit is refused with 422 "
+        "`invalid_urls`, listing each refused entry (`body.urls.<index>`) in `details`. Each URL's result is "
+        "stored as soon as it is known; a URL that fails when crawled (a name resolving to a private "
+        "address, a site that does not answer) gets an `unreachable` result with the error, and the audit "
+        "carries on. Requires an API key and a JSON body (415 otherwise). Too many URLs answer 413."
     ),
-    responses=error_responses(413),
+    responses={
+        202: {"headers": {"Location": {"description": "The new audit.", "schema": {"type": "string"}}}},
+        **error_responses(400, 413, 415),
+    },
+    dependencies=[Depends(json_body)],
 )
 async def create_audit(
+    request: Request,
+    response: Response,
     body: AuditRequest,
     owner: Annotated[str, Depends(require_key)],
     services: Annotated[Services, Depends(get_services)],
     audits: Annotated[Audits, Depends(get_audits)],
+    verdicts: Annotated[VerdictService, Depends(get_verdicts)],
 ) -> AuditCreated:
     limit = services.settings.max_urls_per_audit
     if len(body.urls) > limit:
         raise ApiError(413, "too_many_urls", f"{len(body.urls)} URLs in one audit; the limit is {limit}")
+    check_audit_urls(body.urls, target=verdicts.target)
     audit_id = await audits.submit(body.urls, jurisdiction=body.jurisdiction, owner=owner)
+    response.headers["Location"] = request.scope.get("root_path", "") + request.app.url_path_for(
+        "get_audit", audit_id=audit_id
+    )
     return AuditCreated(id=audit_id, status="queued")
 
 

@@ -36,7 +36,7 @@ async def get_rules(services: Annotated[Services, Depends(get_services)]) -> Rul
     summary="Health check",
     description="200 when the server is up and its database answers, else 503.",
 )
-async def healthz(
+async def get_health(
     services: Annotated[Services, Depends(get_services)],
     store: Annotated[Storage, Depends(get_store)],
 ) -> Health:

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import get_verdicts, rate_limit, verdict_access
+from api.deps import CrawlCharge, Services, crawl_charge, get_services, get_verdicts, rate_limit, verdict_access
 from api.errors import ApiError, error_responses
+from api.headers import verdict_cache_control
 from api.models import CacheInfo, Jurisdiction, VerdictResponse
 from api.verdicts import VerdictService
 from checker.errors import BlockedAddress, FetchTimeout, InvalidURL
@@ -28,6 +29,9 @@ router = APIRouter(
         "Check whether an online pharmacy is legitimate. A verdict computed recently (24 hours by default) "
         "for the same site, jurisdiction and rule pack is served from the cache; otherwise the site is "
         "crawled, within a deadline (504 past it). Concurrent requests for the same site share one crawl. "
+        "A verdict that needs a crawl (a cache miss, or `fresh=true`) is charged to a per-client crawl rate "
+        "limit, much smaller than the limit on cached lookups (429 with `Retry-After` past it). "
+        "`Cache-Control` says how long the verdict may be reused (what remains of its cache lifetime). "
         "Targets that are not public http(s) sites (private or loopback addresses, other schemes, URLs "
         "over 2048 characters) are refused with 400 before anything is fetched. Open to all unless the "
         "server requires an API key (`Authorization: Bearer <key>`)."
@@ -37,13 +41,17 @@ router = APIRouter(
 async def get_verdict(
     request: Request,
     verdicts: Annotated[VerdictService, Depends(get_verdicts)],
+    services: Annotated[Services, Depends(get_services)],
+    charge_crawl: Annotated[CrawlCharge, Depends(crawl_charge)],
     url: Annotated[str, Query(min_length=1, description="The site to check (scheme optional).")],
     fresh: Annotated[bool, Query(description="Crawl now even if a cached verdict exists.")] = False,
     jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
 ) -> VerdictResponse:
     try:
         client = request.client.host if request.client else None
-        lookup = await verdicts.lookup(url, jurisdiction=jurisdiction, fresh=fresh, client=client)
+        lookup = await verdicts.lookup(
+            url, jurisdiction=jurisdiction, fresh=fresh, client=client, before_crawl=charge_crawl
+        )
     except (InvalidURL, BlockedAddress) as exc:
         raise ApiError(400, exc.type, str(exc)) from None
     except FetchTimeout as exc:
@@ -52,4 +60,7 @@ async def get_verdict(
     # The result was validated when it was made: serialise it directly (no second validation per request), so a
     # cached lookup costs microseconds of CPU rather than milliseconds.
     body = VerdictResponse.model_construct(**dict(lookup.result), cache=cache).model_dump_json()
-    return Response(content=body, media_type="application/json")
+    cache_control = verdict_cache_control(
+        max_age_s=lookup.max_age_s, age_s=lookup.age_s, shared=not services.settings.verdict_requires_key
+    )
+    return Response(content=body, media_type="application/json", headers={"Cache-Control": cache_control})

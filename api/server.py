@@ -5,6 +5,12 @@
 environment variables (`api/settings.py`). A broken rule pack (`RuleError`), an invalid setting
 (`SettingsError`) or an unusable database (`StoreError`), all `RxcheckError`s with a one-line message, is
 raised before the port is bound.
+
+uvicorn runs the h11 parser with read deadlines (`api.protocol`): a request's headers must arrive within
+`header_timeout_s` (408, closed) and its body within `body_timeout_s`; a head larger than `max_header_bytes` is
+refused (h11 stops buffering it: 400 and closed; or 431 from `api.headerlimit` when it arrived whole), as is one
+with more than `max_headers` fields (431). h11 is slower per request than httptools, uvicorn's default; it is
+the parser that bounds what it buffers.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from api.app import create_app
+from api.protocol import guarded_h11
 from api.settings import Settings
 from api.storage import open_storage
 from checker.errors import RxcheckError
@@ -41,8 +49,9 @@ def serve(
     On SQLite, this one process holds the audit queue; on PostgreSQL, several API processes may share the
     database (cache and audits), and `rxcheck worker`s run the audits.
 
-    `replay`, `db` and `rules_dirs` override the environment. Behind a reverse proxy, set `proxy_headers`
-    and `forwarded_allow_ips` so rate limits see the client's address rather than the proxy's.
+    `replay`, `db` and `rules_dirs` override the environment. Behind a reverse proxy, set the `trusted_proxies`
+    setting (or `proxy_headers` and `forwarded_allow_ips`) so rate limits see the client's address rather than
+    the proxy's.
     """
     overrides = {"replay": replay, "db_path": db, "rules_dirs": tuple(rules_dirs) or None}
     if settings is None:
@@ -55,13 +64,41 @@ def serve(
         logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     app = create_app(settings)
     asyncio.run(_check_database(settings.db_path))
-    uvicorn.run(
+    config = uvicorn_config(
         app,
+        settings,
         host=host,
         port=port,
         log_level=log_level,
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
+    )
+    uvicorn.Server(config).run()
+
+
+def uvicorn_config(
+    app: ASGIApp,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    proxy_headers: bool = False,
+    forwarded_allow_ips: str | None = None,
+) -> uvicorn.Config:
+    """uvicorn's configuration for the API: the h11 parser, whose header-block limit is `max_header_bytes`, with
+    the header and body deadlines of `api.protocol`, the keep-alive timeout, and no WebSocket upgrades."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=proxy_headers or bool(settings.trusted_proxies),
+        forwarded_allow_ips=forwarded_allow_ips or ",".join(settings.trusted_proxies) or None,
+        http=guarded_h11(header_timeout_s=settings.header_timeout_s, body_timeout_s=settings.body_timeout_s),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keep_alive_s,
+        ws="none",
     )
 
 

@@ -100,10 +100,20 @@ class Settings(BaseModel):
     # access control
     api_keys: tuple[str, ...] = Field((), description="Accepted API keys (`Authorization: Bearer <key>`).")
     verdict_requires_key: bool = Field(False, description="Require an API key for `/v1/verdict` too.")
-    ip_rate_per_min: float = Field(120, ge=0, description="Requests per minute per client address (0: off).")
-    ip_burst: int = Field(60, ge=1, description="Requests a client address may make at once.")
-    key_rate_per_min: float = Field(600, ge=0, description="Requests per minute per API key (0: off).")
-    key_burst: int = Field(120, ge=1, description="Requests an API key may make at once.")
+    # Every request is charged to its key (a valid one) or else its address; a verdict that needs a crawl (a cache
+    # miss or `fresh=true`) is charged to a second, much smaller bucket, so crawls cannot starve cached lookups.
+    ip_rate_per_min: float = Field(6000, ge=0, description="Requests per minute per client address (0: off).")
+    ip_burst: int = Field(1000, ge=1, description="Requests a client address may make at once.")
+    key_rate_per_min: float = Field(12000, ge=0, description="Requests per minute per API key (0: off).")
+    key_burst: int = Field(2000, ge=1, description="Requests an API key may make at once.")
+    crawl_ip_rate_per_min: float = Field(
+        6, ge=0, description="Verdicts needing a crawl (cache miss, `fresh=true`) per minute per address (0: off)."
+    )
+    crawl_ip_burst: int = Field(5, ge=1, description="Crawling verdicts a client address may ask for at once.")
+    crawl_key_rate_per_min: float = Field(
+        60, ge=0, description="Verdicts needing a crawl per minute per API key (0: off)."
+    )
+    crawl_key_burst: int = Field(20, ge=1, description="Crawling verdicts an API key may ask for at once.")
     rate_limit_clients: int = Field(10_000, ge=1, description="Rate-limit buckets kept (least recent dropped).")
     max_urls_per_audit: int = Field(10_000, ge=1, description="URLs one audit may hold.")
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1, description="Largest request body accepted.")
@@ -115,6 +125,22 @@ class Settings(BaseModel):
     )
     cors_origins: tuple[str, ...] = Field(("*",), description="Origins allowed by CORS (`*`: any).")
     cors_origin_regex: str | None = Field(None, description="Origins matching this regex are allowed too.")
+
+    # slow and oversized clients (enforced by `rxcheck serve`; see api/server.py)
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A request's line and headers must arrive within this (408, then closed)."
+    )
+    body_timeout_s: float = Field(60.0, gt=0, description="A request's body must arrive within this (then closed).")
+    keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this.")
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request header block (larger: 431, or 400 and closed)."
+    )
+    max_headers: int = Field(100, ge=1, description="Most header fields in one request (more: 431).")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client for rate "
+        "limits. Empty: the connection's peer is the client and forwarding headers are ignored.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

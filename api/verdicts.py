@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
@@ -67,22 +68,31 @@ class VerdictService:
         self.crawls = 0  # crawls started since startup
 
     async def lookup(
-        self, url: str, *, jurisdiction: str = "auto", fresh: bool = False, client: str | None = None
+        self,
+        url: str,
+        *,
+        jurisdiction: str = "auto",
+        fresh: bool = False,
+        client: str | None = None,
+        before_crawl: Callable[[], None] | None = None,
     ) -> Lookup:
         """The verdict for `url`, from the cache unless `fresh` or missing, else crawled within the deadline.
 
         A `client` (its address) has at most `checks_per_client` crawls running at once; more wait their turn,
-        within the same deadline. Cached answers never wait.
+        within the same deadline. Cached answers never wait. `before_crawl` is called when the answer needs a
+        crawl, before it starts (the API charges its crawl rate limit there; what it raises propagates).
 
         Raises `InvalidURL` or `BlockedAddress` for a refused target, `FetchTimeout` past the deadline.
         """
-        target = static_target(url, allow_private=self.allow_private, ports=self.ports)
+        target = self.target(url)
         key = CacheKey(site_key(target), jurisdiction, self.rules_version)
         if not fresh:
             cached = await self.cache.get(key)
             if cached is not None:
                 age = cached.age_s(self.cache.clock())
                 return Lookup(_as_asked(cached.result, target), True, age, cached.max_age_s)
+        if before_crawl is not None:
+            before_crawl()
         asked_at = self.cache.clock() if fresh else None
         try:
             async with asyncio.timeout(self.deadline_s), self._client_slot(client):
@@ -90,6 +100,12 @@ class VerdictService:
         except TimeoutError:
             raise FetchTimeout(f"no verdict for {target} within {self.deadline_s:g} s") from None
         return Lookup(_as_asked(entry.result, target), False, 0, entry.max_age_s)
+
+    def target(self, url: str) -> str:
+        """The normalised URL that would be checked for `url`, by the checks made before anything is fetched.
+
+        Raises `InvalidURL` or `BlockedAddress` naming what was refused."""
+        return static_target(url, allow_private=self.allow_private, ports=self.ports)
 
     async def result_for(self, url: str, *, jurisdiction: str) -> Result:
         """Like `lookup` from the cache, but never raises: refusals and failures become `unreachable`."""

@@ -28,6 +28,28 @@ VERDICT_EXPLAINED = {
 }
 
 
+# Shown escaped in text and CSV output, so text from a checked site cannot drive a terminal or spoof a line: C0
+# controls but tab (newline too: a snippet cannot start a line of the report), DEL, C1 controls, and the
+# bidirectional overrides and isolates.
+_ESCAPED = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c != 0x09}
+_ESCAPED |= {c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\x1b`), safe to print on a terminal."""
+    return text.translate(_ESCAPED)
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell that is inert in a spreadsheet and a terminal: controls escaped, a formula start quoted with `'`."""
+    if not isinstance(value, str):
+        return value
+    text = printable(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_json(result: Result, *, indent: int | None = 2) -> str:
     return result.model_dump_json(indent=indent)
 
@@ -73,7 +95,7 @@ def to_text(result: Result) -> str:
     if result.pages:
         lines += ["", f"Pages checked ({len(result.pages)})"]
         lines += [f"  {p.status or '-':>3} {p.role:<13} {p.url}" for p in result.pages]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def csv_header() -> str:
@@ -91,5 +113,5 @@ def to_csv_row(result: Result) -> str:
 
 def _csv_line(values: list) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
+    csv.writer(buffer, lineterminator="\n").writerow([csv_cell(value) for value in values])
     return buffer.getvalue()

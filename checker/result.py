@@ -23,7 +23,10 @@ VERDICT_RANK: dict[str, int] = {
 
 class Evidence(BaseModel):
     url: str
-    snippet: str
+    snippet: str = Field(
+        description="Text copied from the checked site: untrusted. Escape it for where it is shown (HTML, a "
+        "terminal, a spreadsheet cell); never insert it as markup."
+    )
     locator: str = ""
 
 

@@ -127,6 +127,8 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
         "api_keys": (API_KEY, "other-key"),
         "ip_rate_per_min": 0,  # rate limits off unless a test turns them on
         "key_rate_per_min": 0,
+        "crawl_ip_rate_per_min": 0,
+        "crawl_key_rate_per_min": 0,
         "verdict_deadline_s": 5.0,
     }
     values.update(overrides)

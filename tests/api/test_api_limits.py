@@ -152,10 +152,3 @@ def test_errors_are_json_with_code_and_message(
     error = response.json()["error"]
     assert error["code"] == code
     assert isinstance(error["message"], str) and error["message"]
-
-
-def test_invalid_json_body_is_a_422_json_error(client: TestClient) -> None:
-    response = client.post("/v1/audits", content=b"{not json", headers={**AUTH, "Content-Type": "application/json"})
-
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "validation_error"

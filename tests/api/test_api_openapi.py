@@ -12,10 +12,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 from api_doubles import TestClient
+from openapi_spec_validator import validate
 
 SNAPSHOT = Path(__file__).with_name("openapi.snapshot.json")
 
@@ -77,3 +79,53 @@ def test_every_operation_documents_its_responses(client: TestClient) -> None:
     assert verdict["schema"] == {"$ref": "#/components/schemas/VerdictResponse"}
     assert "HTTPValidationError" not in document["components"]["schemas"]
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_document_is_valid_openapi(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+
+    validate(document)  # raises, naming the first error, when the document is not valid for its version
+    assert document["openapi"].startswith("3.1.")
+
+
+def test_operation_ids_read_well_in_generated_clients(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    ids = {(method, path): op["operationId"] for path, ops in document["paths"].items() for method, op in ops.items()}
+
+    assert ids == {
+        ("get", "/v1/verdict"): "getVerdict",
+        ("post", "/v1/audits"): "createAudit",
+        ("get", "/v1/audits/{audit_id}"): "getAudit",
+        ("get", "/v1/audits/{audit_id}/results"): "getAuditResults",
+        ("get", "/v1/rules"): "getRules",
+        ("get", "/healthz"): "getHealth",
+        ("get", "/v1/lists/{name}"): "getList",
+        ("get", "/v1/hashes"): "getHashes",
+        ("delete", "/v1/audits/{audit_id}"): "cancelAudit",
+        ("get", "/v1/audits/{audit_id}/report.html"): "getAuditReport",
+        ("post", "/v1/audits/upload"): "uploadAudit",
+    }
+
+
+def test_a_new_audit_documents_its_location(client: TestClient) -> None:
+    created = client.get("/openapi.json").json()["paths"]["/v1/audits"]["post"]["responses"]
+
+    assert "Location" in created["202"]["headers"]
+    assert "415" in created
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_load_only_local_assets(client: TestClient, page: str) -> None:
+    response = client.get(page)
+    assets = re.findall(r"""(?:src|href|url)\s*[=:]\s*["']([^"']+)["']""", response.text)
+
+    assert response.status_code == 200
+    assert "//" not in response.text.replace("window.location.origin", "")  # no absolute or protocol-relative URL
+    assert assets, "no asset found on the page"
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.content, asset
+    scripts = [a for a in assets if a.endswith(".js")]
+    assert scripts and all(len(client.get(a).content) > 100_000 for a in scripts)  # the real bundles

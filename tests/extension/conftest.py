@@ -115,7 +115,8 @@ def site_server() -> Iterator[SiteServer]:
 
 def _start_api(tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], ApiServer]:
     port = _free_port()
-    env = {**os.environ, "RXCHECK_IP_RATE_PER_MIN": "0", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "RXCHECK_IP_RATE_PER_MIN": "0", "RXCHECK_CRAWL_IP_RATE_PER_MIN": "0"}
+    env |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     log = tmp / f"{name}.log"
     command = [sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--replay", str(FIXTURES / "sites.warc.gz"), "--db", str(tmp / f"{name}.sqlite")]

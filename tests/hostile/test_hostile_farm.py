@@ -130,7 +130,11 @@ def test_api_answers_each_hostile_server_with_a_typed_result(farm: Farm, tmp_pat
     from api.settings import Settings
 
     settings = Settings(
-        db_path=tmp_path / "api.sqlite", allow_private_addresses=True, page_deadline_s=1.5, verdict_deadline_s=8.0
+        db_path=tmp_path / "api.sqlite",
+        allow_private_addresses=True,
+        page_deadline_s=1.5,
+        verdict_deadline_s=8.0,
+        crawl_ip_rate_per_min=0,  # eight fresh crawls from one address: past the default crawl burst
     )
     names = ["slow_drip", "reset_mid_body", "huge_headers", "gzip_bomb", "redirect_chain", "to_link_local", "pdf"]
     with warnings.catch_warnings():

@@ -1,0 +1,32 @@
+"""Refuse requests whose header block is too large, by field count or by bytes, with 431.
+
+The HTTP parser bounds what it buffers of a head still arriving (`rxcheck serve` runs h11 with
+`max_header_bytes`, see `api/server.py`), but a head that arrives whole in one read is parsed whatever its size;
+this bounds what reaches the routes, and the number of fields, which a small block can still make large.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import error_response
+
+
+class HeaderLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, max_headers: int, max_bytes: int) -> None:
+        self.app = app
+        self.max_headers = max_headers
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope.get("headers", ())
+            problem = None
+            if len(headers) > self.max_headers:
+                problem = f"more than {self.max_headers} header fields in one request"
+            elif sum(len(name) + len(value) + 4 for name, value in headers) > self.max_bytes:
+                problem = f"request headers larger than {self.max_bytes} bytes"
+            if problem:
+                await error_response(431, "request_header_fields_too_large", problem)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,45 @@
+"""Headers on every response: `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless the route
+set its own (verdicts do, from their cache lifetime; see `verdict_cache_control`).
+
+Error responses built by `api.errors.error_response` carry the same headers themselves, because Starlette answers
+unexpected exceptions outside the middleware stack.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+NO_STORE = ("Cache-Control", "no-store")
+
+
+def verdict_cache_control(*, max_age_s: int, age_s: int, shared: bool) -> str:
+    """`Cache-Control` for a verdict: cacheable for what remains of its cache lifetime.
+
+    `shared=False` (the server requires an API key for verdicts) keeps it out of shared caches.
+    """
+    remaining = max(0, max_age_s - age_s)
+    if remaining == 0:
+        return "no-cache"
+    return f"{'public' if shared else 'private'}, max-age={remaining}"
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in (NOSNIFF, NO_STORE):
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
