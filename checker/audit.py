@@ -128,16 +128,19 @@ async def audit(
             counts[result.verdict] += 1
             on_result(result)
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
-    try:
+    async def produce(workers: int) -> None:
         for url in urls:
             await queue.put(url)
-        for _ in workers:
+        for _ in range(workers):
             await queue.put(None)
-        await asyncio.gather(*workers)
-    finally:
-        for task in workers:
-            task.cancel()
+
+    try:  # one task group: when `on_result` fails (a closed pipe), the feeding and every check stop with it
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, concurrency)):
+                group.create_task(worker())
+            group.create_task(produce(max(1, concurrency)))
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
     return counts
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from contextlib import ExitStack
 from enum import StrEnum
@@ -20,11 +21,30 @@ app = typer.Typer(
     name="rxcheck",
     help="Check whether an online pharmacy is legitimate, suspicious or rogue, and see the evidence.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 rules_app = typer.Typer(help="Validate, test and list rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        from checker.engine.loader import load_pack
+
+        typer.echo(f"rxcheck {version('rxcheck')} (rules {load_pack().version})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the versions and exit.")
+    ] = False,
+) -> None:
+    """Check whether an online pharmacy is legitimate, suspicious or rogue, and see the evidence."""
 
 
 class FailOn(StrEnum):
@@ -99,6 +119,17 @@ DbOpt = Annotated[
 ]
 
 
+def _silence_stdout() -> None:
+    """After a closed pipe, send what is left for standard output nowhere, so Python's exit flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (an in-process test runner)
+        pass
+    finally:
+        os.close(devnull)
+
+
 def fail(message: str, code: int = 2) -> None:
     typer.echo(f"rxcheck: error: {message}", err=True)
     raise typer.Exit(code)
@@ -154,6 +185,12 @@ def check(
     max_body_bytes: MaxBodyOpt = 3_000_000,
 ) -> None:
     """Check one pharmacy website and explain the verdict."""
+    from checker.urls import normalize_url
+
+    try:
+        normalize_url(url)
+    except RxcheckError as exc:
+        fail(str(exc))
     limits = make_limits(ports, page_timeout, site_timeout, max_body_bytes)
     checker = make_checker(rules, max_pages, robots, site_timeout)
 
@@ -168,8 +205,6 @@ def check(
     except RxcheckError as exc:
         fail(str(exc))
     typer.echo(report.to_json(result) if json_out else report.to_text(result))
-    if result.error and result.error.type == "invalid_url":
-        raise typer.Exit(2)
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on.value]:
         raise typer.Exit(1)
 
@@ -274,6 +309,9 @@ def audit(
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted; results so far are saved (use --resume to continue)", 130)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+            _silence_stdout()
+            raise typer.Exit(0) from None
     summary = ", ".join(f"{verdict} {n}" for verdict, n in sorted(counts.items())) or "no URLs"
     typer.echo(f"rxcheck: audited {sum(counts.values())} sites: {summary}", err=True)
     if report_out is not None:

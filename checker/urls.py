@@ -44,6 +44,9 @@ def normalize_url(url: str) -> str:
     if len(raw) > MAX_URL_LENGTH:
         raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters")
     if "://" not in raw:
+        scheme, colon, rest = raw.partition(":")
+        if colon and scheme.isalpha() and not rest[:1].isdigit():  # "javascript:alert(1)", "mailto:x" (not host:port)
+            raise InvalidURL(f"unsupported scheme {scheme.lower()!r} in {url!r}: only http and https can be checked")
         raw = "https://" + raw
     try:
         parts = urlsplit(raw)

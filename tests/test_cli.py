@@ -2,6 +2,9 @@
 
 import csv
 import json
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,11 +74,35 @@ def test_url_missing_from_archive_is_unreachable_without_traceback(fixture_warc)
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("bad", ["ftp://x.example/", "http://", "https://exa mple.com/"])
-def test_malformed_url_is_a_usage_error(bad, fixture_warc):
+@pytest.mark.parametrize(
+    "bad", ["ftp://x.example/", "http://", "https://exa mple.com/", "not a url", "javascript:alert(1)"]
+)
+def test_malformed_url_is_a_one_line_usage_error_not_a_report(bad, fixture_warc):
     result = run("check", "--replay", str(fixture_warc), bad)
     assert result.exit_code == 2
-    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rxcheck: error: "), result.output
+    assert "UNREACHABLE" not in result.output and "Port could not be cast" not in result.output
+
+
+def test_version_names_the_program_and_the_rules():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output.startswith("rxcheck ") and "(rules 2026." in result.output
+
+
+def test_short_help_option():
+    assert run("-h").exit_code == 0 and "check" in run("-h").output
+    assert "--json" in run("check", "-h").output
+
+
+def test_an_audit_whose_reader_goes_away_ends_quietly(fixture_warc):
+    """`rxcheck audit ... | head -1`: the closed pipe ends the audit at once, with no traceback."""
+    command = (f"{shlex.quote(sys.executable)} -m checker audit {shlex.quote(str(FIXTURES / 'urls.txt'))}"
+               f" --replay {shlex.quote(str(fixture_warc))} --concurrency 2 | head -1")  # fmt: skip
+    finished = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=300)
+    assert json.loads(finished.stdout)["url"].startswith("https://")
+    assert finished.returncode == 0 and "Traceback" not in finished.stderr and "Error" not in finished.stderr
 
 
 def test_missing_warc_is_a_one_line_error(tmp_path):
