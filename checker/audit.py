@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -27,6 +28,9 @@ def read_urls(lines: Iterable[str]) -> Iterator[str]:
     """URLs from a list: one per line; blank lines and `#` comments skipped; a CSV's first column is taken."""
     for _, url in _numbered_urls(lines):
         yield url
+
+
+COMMENT_AFTER = re.compile(r"\s+#")  # `https://shop.example/  # from the Q3 list`
 
 
 def audit_urls(lines: Iterable[str], on_problem: Callable[[int, str], None] | None = None) -> Iterator[str]:
@@ -54,8 +58,21 @@ def audit_urls(lines: Iterable[str], on_problem: Callable[[int, str], None] | No
 
 
 def _numbered_urls(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(line number, URL) for each line that holds one, as lists pasted from spreadsheets come: a byte-order mark,
+    `# comments` (whole lines, or after the URL), a CSV file whose header names a `url` column, or a URL followed
+    by other CSV cells."""
+    url_column: int | None = None
     for number, line in enumerate(lines, 1):
-        line = line.strip()
+        line = line.lstrip("\ufeff").strip()
+        if number == 1 and "," in line:
+            header = [cell.strip().lower() for cell in next(csv.reader([line]))]
+            if "url" in header:
+                url_column = header.index("url")
+                continue
+        if url_column is not None:
+            cells = next(csv.reader([line]), [])
+            line = cells[url_column].strip() if len(cells) > url_column else ""
+        line = COMMENT_AFTER.split(line, maxsplit=1)[0].strip()
         if not line or line.startswith("#"):
             continue
         yield number, line.split(",")[0].strip() if "," in line and "://" in line.split(",")[0] else line

@@ -79,9 +79,29 @@ SaveOpt = Annotated[
 JurisdictionOpt = Annotated[
     Jurisdiction, typer.Option("--jurisdiction", help="Whose rules apply; auto reads the site's own signals.")
 ]
+
+
+def _proxy_url(value: str | None) -> str | None:
+    """A proxy is an http://, https:// or socks5:// URL with a host, or a usage error."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+        raise typer.BadParameter(f"{value!r} is not a proxy URL (e.g. http://proxy.example:3128)")
+    return value
+
+
 ProxyOpt = Annotated[
     str | None,
-    typer.Option("--proxy", envvar="RXCHECK_PROXY", help="HTTP(S) proxy URL (default: HTTP(S)_PROXY)."),
+    typer.Option(
+        "--proxy", envvar="RXCHECK_PROXY", callback=_proxy_url, help="HTTP(S) proxy URL (default: HTTP(S)_PROXY)."
+    ),
 ]
 ProxyNamesOpt = Annotated[
     bool,
@@ -257,6 +277,15 @@ def audit(
         return
     if resume and out is None:
         fail("--resume needs --out")
+    if out is not None and out.is_dir():
+        fail(f"--out names a folder, not a file: {out}")
+    if out is not None and not out.parent.is_dir():
+        fail(f"no such folder for --out: {out.parent}")
+    if resume and out is not None and out.exists() and out.stat().st_size > 0 and fmt is not Format.html:
+        with out.open(encoding="utf-8", errors="replace") as written:
+            holds_jsonl = written.readline().lstrip().startswith("{")
+        if holds_jsonl == (fmt is Format.csv):
+            fail(f"--resume --format {fmt.value} onto {out}, which holds {'JSON Lines' if holds_jsonl else 'CSV'}")
     report_out = None
     if fmt is Format.html:  # results stream to a JSON Lines sidecar; the report is written from it at the end
         if out is None:
@@ -289,7 +318,9 @@ def audit(
         stream = stack.enter_context(out.open("a" if appending else "w", encoding="utf-8")) if out else sys.stdout
         if fmt is Format.csv and not appending:
             write_line(stream, report.csv_header())
-        progress = stack.enter_context(_progress(total)) if sys.stderr.isatty() else None
+        # a bar only when the results do not go to the same terminal, where it would overwrite their lines
+        shown = sys.stderr.isatty() and (out is not None or not sys.stdout.isatty())
+        progress = stack.enter_context(_progress(total)) if shown else None
 
         def on_result(result) -> None:
             write_line(stream, report.to_csv_row(result) if fmt is Format.csv else report.to_json(result, indent=None))
@@ -466,6 +497,9 @@ def serve(
 ) -> None:
     """Run the HTTP API (verdicts for browser extensions, audit jobs)."""
     from api.server import serve as run_server
+
+    if replay is not None and not replay.is_file():
+        fail(f"no such archive: {replay}")
 
     try:
         run_server(host=host, port=port, replay=replay, db=db, rules_dirs=rules or [])

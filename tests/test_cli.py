@@ -177,3 +177,42 @@ def test_broken_local_rules_give_a_clear_error(tmp_path, fixture_warc):
     result = run("check", "--rules", str(tmp_path), "--replay", str(fixture_warc), "https://a.example.com/")
     assert result.exit_code == 2
     assert "x-rule.yaml" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["audit", str(FIXTURES / "urls.txt"), "--out", "/nonexistent-dir/x.jsonl"], "no such folder for --out"),
+        (["audit", str(FIXTURES / "urls.txt"), "--out", str(FIXTURES)], "names a folder"),
+        (["serve", "--replay", "missing.warc.gz"], "no such archive"),
+        (["check", "--proxy", "not a proxy", "https://x.example/"], "not a proxy URL"),
+    ],
+)
+def test_everyday_mistakes_are_one_line_errors_with_exit_code_2(args, says):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert says in " ".join(result.output.replace("│", " ").split()) and "Traceback" not in result.output
+
+
+def test_resume_refuses_to_mix_formats(tmp_path):
+    out = tmp_path / "results.jsonl"
+    out.write_text('{"url": "https://a.example/", "verdict": "rogue"}\n', encoding="utf-8")
+    result = run("audit", str(FIXTURES / "urls.txt"), "--out", str(out), "--resume", "--format", "csv")
+    assert result.exit_code == 2 and "holds JSON Lines" in result.output
+
+
+def test_audit_lists_as_pasted_from_spreadsheets(tmp_path, fixture_warc):
+    """A byte-order mark, trailing comments, junk and duplicates are reported once each and skipped; a CSV file
+    with a `url` column works too."""
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text("\ufeffwww.hartwellpharmacy.co.uk  # from the Q3 list\n,,,\nhttps://www.hartwellpharmacy.co.uk/\n",
+                      encoding="utf-8")  # fmt: skip
+    table = tmp_path / "table.csv"
+    table.write_text("name,url\nHartwell,https://www.hartwellpharmacy.co.uk/\n", encoding="utf-8")
+    for listing, skipped in ((pasted, ["pasted.txt:2:", "pasted.txt:3: skipped"]), (table, [])):
+        out = tmp_path / f"{listing.stem}.jsonl"
+        result = run("audit", str(listing), "--replay", str(fixture_warc), "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert [json.loads(line)["verdict"] for line in out.read_text().splitlines()] == ["legitimate"]
+        for line in skipped:
+            assert line in result.output
