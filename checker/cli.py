@@ -224,6 +224,8 @@ def check(
         result = asyncio.run(run())
     except RxcheckError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
     typer.echo(report.to_json(result) if json_out else report.to_text(result))
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on.value]:
         raise typer.Exit(1)
@@ -530,7 +532,3 @@ def worker(
         fail(str(exc).splitlines()[0])
     except KeyboardInterrupt:
         pass
-
-
-def main() -> None:
-    app()

@@ -3,6 +3,7 @@
 import csv
 import json
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,18 @@ def test_audit_lists_as_pasted_from_spreadsheets(tmp_path, fixture_warc):
         assert [json.loads(line)["verdict"] for line in out.read_text().splitlines()] == ["legitimate"]
         for line in skipped:
             assert line in result.output
+
+
+@pytest.mark.parametrize("after", [0.3, 1.5])
+def test_ctrl_c_while_loading_or_checking_ends_without_a_traceback(after, fixture_warc):
+    started = subprocess.Popen(
+        [sys.executable, "-m", "checker", "check", "--replay", str(fixture_warc), "https://www.hartwellpharmacy.co.uk/"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        started.wait(timeout=after)
+    except subprocess.TimeoutExpired:
+        started.send_signal(signal.SIGINT)
+    _, err = started.communicate(timeout=120)
+    assert "Traceback" not in err
+    assert started.returncode in (0, 130)  # 0 only if the check finished before the signal
