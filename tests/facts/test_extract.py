@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import importlib
-import time
 
 import pytest
 
@@ -40,18 +39,6 @@ def test_extract_facts_collects_every_kind(pack, make_site):
                 "company", "seal", "policy_page"}  # fmt: skip
     assert expected <= set(facts.kinds())
     assert all(f.evidence is not None and len(f.evidence.snippet) <= 300 for f in facts)
-
-
-def test_extraction_is_cheap(pack, make_site):
-    body = "".join(
-        f"<div><h3>Product {i}</h3><p>Tadalafil 20mg, 30 tabs – ${i}.99</p><a href='/p{i}'>Buy</a></div>"
-        for i in range(300)
-    )
-    site = make_site({"https://shop.example/": (page(body), "category")})
-    extract_facts(site, pack)  # warm up
-    started = time.perf_counter()
-    extract_facts(site, pack)
-    assert time.perf_counter() - started < 2.0
 
 
 @pytest.mark.parametrize(
