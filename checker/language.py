@@ -133,7 +133,7 @@ class Language:
             return "negated"
         if self.refused_after(text[end:hi]):
             return "negated"
-        if self._open_quotes(text, lo, start) % 2 == 1:
+        if self._open_quotes(text, lo, start) % 2 == 1 or _inside_guillemets(text, start):
             return "quoted"
         sentence = text[lo:hi]
         if self.is_warning(sentence) or self.is_warning(context):
@@ -141,6 +141,19 @@ class Language:
         if sentence.rstrip().endswith("?"):
             return "question"
         return "asserted"
+
+
+def _inside_guillemets(text: str, start: int) -> bool:
+    """Whether text[start] sits inside « » (or ‹ ›) opened earlier in the block: quotations that run over several
+    sentences («Ozempic sin receta, 60 €. Envío discreto a toda España»). Guillemets, unlike straight and curly
+    quotes, say which way they face."""
+    depth = 0
+    for char in text[:start]:
+        if char in "«‹":
+            depth += 1
+        elif char in "»›" and depth:
+            depth -= 1
+    return depth > 0
 
 
 def heading_context(page: Page) -> list[str]:

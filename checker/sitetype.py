@@ -92,7 +92,10 @@ def decide_site_type(site: Site, facts: Facts, findings: list[Finding], pack: Ru
     domains = site_domains(site)
 
     dispensing = text.first("dispensing") or _upload_form(facts)
+    refers_out = list(_refers_out(site, domains, lexicon))
     orders = [c for c in facts.of("commerce") if c.get("signal") in ORDER_SIGNALS]
+    if refers_out:  # a comparison site's structured data lists other shops' offers, not an order path of its own
+        orders = [c for c in orders if c.get("signal") != "product_offer_jsonld"]
     order = orders[0].evidence if orders else text.first("order_by_message")
     order_pages = {c.evidence.url for c in orders if c.evidence} | ({order.url} if order else set())
     prices = _medicine_prices(facts, site, domains, policy.dosage_units)
@@ -128,15 +131,16 @@ def decide_site_type(site: Site, facts: Facts, findings: list[Finding], pack: Ru
         found.add("registered_premises", premises[0].evidence or _fact_evidence(site, premises[0]))
     text.add_counted(found, "seller_statements", "seller_statement")
     found.add("disclaims_selling", text.first("not_a_seller"))
+    found.add("dispensed_elsewhere", text.first("dispensed_elsewhere"))
     for finding in findings:
         if finding.kind == "red_flag":
             voiced = next((e for e in finding.evidence if text.seller_voice(e)), None)
             if voiced is not None:
                 found.add("seller_red_flag", voiced, rule=finding.rule)
             stated = next((e for e in finding.evidence if e.locator and not _quoted_block(e.locator)), None)
-            if finding.severity in ("high", "critical") and stated is not None:
+            if finding.severity == "critical" and stated is not None:
                 found.add("states_red_flag", stated, rule=finding.rule)
-    text.add_counted(found, "refers_out", None, hits=_refers_out(site, domains, lexicon))
+    text.add_counted(found, "refers_out", None, hits=refers_out)
     talk = [f for f in _statused(facts) if f.get("status") in ("warning", "quoted")]
     if len({(f.kind, str(f.value)) for f in talk}) >= policy.min_hits.get("talks_about_sellers", 1):
         found.add("talks_about_sellers", talk[0].evidence)
@@ -162,9 +166,9 @@ def _weigh(found: _Collector, policy: SiteTypePolicy) -> SiteType:
     seller, other = found.score("seller"), found.score("other")
     decisive = any(item.side == "seller" and policy.signals[item.signal].decisive for item in found.found.values())
     strong_seller = seller >= policy.seller_threshold
-    if decisive or (strong_seller and seller >= other):
+    if decisive or (strong_seller and seller > other):
         kind = "pharmacy"
-    elif other >= policy.other_threshold and (other > seller or not strong_seller):
+    elif other >= policy.other_threshold and (other >= seller or not strong_seller):
         kind = "information"
     else:
         kind = "unknown"
@@ -224,7 +228,7 @@ class _TextSignals:
         """Whether the evidence speaks as a seller, outside quoted blocks: a seller's statement in the first person
         ("we accept Bitcoin only", "we ship worldwide") or an imperative to order ("no prescription needed, order
         today")."""
-        if _quoted_block(evidence.locator):
+        if _quoted_block(evidence.locator) or _ends_a_quotation(evidence.snippet):
             return False
         return any(
             self.lexicon.matcher(name).search(evidence.snippet) for name in ("seller_statement", "imperative_order")
@@ -238,6 +242,20 @@ def _evidence(page: Page, text: str, locator: str, start: int, end: int) -> Evid
 def _quoted_block(locator: str) -> bool:
     """Whether a block sits inside a quotation (`blockquote`, `q`): a seller's words cited by someone else."""
     return any(step.split(":", 1)[0].split(".", 1)[0].split("#", 1)[0] in QUOTE_TAGS for step in locator.split(" > "))
+
+
+def _ends_a_quotation(snippet: str) -> bool:
+    """Whether the words close guillemets they did not open: the end of a quotation that began in an earlier
+    sentence («Ozempic sin receta, 60 €. Envío discreto a toda España»)."""
+    depth = 0
+    for char in snippet:
+        if char in "«‹":
+            depth += 1
+        elif char in "»›":
+            if depth == 0:
+                return True
+            depth -= 1
+    return False
 
 
 def _medicine_prices(facts: Facts, site: Site, domains: set[str], dosage_units: set[str]) -> list[Fact]:

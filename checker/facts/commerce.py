@@ -115,10 +115,16 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     ("step", kind, status),
                     Fact("prescription_step", kind, attrs, evidence(page, text, block.locator, hit.start, hit.end)),
                 )
+            otc_ranges: list | None = None
             for hit in no_prescription.finditer(text):
                 claim = text[hit.start : hit.end]
                 status = cue.status(text, hit.start, hit.end, context[i])
                 medicine = _medicine_in_sentence(index, text, hit.start, hit.end)
+                if otc_ranges is None:
+                    otc_ranges = list(lex.matcher("otc_range").finditer(text))
+                # "Medicamentos sin receta para el dolor", "medicines available without a prescription": the name of
+                # the non-prescription range, not a claim about a prescription-only medicine
+                in_otc_range = any(r.start <= hit.start and hit.end <= r.end for r in otc_ranges)
                 attrs = {
                     "status": status,
                     "medicine": medicine.medicine.name if medicine else None,
@@ -128,7 +134,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                         else medicine.medicine.rx_class
                     )
                     if medicine
-                    else None,
+                    else ("otc" if in_otc_range else None),
                 }
                 add(
                     ("no_rx", fold(claim), status, attrs["medicine"]),

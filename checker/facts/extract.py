@@ -75,7 +75,6 @@ EU_COUNTRIES = {
     "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 }  # fmt: skip
 CURRENCY_JURISDICTION = {"GBP": "GB", "EUR": "EU", "USD": "US", "CAD": "CA"}
-LANGUAGE_JURISDICTION = {"de": ("EU", 1.0), "nl": ("EU", 1.0), "fr": ("EU", 0.5)}
 MIN_SCORE = 1.5
 CUE_WEIGHTS = (("claims", 2), ("services", 1))  # see reference/jurisdiction_cues.yaml
 
@@ -154,8 +153,8 @@ def jurisdiction_scores(site: Site, facts: Facts, pack: RulePack) -> Counter[str
     if site_domain is not None and cues["domain_words"] is not None:
         for m in cues["domain_words"].finditer(str(site_domain.value)):
             vote(m.lastgroup, 1)
-    languages = {page.doc.lang.split("-")[0] for page in site.html_pages() if page.doc and page.doc.lang}
-    for language in languages:
-        jurisdiction, weight = LANGUAGE_JURISDICTION.get(language, (None, 0))
-        vote(jurisdiction, weight)
+    votes = (pack.reference.get("jurisdiction_cues") or {}).get("page_languages") or {}
+    for language in {page.doc.lang.split("-")[0] for page in site.html_pages() if page.doc and page.doc.lang}:
+        jurisdiction, weight = (votes.get(language) or [None, 0])[:2]
+        vote(jurisdiction, float(weight))
     return score

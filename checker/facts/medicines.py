@@ -11,7 +11,8 @@ Fact kinds:
   `on_product_page` (bool). Evidence: the strongest mention (a product page, a block with a price or buy wording).
 - `offer`: a medicine offered for sale on one page: named in the heading or title of a product page, in a link
   on a category page, or in a block with a price or buy/cart wording. One fact per medicine and page.
-  value: canonical name. attrs: `medicine`, `rx_class`, `brand_only`, `high_risk`, `names` (as written on the
+  value: canonical name. attrs: `medicine`, `rx_class` (`otc` also for a non-prescription product or a medicine
+  with non-prescription forms), `brand_only`, `high_risk`, `names` (as written on the
   page), `via` (product_page | category_page | price | buy_wording), `generic_of_brand_only` (bool: "generic
   Ozempic", "generic semaglutide"...), `role` (page role).
 """
@@ -204,7 +205,9 @@ def _offer(generic: TermMatcher, page: Page, text: str, locator: str, mention: M
         value=med.name,
         attrs={
             "medicine": med.name,
-            "rx_class": med.rx_class,
+            # as for no-prescription claims: a non-prescription product (Viagra Connect) or a medicine with
+            # non-prescription forms (aciclovir cream) is not offered as a prescription-only medicine
+            "rx_class": "otc" if mention.nonprescription or med.dual_status else med.rx_class,
             "brand_only": med.brand_only,
             "high_risk": med.high_risk,
             "names": [mention.written],

@@ -67,11 +67,13 @@ PACK_OF = re.compile(
 )
 PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
 STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
+# what can be given as bonus pills: doses, pens and packs, not millilitres ("SPF 50+ 50 ml" is a sun cream)
+BONUS_UNIT = "|".join(f"(?:{p})" for name, p in UNITS.items() if name != "ml")
 BONUS = re.compile(
-    rf"(?i)\+\s?(?P<n1>\d{{1,3}})\s+(?:free\s+|bonus\s+|gratis\s+|extra\s+)?(?:{UNIT})\b"
-    rf"|\b(?P<n2>\d{{1,3}})\s+(?:free|bonus|gratis|extra)\s+(?:{UNIT})\b"
-    rf"|\bbonus(?:\s+(?:{UNIT}))?\s*:?\s*\+?(?P<n3>\d{{1,3}})\b"
-    rf"|\b(?P<n4>\d{{1,3}})\s+(?:{UNIT})\s+(?:gratis|offert(?:e?s)?|gratuit(?:e?s)?|free)\b"
+    rf"(?i)\+\s?(?P<n1>\d{{1,3}})\s+(?:free\s+|bonus\s+|gratis\s+|extra\s+)?(?:{BONUS_UNIT})\b"
+    rf"|\b(?P<n2>\d{{1,3}})\s+(?:free|bonus|gratis|extra)\s+(?:{BONUS_UNIT})\b"
+    rf"|\bbonus(?:\s+(?:{BONUS_UNIT}))?\s*:?\s*\+?(?P<n3>\d{{1,3}})\b"
+    rf"|\b(?P<n4>\d{{1,3}})\s+(?:{BONUS_UNIT})\s+(?:gratis|offert(?:e?s)?|gratuit(?:e?s)?|free)\b"
 )
 MARKETS = {"USD": "US", "GBP": "GB", "EUR": "EU", "CAD": "CA"}
 MAX_CARD_BLOCKS = 8
@@ -478,7 +480,7 @@ def _fact(
         "name": mention.written if mention else None,
         "brand": brand,
         "strength": strength,
-        "rx_class": med.rx_class if med else None,
+        "rx_class": ("otc" if med.dual_status else med.rx_class) if med else None,  # as offers and claims do
         "brand_only": med.brand_only if med else None,
         "reference_per_unit": None,
         "reference_market": None,
