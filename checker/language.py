@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9ÄÖÜÉÈ\"“(])|\s*\n\s*|\s+\|\s+")
 WORD = re.compile(r"[\w'’]+")
 SNIPPET_LIMIT = 300
+GUILLEMET = re.compile("[«»‹›]")
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
@@ -147,13 +148,23 @@ def _inside_guillemets(text: str, start: int) -> bool:
     """Whether text[start] sits inside « » (or ‹ ›) opened earlier in the block: quotations that run over several
     sentences («Ozempic sin receta, 60 €. Envío discreto a toda España»). Guillemets, unlike straight and curly
     quotes, say which way they face."""
+    positions, depths = _guillemet_depths(text)
+    at = bisect_left(positions, start)
+    return at > 0 and depths[at - 1] > 0
+
+
+@lru_cache(maxsize=256)
+def _guillemet_depths(text: str) -> tuple[list[int], list[int]]:
+    """Each guillemet's position in the text and the quotation depth just after it, found once per text (a block
+    with many phrases asks many times)."""
+    positions: list[int] = []
+    depths: list[int] = []
     depth = 0
-    for char in text[:start]:
-        if char in "«‹":
-            depth += 1
-        elif char in "»›" and depth:
-            depth -= 1
-    return depth > 0
+    for match in GUILLEMET.finditer(text):
+        depth = depth + 1 if match.group() in "«‹" else max(0, depth - 1)
+        positions.append(match.start())
+        depths.append(depth)
+    return positions, depths
 
 
 def heading_context(page: Page) -> list[str]:
