@@ -292,8 +292,6 @@ def audit(
     if fmt is Format.html:  # results stream to a JSON Lines sidecar; the report is written from it at the end
         if out is None:
             fail("--format html needs --out (the report is a file)")
-        if not out.parent.is_dir():
-            fail(f"no such folder for the report: {out.parent}")
         from checker.report_html import sidecar_path
 
         report_out, out, fmt = out, sidecar_path(out), Format.jsonl

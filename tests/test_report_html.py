@@ -188,7 +188,7 @@ def test_lines_that_are_not_results_are_counted_and_named(tmp_path: Path) -> Non
     [
         (["report", "missing.jsonl"], "no such results file: missing.jsonl"),
         (["audit", "urls.txt", "--format", "html"], "--format html needs --out (the report is a file)"),
-        (["audit", "urls.txt", "--format", "html", "--out", "no/r.html"], "no such folder for the report: no"),
+        (["audit", "urls.txt", "--format", "html", "--out", "no/r.html"], "no such folder for --out: no"),
     ],
 )
 def test_cli_mistakes_are_one_line_errors(args: list[str], message: str, tmp_path: Path, monkeypatch) -> None:
