@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -122,7 +123,7 @@ class SQLiteStorage(Storage):
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate(conn)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -370,3 +371,16 @@ class SQLiteStorage(Storage):
             return [JudgedSite(*row) for row in rows]
 
         return await self._run(query)
+
+
+def _set_wal(conn: sqlite3.Connection, *, attempts: int = 50, pause_s: float = 0.1) -> None:
+    """Switch the file to WAL. SQLite answers "database is locked" at once, without waiting on the busy timeout,
+    when another process is switching or migrating the same new file: try again, for at most a few seconds."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause_s)
