@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from checker.facts import Fact, Facts
+from checker.facts.commerce import links_out
 from checker.facts.domain import site_domains
 from checker.language import Language, heading_context, snippet
 from checker.lexicon import Lexicon
@@ -331,9 +332,7 @@ def _links_out(site: Site, evidence: Evidence, domains: set[str]) -> bool:
     page = next((p for p in site.html_pages() if p.final_url == evidence.url), None)
     if page is None or not evidence.locator:
         return False
-    inside = [link for link in page.links if link.locator.startswith(evidence.locator + " > ")]
-    http = [link for link in inside if link.href.startswith(("http://", "https://"))]
-    return bool(http) and all(registrable_domain(link.href) not in domains for link in http)
+    return links_out(page, evidence.locator, domains)
 
 
 def _refers_out(site: Site, domains: set[str], lexicon: Lexicon) -> Iterator[tuple[Evidence, str]]:

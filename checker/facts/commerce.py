@@ -102,7 +102,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if (
                 priced
                 and cue.status(text, 0, 0, context[i]) == "asserted"
-                and not _links_out(page, block.locator, domains)
+                and not links_out(page, block.locator, domains)
             ):
                 add(
                     ("price_with_buy", page.final_url),
@@ -213,7 +213,7 @@ def _commerce(page: Page, signal: str, text: str, ev: Evidence, prescription: Te
     return Fact("commerce", signal, attrs, ev)
 
 
-def _links_out(page: Page, locator: str, domains: set[str]) -> bool:
+def links_out(page: Page, locator: str, domains: set[str]) -> bool:
     """Whether the block's links all lead to other sites (a price-comparison listing, not a shop)."""
     inside = [link for link in page.links if link.locator.startswith(locator + " > ")]
     http = [link for link in inside if link.href.startswith(("http://", "https://"))]
