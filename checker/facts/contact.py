@@ -177,12 +177,17 @@ def _patterns(pack: RulePack) -> Patterns:
     table = pack.reference.get("countries") or {}
     country_of = {str(name): str(code) for code, names in table.items() for name in names}
     word = r"[\pL\pN_'.\-]"
+    # up to five capitalised words, with the particles of names between them ("Calle de Alcalá", "Via dei Mille")
+    street_word = r"\p{Lu}[\pL\pN_'\-]*"
+    particle = rf"(?:{lex.alternation('name_particle')}\s+)*"
+    street_name = rf"{particle}{street_word}(?:\s+{particle}{street_word}){{0,4}}"
     street = (
         rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z]{word}*\s+){{0,4}}{lex.alternation('street_type_after_name')}\b\.?"
         rf"|\b{lex.alternation('address_unit')}\s+[\pL\pN_]+"
         rf"|(?:\b[A-Z]|[ÄÖÜ])[\pL\pN_\-]*{lex.alternation('street_suffix')}\s+\d{{1,4}}\s?[a-zA-Z]?\b"
         rf"|(?:\b[A-Z]|[ÄÖÜ])[\pL\pN_\-]*\s{lex.alternation('street_type_before_number')}\s+\d{{1,4}}\s?[a-zA-Z]?\b"
-        rf"|\b{lex.alternation('street_prefix')}\s+[A-ZÄÖÜ][\pL\pN_\-]+\s+\d{{1,4}}[a-z]?\b"
+        rf"|\b{lex.alternation('street_prefix')}\s+{street_name},?\s+(?:{lex.alternation('house_number_word')}\s*)?"
+        rf"\d{{1,4}}[a-z]?\b"
         rf"|\b\d{{1,4}}(?:\s?{lex.alternation('house_number_suffix')})?,?\s+"
         rf"(?i:{lex.alternation('street_type_after_number')})(?:$|[^\pL\pN_])"
     )
