@@ -80,7 +80,19 @@ def snippet(text: str, start: int = 0, end: int | None = None, limit: int = SNIP
 
 
 def sentences(text: str) -> list[str]:
-    return [piece.strip() for piece in SENTENCE_BREAK.split(text) if piece.strip()]
+    return [text[lo:hi] for lo, hi in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of a text is, without the spaces around it."""
+    starts, ends = _breaks(text)
+    spans = []
+    for lo, hi in zip([0, *ends], [*starts, len(text)], strict=True):
+        piece = text[lo:hi]
+        if piece.strip():
+            first = lo + len(piece) - len(piece.lstrip())
+            spans.append((first, first + len(piece.strip())))
+    return spans
 
 
 class Language:
@@ -92,7 +104,8 @@ class Language:
         self.window = int(table.get("negation_window", 6))
         self.refusal_reach = int(table.get("refusal_reach", 40))
         self.clause_marks = tuple(table.get("clause_marks", [",", ";", ":", " - ", " – ", " — "]))
-        self.quotes = set(table.get("quote_marks", ['"', "“", "”"]))
+        self.quotes = frozenset(table.get("quote_marks", ['"', "“", "”"]))
+        self.quote_reach = int(table.get("quote_reach", 400))
         self.negation = lexicon.matcher("negation")
         self.clause_break = lexicon.matcher("clause_break")
         self.refusal = lexicon.matcher("refusal")
@@ -109,6 +122,13 @@ class Language:
             if text[i] in self.quotes
             and not (0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha())
         )
+
+    def _inside_long_quote(self, text: str, start: int) -> bool:
+        """Whether text[start] sits inside a quotation opened in an earlier sentence of the block and closed after it,
+        within `quote_reach` characters ("Ozempic 1 mg desde 69 €. Sin receta, solo un cuestionario.")."""
+        marks = _quote_marks(text, self.quotes)
+        before = bisect_left(marks, start)
+        return before % 2 == 1 and before < len(marks) and marks[before] - marks[before - 1] <= self.quote_reach
 
     def _clause_before(self, text: str, lo: int, start: int) -> str:
         """The part of the phrase's clause before it, cut at the last clause mark or clause-break word."""
@@ -134,7 +154,9 @@ class Language:
             return "negated"
         if self.refused_after(text[end:hi]):
             return "negated"
-        if self._open_quotes(text, lo, start) % 2 == 1 or _inside_guillemets(text, start):
+        if self._open_quotes(text, lo, start) % 2 == 1 or self._inside_long_quote(text, start) or _inside_guillemets(
+            text, start
+        ):
             return "quoted"
         sentence = text[lo:hi]
         if self.is_warning(sentence) or self.is_warning(context):
@@ -151,6 +173,16 @@ def _inside_guillemets(text: str, start: int) -> bool:
     positions, depths = _guillemet_depths(text)
     at = bisect_left(positions, start)
     return at > 0 and depths[at - 1] > 0
+
+
+@lru_cache(maxsize=256)
+def _quote_marks(text: str, quotes: frozenset[str]) -> list[int]:
+    """Where the block's quote marks are, found once per text; apostrophes (a mark between letters) left out."""
+    return [
+        i
+        for i, char in enumerate(text)
+        if char in quotes and not (0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha())
+    ]
 
 
 @lru_cache(maxsize=256)

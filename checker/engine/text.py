@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import re2
 
-from checker.language import Language, heading_context, sentences
+from checker.language import Language, heading_context, sentence_spans
 from checker.lexicon import TermMatcher
 from checker.parse import Block
 from checker.snapshot import Page
@@ -93,6 +93,7 @@ class Sentence:
     text: str
     block: Block
     context: str  # heading and page title, the scope of warning cues
+    offset: int = 0  # where the sentence starts in its block's text
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,15 @@ class PageText:
         self.joined = page.text
         self.sentences: list[Sentence] = []
         for block, context in zip(page.blocks, heading_context(page), strict=True):
-            for text in sentences(block.text):
-                self.sentences.append(Sentence(text=text, block=block, context=context))
+            for lo, hi in sentence_spans(block.text):
+                self.sentences.append(Sentence(text=block.text[lo:hi], block=block, context=context, offset=lo))
 
     def find(self, program: TextProgram, language: Language) -> Iterator[TextHit]:
         if not program.search(self.joined):
             return
         for sentence in self.sentences:
             for start, end in program.spans(sentence.text):
-                yield TextHit(
-                    self.page, sentence, start, end, language.status(sentence.text, start, end, sentence.context)
-                )
+                # judged in the whole block, where a quotation may have opened a sentence or two before
+                at = sentence.offset
+                status = language.status(sentence.block.text, at + start, at + end, sentence.context)
+                yield TextHit(self.page, sentence, start, end, status)

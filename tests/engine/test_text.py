@@ -60,6 +60,19 @@ def test_the_next_heading_ends_the_warning_scope():
     assert statuses(html) == ["asserted"]
 
 
+def test_a_quotation_over_several_sentences_is_quoted_to_its_end():
+    html = '<p>One advert read: "Sildenafil 100 mg from 0.50 a pill. No prescription needed. Order today."</p>'
+    assert statuses(html) == ["quoted"]
+
+
+def test_a_stray_quote_mark_far_before_does_not_quote_the_rest_of_the_block():
+    html = (
+        '<p>Our 12" display stands show every product. ' + "We list what we stock and what it costs. " * 12
+        + 'Buy Viagra online without a prescription. Ask us anything, "we answer within a day".</p>'
+    )
+    assert statuses(html) == ["asserted"]
+
+
 def test_negation_does_not_reach_across_a_clause_break():
     assert statuses("<p>We are not a chain, but we sell without a prescription.</p>") == ["asserted"]
 
