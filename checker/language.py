@@ -154,8 +154,10 @@ class Language:
             return "negated"
         if self.refused_after(text[end:hi]):
             return "negated"
-        if self._open_quotes(text, lo, start) % 2 == 1 or self._inside_long_quote(text, start) or _inside_guillemets(
-            text, start
+        if (
+            self._open_quotes(text, lo, start) % 2 == 1
+            or self._inside_long_quote(text, start)
+            or _inside_guillemets(text, start)
         ):
             return "quoted"
         sentence = text[lo:hi]

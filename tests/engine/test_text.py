@@ -67,7 +67,8 @@ def test_a_quotation_over_several_sentences_is_quoted_to_its_end():
 
 def test_a_stray_quote_mark_far_before_does_not_quote_the_rest_of_the_block():
     html = (
-        '<p>Our 12" display stands show every product. ' + "We list what we stock and what it costs. " * 12
+        '<p>Our 12" display stands show every product. '
+        + "We list what we stock and what it costs. " * 12
         + 'Buy Viagra online without a prescription. Ask us anything, "we answer within a day".</p>'
     )
     assert statuses(html) == ["asserted"]
