@@ -22,7 +22,10 @@ from checker.snapshot import Page
 if TYPE_CHECKING:
     from checker.lexicon import Lexicon
 
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9ÄÖÜÉÈ\"“(])|\s*\n\s*|\s+\|\s+")
+# A sentence ends at a line break, a " | " separator, or [.!?…] and a space before what can open a sentence: a
+# capital letter of any script, a digit, or an opening mark (¿ and ¡ open Spanish questions and exclamations).
+SENTENCE_BREAK = re.compile(r"(?P<stop>(?<=[.!?…])\s+(?=\S))|\s*\n\s*|\s+\|\s+")
+SENTENCE_OPENERS = frozenset('"“„«¿¡(')
 WORD = re.compile(r"[\w'’]+")
 SNIPPET_LIMIT = 300
 GUILLEMET = re.compile("[«»‹›]")
@@ -55,8 +58,13 @@ def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 @lru_cache(maxsize=16)
 def _breaks(text: str) -> tuple[list[int], list[int]]:
     """Start and end offsets of the sentence breaks in a text, found once for all the phrases in it."""
-    spans = [m.span() for m in SENTENCE_BREAK.finditer(text)]
+    spans = [m.span() for m in SENTENCE_BREAK.finditer(text) if not m.group("stop") or _opens_sentence(text, m)]
     return [s for s, _ in spans], [e for _, e in spans]
+
+
+def _opens_sentence(text: str, gap: re.Match[str]) -> bool:
+    after = text[gap.end()]
+    return "\n" in gap.group() or after.isupper() or after.isdigit() or after in SENTENCE_OPENERS
 
 
 def snippet(text: str, start: int = 0, end: int | None = None, limit: int = SNIPPET_LIMIT) -> str:
