@@ -88,6 +88,8 @@ def test_the_first_visit_to_a_listed_rogue_site_is_stopped_before_any_request(
     _navigate(page, f"https://shop.{ROGUE_HOST}/generic-cialis.html")  # a subdomain: the name covers it
     assert _wait_for_url(page, f"{warning}#https://shop.") == f"{warning}#https://shop.{ROGUE_HOST}/generic-cialis.html"
     assert _rogue_requests(site_server, requested) == []
+    page.goto(LEGITIMATE, wait_until="load")  # a site on no rule opens as ever
+    assert page.url == LEGITIMATE and ("www.hartwellpharmacy.co.uk", "/") in site_server.requests[requested:]
     assert worker_errors(browser) == []
 
 
