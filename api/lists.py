@@ -12,6 +12,11 @@ The lists are built from the unexpired verdict cache and from audit results fini
 sites (the most recently judged). A list's version is a checksum of its sorted prefixes, so a client can
 verify what it holds, and versions mean the same thing across server restarts. A bounded history of
 recent versions lets a client fetch only the difference since the version it has.
+
+The rogue list is also published by name (`rogue_hosts`), as regulators publish their lists of rogue
+pharmacies' domains: a client that holds every name can stop a listed site before its first request, and
+downloading the whole list tells the server nothing about what its user visits. Only domain names are on it
+(an IP address stays on the prefix list). Suspicious and legitimate sites are known by prefix only.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import socket
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from api.storage import JudgedSite, Storage
@@ -110,9 +115,10 @@ def site_expression(url: str) -> str | None:
 
 @dataclass(frozen=True)
 class ListEntry:
-    """What `/v1/hashes` tells about one listed site (never its name)."""
+    """One listed site; `/v1/hashes` tells all of it but `host`, the site's name."""
 
     list: ListName
+    host: str
     full_hash: bytes
     verdict: str
     risk_score: int
@@ -134,6 +140,12 @@ class HashList:
 def list_version(prefixes: Iterable[bytes]) -> str:
     """The checksum a list's version is: SHA-256 of its sorted prefixes, concatenated (first 16 hex digits)."""
     return hashlib.sha256(b"".join(sorted(prefixes))).hexdigest()[:16]
+
+
+def hosts_version(hosts: Iterable[str]) -> str:
+    """The checksum a host list's version is: SHA-256 of its sorted names, each followed by a newline (first 16
+    hex digits)."""
+    return hashlib.sha256("".join(f"{host}\n" for host in sorted(hosts)).encode("ascii")).hexdigest()[:16]
 
 
 def build_entries(rows: Iterable[JudgedSite], *, max_entries: int) -> dict[bytes, ListEntry]:
@@ -158,6 +170,7 @@ def build_entries(rows: Iterable[JudgedSite], *, max_entries: int) -> dict[bytes
         per_list[verdict] += 1
         entries[digest] = ListEntry(
             list=verdict,
+            host=expression.removesuffix("/"),
             full_hash=digest,
             verdict=verdict,
             risk_score=int(row.risk_score or 0),
@@ -172,12 +185,27 @@ def build_entries(rows: Iterable[JudgedSite], *, max_entries: int) -> dict[bytes
 
 
 @dataclass(frozen=True)
+class HostList:
+    version: str
+    hosts: tuple[str, ...]  # sorted, distinct
+
+
+@dataclass(frozen=True)
 class ListDiff:
     list: HashList
     kind: Literal["full", "diff"]
     since: str | None
     additions: tuple[bytes, ...]
     removals: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class HostDiff:
+    list: HostList
+    kind: Literal["full", "diff"]
+    since: str | None
+    additions: tuple[str, ...]
+    removals: tuple[str, ...]
 
 
 @dataclass
@@ -192,6 +220,8 @@ class ListService:
     _history: dict[str, OrderedDict[str, frozenset[bytes]]] = field(
         default_factory=lambda: {name: OrderedDict() for name in LIST_NAMES}
     )
+    _rogue_hosts: HostList = field(default_factory=lambda: HostList(hosts_version(()), ()))
+    _host_history: OrderedDict[str, frozenset[str]] = field(default_factory=OrderedDict)
     _built_at: float | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -211,12 +241,11 @@ class ListService:
         for name in LIST_NAMES:
             prefixes = tuple(sorted({e.full_hash[:PREFIX_BYTES] for e in entries.values() if e.list == name}))
             hash_list = HashList(name, list_version(prefixes), prefixes)
-            history = self._history[name]
-            history[hash_list.version] = frozenset(prefixes)
-            history.move_to_end(hash_list.version)
-            while len(history) > HISTORY_VERSIONS:
-                history.popitem(last=False)
+            _remember(self._history[name], hash_list.version, frozenset(prefixes))
             self._lists[name] = hash_list
+        hosts = tuple(sorted({e.host for e in entries.values() if e.list == "rogue" and not _is_ip(e.host)}))
+        self._rogue_hosts = HostList(hosts_version(hosts), hosts)
+        _remember(self._host_history, self._rogue_hosts.version, frozenset(hosts))
         by_prefix: dict[bytes, list[ListEntry]] = {}
         for digest in sorted(entries):
             by_prefix.setdefault(digest[:PREFIX_BYTES], []).append(entries[digest])
@@ -235,6 +264,23 @@ class ListService:
         now = frozenset(current.prefixes)
         return ListDiff(current, "diff", since, tuple(sorted(now - old)), tuple(sorted(old - now)))
 
+    def rogue_hosts_diff(self, since: str | None) -> HostDiff:
+        """The rogue sites' names as additions and removals since version `since` when it is remembered, else in
+        full."""
+        current = self._rogue_hosts
+        old = self._host_history.get(since) if since else None
+        if old is None:
+            return HostDiff(current, "full", None, current.hosts, ())
+        now = frozenset(current.hosts)
+        return HostDiff(current, "diff", since, tuple(sorted(now - old)), tuple(sorted(old - now)))
+
     def matches(self, prefix: bytes) -> list[ListEntry]:
         """The entries whose full hash starts with `prefix` (at least `PREFIX_BYTES` long), in hash order."""
         return [e for e in self._by_prefix.get(prefix[:PREFIX_BYTES], ()) if e.full_hash.startswith(prefix)]
+
+
+def _remember(history: OrderedDict[str, frozenset[Any]], version: str, items: frozenset[Any]) -> None:
+    history[version] = items
+    history.move_to_end(version)
+    while len(history) > HISTORY_VERSIONS:
+        history.popitem(last=False)

@@ -3,6 +3,8 @@
 See `api/lists.py` for how the lists are made. A client keeps the three lists locally, hashes the host
 expressions of each page it visits, and only on a local prefix hit asks `/v1/hashes` for the full hashes
 behind that one prefix; it then decides locally. The server sees list downloads and 4-byte prefixes.
+`GET /v1/lists/rogue/hosts` publishes the rogue sites by name (unless `lists_publish_rogue_hosts` is off), so
+a client can stop them before the first request; it too is a whole-list download.
 """
 
 from __future__ import annotations
@@ -42,6 +44,26 @@ class HashListResponse(BaseModel):
     additions: list[str] = Field(description="Prefixes to add, lower-case hex, sorted.")
     removals: list[str] = Field(description="Prefixes to remove, lower-case hex, sorted.")
     max_entries: int = Field(description="The most sites a list holds (the most recently judged are kept).")
+    refresh_s: int = Field(description="Seconds until the list may change; fetch again after this.")
+
+
+class HostListResponse(BaseModel):
+    list: Literal["rogue"]
+    version: str = Field(
+        description="The list's version: the first 16 hex digits of SHA-256 of its sorted names, each followed by a "
+        "newline."
+    )
+    type: Literal["full", "diff"] = Field(
+        description="`full`: `additions` is the whole list. `diff`: apply `removals` then `additions` to `since`."
+    )
+    since: str | None = Field(description="The version this diff applies to (null for a full list).")
+    count: int = Field(description="Names in the list at this version.")
+    additions: list[str] = Field(
+        description="Names to add: host names without `www.`, lower case, punycode, sorted. A name covers its "
+        "subdomains."
+    )
+    removals: list[str] = Field(description="Names to remove, sorted.")
+    max_entries: int = Field(description="The most sites the list holds (the most recently judged are kept).")
     refresh_s: int = Field(description="Seconds until the list may change; fetch again after this.")
 
 
@@ -87,6 +109,62 @@ def _cache_headers(response: Response, etag: str, max_age: int) -> None:
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
 
 
+def _not_modified(if_none_match: str | None, etag: str, max_age: int) -> Response | None:
+    """The 304 answer when `If-None-Match` names `etag`, else None."""
+    if not if_none_match or etag not in (tag.strip() for tag in if_none_match.split(",")):
+        return None
+    not_modified = Response(status_code=304)
+    _cache_headers(not_modified, etag, max_age)
+    return not_modified
+
+
+Since = Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$", description="The version the client has.")]
+
+
+@router.get(
+    "/lists/rogue/hosts",
+    response_model=HostListResponse,
+    summary="The rogue sites by name",
+    description=(
+        "The names of the sites on the `rogue` list (domain names only; a site known by its IP address is on the "
+        "prefix list alone), as regulators publish their lists of rogue pharmacies. A client that holds them stops "
+        "a listed site before its first request, and the server learns nothing from a whole-list download. "
+        "Versions, diffs (`since`), `ETag` and `Cache-Control` work as for the prefix lists. Answers 404 "
+        "`not_published` when the server publishes the rogue list as hash prefixes only."
+    ),
+    responses={
+        304: {"description": "Not modified since the ETag sent in `If-None-Match`."},
+        **error_responses(404),
+    },
+)
+async def get_rogue_hosts(
+    lists: Annotated[ListService, Depends(get_lists)],
+    services: Annotated[Services, Depends(get_services)],
+    response: Response,
+    since: Since = None,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> HostListResponse | Response:
+    settings = services.settings
+    if not settings.lists_publish_rogue_hosts:
+        raise ApiError(404, "not_published", "this server publishes the rogue list as hash prefixes only")
+    diff = lists.rogue_hosts_diff(since)
+    etag = f'"rogue-hosts-{diff.since or "full"}-{diff.list.version}"'
+    if (not_modified := _not_modified(if_none_match, etag, settings.lists_refresh_s)) is not None:
+        return not_modified
+    _cache_headers(response, etag, settings.lists_refresh_s)
+    return HostListResponse(
+        list="rogue",
+        version=diff.list.version,
+        type=diff.kind,
+        since=diff.since,
+        count=len(diff.list.hosts),
+        additions=list(diff.additions),
+        removals=list(diff.removals),
+        max_entries=settings.lists_max_entries,
+        refresh_s=settings.lists_refresh_s,
+    )
+
+
 @router.get(
     "/lists/{name}",
     response_model=HashListResponse,
@@ -105,16 +183,14 @@ async def get_list(
     services: Annotated[Services, Depends(get_services)],
     name: Annotated[ListName, Path(description="Which list.")],
     response: Response,
-    since: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$", description="The version the client has.")] = None,
+    since: Since = None,
     if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> HashListResponse | Response:
     diff = lists.diff(name, since)
     hash_list = diff.list
     etag = f'"{name}-{diff.since or "full"}-{hash_list.version}"'
     max_age = services.settings.lists_refresh_s
-    if if_none_match and etag in (tag.strip() for tag in if_none_match.split(",")):
-        not_modified = Response(status_code=304)
-        _cache_headers(not_modified, etag, max_age)
+    if (not_modified := _not_modified(if_none_match, etag, max_age)) is not None:
         return not_modified
     _cache_headers(response, etag, max_age)
     return HashListResponse(

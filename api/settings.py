@@ -96,6 +96,11 @@ class Settings(BaseModel):
     lists_max_entries: int = Field(100_000, ge=1, description="Sites in each hash-prefix list at most (newest kept).")
     lists_max_age_s: int = Field(30 * 24 * 3600, ge=0, description="Audit results older than this leave the lists.")
     lists_refresh_s: int = Field(300, ge=1, description="How often the lists are rebuilt; clients cache them as long.")
+    lists_publish_rogue_hosts: bool = Field(
+        True,
+        description="Publish the rogue sites' names (`/v1/lists/rogue/hosts`), so clients stop them before their first "
+        "request; off: the rogue list is hash prefixes only.",
+    )
 
     # access control
     api_keys: tuple[str, ...] = Field((), description="Accepted API keys (`Authorization: Bearer <key>`).")

@@ -1,10 +1,11 @@
 // The service worker: keeps the lists fresh, judges each top-level page, sets the badge, and keeps the
-// warning redirect rule in step with the sites known to be rogue. It may be stopped at any moment: every
+// blocking rules in step with the sites known to be rogue. It may be stopped at any moment: every
 // listener is registered at the top level, all state is in chrome.storage, and the only clock is chrome.alarms.
 
 import { ApiClient } from "./lib/api.js";
 import { siteHost, warnedUrl, webUrl } from "./lib/hashing.js";
 import { lookUp, refreshLists } from "./lib/lists.js";
+import { dropRogueHostRules, onRogueHostList } from "./lib/rogue-rules.js";
 import {
   clearTabState,
   forgetTab,
@@ -77,11 +78,14 @@ async function refresh() {
 
 // -- the warning page --
 // A site known to be rogue is stopped by a declarativeNetRequest rule before any request leaves the browser, and
-// the tab is sent to the warning page. The rule blocks rather than redirects: a redirect rule works only on sites
-// the extension has host access to, which would mean every site; a block rule needs none.
+// the tab is sent to the warning page. The rules block rather than redirect: a redirect rule works only on sites
+// the extension has host access to, which would mean every site; a block rule needs none. The sites the server
+// publishes by name are in the rules from lib/rogue-rules.js, so even their first visit is stopped; the rule here
+// holds the sites this browser learnt are rogue otherwise (a prefix hit confirmed by its full hash, a full check).
 
 async function syncRogueRule() {
   const settings = await getSettings();
+  if (settings.mode === "off") await dropRogueHostRules();
   const hosts = Object.keys(await getRogueHosts()).sort();
   const addRules = [];
   if (settings.mode !== "off" && hosts.length > 0) {
@@ -127,15 +131,18 @@ async function rogueEntry(host) {
 }
 
 async function knownRogue(host) {
-  return (await rogueEntry(host)) !== null;
+  return (await rogueEntry(host)) !== null || (await onRogueHostList(host));
 }
+
+const ruleHost = (expression) => expression.replace(/\/$/, "").replace(/^www\./, "");
 
 async function blocked(tabId, url) {
   if (await knownRogue(siteHost(url))) await showWarning(tabId, url);
 }
 
-// Before a page loads: a site on the rogue list goes to the warning page. Sites already known to be rogue
-// never get here (the blocking rule stops them before any request); this catches the first visit.
+// Before a page loads: a site on the rogue prefix list goes to the warning page. Sites known to be rogue (on the
+// published list, or learnt here) are left to the blocking rules, which stop them before any request; this
+// catches the first visit to the others (when the server publishes prefixes only), as the navigation starts.
 async function beforeNavigate(tabId, url) {
   const settings = await getSettings();
   if (settings.mode === "off" || !webUrl(url)) return;
@@ -143,21 +150,31 @@ async function beforeNavigate(tabId, url) {
   if ((await getGrants())[tabId] === host || (await knownRogue(host))) return;
   const found = await lookUp(settings, url, { onlyList: "rogue" });
   if (found.status !== "listed") return;
-  await rememberRogue(found.expression.replace(/\/$/, "").replace(/^www\./, ""), { risk_score: found.entry.risk_score });
+  await rememberRogue(ruleHost(found.expression), { risk_score: found.entry.risk_score });
   await showWarning(tabId, url);
+}
+
+// What a tab on the warning page shows. A site stopped by the published list is known by name only: its
+// verdict's details (risk score, reason, age) come from its prefix's full hashes, as for any listed site.
+async function warned(tabId, target) {
+  const host = siteHost(target.href);
+  const state = { origin: target.origin, host, status: "verdict", source: "list", verdict: "rogue" };
+  const known = await rogueEntry(host);
+  await setTabState(tabId, { ...state, risk_score: known ? known.risk_score : null, age_s: null });
+  if (known) return;
+  const found = await lookUp(await getSettings(), target.href, { onlyList: "rogue" });
+  if (found.status !== "listed") return;
+  await setTabState(tabId, { ...state, risk_score: found.entry.risk_score, age_s: found.entry.age_s, entry: found.entry });
+  await rememberRogue(ruleHost(found.expression), { risk_score: found.entry.risk_score }); // the warning page shows it
 }
 
 // -- judging a page --
 
 async function committed(tabId, url) {
   if (url.startsWith(warningPage())) {
-    const target = webUrl(warnedUrl(url));
-    const known = target ? await rogueEntry(siteHost(target.href)) : null;
-    if (target) {
-      const state = { origin: target.origin, host: siteHost(target.href), status: "verdict", source: "list" };
-      await setTabState(tabId, { ...state, verdict: "rogue", risk_score: known ? known.risk_score : null, age_s: null });
-    }
     await setBadge(tabId, "rogue", "rxcheck: rogue pharmacy, warning shown");
+    const target = webUrl(warnedUrl(url));
+    if (target) await warned(tabId, target);
     return;
   }
   const grants = await getGrants();

@@ -1,5 +1,6 @@
 // The warning page, shown instead of a site known to be rogue. Its address carries the page that was asked
-// for after "#"; the reasons come from what the extension already holds (nothing is fetched here).
+// for after "#"; the reasons come from what the extension holds (nothing is fetched here), and are shown again
+// when it learns more (a site stopped by the published list gets its risk score from the full hashes).
 
 import { siteHost, warnedUrl, webUrl } from "./lib/hashing.js";
 import { getLastSafe, getResult, getRogueHosts } from "./lib/state.js";
@@ -23,24 +24,25 @@ function item(text, snippet) {
 
 async function show() {
   document.getElementById("site").textContent = parsed ? parsed.host : "an unknown address";
-  const reasons = document.getElementById("reasons");
+  const reasons = [];
   const full = parsed ? await getResult(parsed.origin) : null;
   const result = full && full.result;
   if (result && Array.isArray(result.findings)) {
-    if (result.verdict_reason) reasons.append(item(result.verdict_reason));
+    if (result.verdict_reason) reasons.push(item(result.verdict_reason));
     const flags = result.findings.filter((f) => f.kind === "red_flag").sort((a, b) => (b.weight || 0) - (a.weight || 0));
     for (const flag of flags.slice(0, MAX_REASONS)) {
-      reasons.append(item(flag.message || flag.name, flag.evidence && flag.evidence[0] ? flag.evidence[0].snippet : ""));
+      reasons.push(item(flag.message || flag.name, flag.evidence && flag.evidence[0] ? flag.evidence[0].snippet : ""));
     }
   }
   const host = parsed ? siteHost(target) : null;
   const known = host ? await findKnown(host) : null;
-  if (!reasons.children.length) {
+  if (!reasons.length) {
     const score = known && typeof known.risk_score === "number" ? ` with a risk score of ${known.risk_score}/100` : "";
-    reasons.append(item(`It is on rxcheck's list of rogue pharmacies${score}.`));
+    reasons.push(item(`It is on rxcheck's list of rogue pharmacies${score}.`));
   }
   const when = known && known.since ? ` Known to this browser since ${new Date(known.since).toLocaleDateString()}.` : "";
   const age = result && result.cache ? ` Verdict made ${describeAge(result.cache.age_s)}.` : "";
+  document.getElementById("reasons").replaceChildren(...reasons); // all at once: two showings never mix
   document.getElementById("details").textContent = `${age}${when}`.trim();
 }
 
@@ -69,6 +71,13 @@ proceed.addEventListener("click", async () => {
   await chrome.runtime.sendMessage({ type: "continue", url: target });
 });
 
-show().catch((error) => {
-  document.getElementById("details").textContent = `rxcheck could not show the reasons: ${error.message || error}`;
+function showOrSay() {
+  show().catch((error) => {
+    document.getElementById("details").textContent = `rxcheck could not show the reasons: ${error.message || error}`;
+  });
+}
+
+showOrSay();
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "local" && (changes.rogueHosts || changes.results)) showOrSay();
 });

@@ -1,5 +1,6 @@
 // Calls to the rxcheck API. Every call resolves, never rejects: {ok: true, body, status} or
-// {ok: false, reason} with a one-sentence reason a person can read in the popup.
+// {ok: false, reason, status, code} with a one-sentence reason a person can read in the popup (status and the
+// API's error code when it answered).
 
 export const TIMEOUTS_MS = { list: 15000, hashes: 8000, verdict: 60000 };
 
@@ -38,7 +39,8 @@ export class ApiClient {
     }
     if (!response.ok) {
       const message = body && body.error && body.error.message ? `: ${body.error.message}` : "";
-      return { ok: false, status: response.status, reason: `the rxcheck API answered ${response.status}${message}` };
+      const code = body && body.error ? body.error.code : undefined;
+      return { ok: false, status: response.status, code, reason: `the rxcheck API answered ${response.status}${message}` };
     }
     if (body === null || typeof body !== "object") {
       return { ok: false, status: response.status, reason: "the rxcheck API sent an answer that is not JSON" };
@@ -48,6 +50,10 @@ export class ApiClient {
 
   list(name, since) {
     return this.get(`/v1/lists/${name}`, { since }, TIMEOUTS_MS.list);
+  }
+
+  rogueHosts(since) {
+    return this.get("/v1/lists/rogue/hosts", { since }, TIMEOUTS_MS.list);
   }
 
   hashes(prefix) {

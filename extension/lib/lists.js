@@ -1,7 +1,9 @@
-// The three hash-prefix lists: download (whole, or the changes since the version held), verify, look up.
+// The three hash-prefix lists: download (whole, or the changes since the version held), verify, look up; and
+// with them the rogue sites by name, when the server publishes them (lib/rogue-rules.js).
 
 import { ApiClient } from "./api.js";
 import { hashesForUrl } from "./hashing.js";
+import { refreshRogueHosts } from "./rogue-rules.js";
 import {
   LIST_NAMES,
   clearPrefixAnswers,
@@ -88,7 +90,12 @@ export async function refreshLists(settings) {
   }
   await setLists(next);
   if (changed) await clearPrefixAnswers();
-  await setListStatus({ ok: true, at: Date.now() });
+  const hosts = await refreshRogueHosts(client);
+  if (!hosts.ok) {
+    await setListStatus({ ok: false, reason: hosts.reason, at: Date.now() });
+    return { ok: false, reason: hosts.reason };
+  }
+  await setListStatus({ ok: true, at: Date.now(), rogueHosts: hosts.published });
   return { ok: true };
 }
 

@@ -1,6 +1,7 @@
 // All state lives in chrome.storage (the service worker can be stopped at any moment):
 //   storage.local    settings, the three hash-prefix lists, full hashes fetched per prefix, sites known to be
-//                    rogue (they make the blocking rule), full results shown in the popup
+//                    rogue (they make the blocking rule), the version of the published rogue hosts list (its
+//                    names are in the dynamic rules themselves), full results shown in the popup
 //   storage.session  what each tab shows (verdict, reason), its last page that was not rogue, "continue once"
 //                    grants
 
@@ -65,6 +66,18 @@ export async function getRogueHosts() {
 
 export async function setRogueHosts(rogueHosts) {
   await chrome.storage.local.set({ rogueHosts });
+}
+
+// The published rogue hosts list the dynamic rules hold: {published: true, version, count, fetchedAt},
+// {published: false, fetchedAt} when the server publishes prefixes only, or null.
+export async function getRogueHostList() {
+  const { rogueHostList } = await chrome.storage.local.get("rogueHostList");
+  return rogueHostList || null;
+}
+
+export async function setRogueHostList(rogueHostList) {
+  if (rogueHostList) await chrome.storage.local.set({ rogueHostList });
+  else await chrome.storage.local.remove("rogueHostList");
 }
 
 export async function getResult(origin) {

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from api_doubles import AUTH, TestClient, wait_for_audit
 
-from api.lists import canonical_host, host_expressions, list_version
+from api.lists import canonical_host, host_expressions, hosts_version, list_version
 from api.storage import CachedRow
 from checker.errors import InvalidURL
 from checker.result import Result
@@ -189,3 +189,89 @@ def test_entries_carry_site_type_and_verdict_reason_when_results_have_them(clien
 
     assert (typed["site_type"], typed["verdict_reason"], typed["list"]) == ("pharmacy", "No licence.", "suspicious")
     assert (plain["site_type"], plain["verdict_reason"], plain["list"]) == (None, None, "legitimate")
+
+
+def test_the_rogue_sites_are_published_by_name_with_a_checksum_version(client: TestClient) -> None:
+    client.get("/v1/verdict", params={"url": "https://rogue-shop.example/buy?x=1"})
+    client.get("/v1/verdict", params={"url": "https://rogue-two.example/"})
+    client.get("/v1/verdict", params={"url": "https://www.good-pharmacy.example/"})
+
+    response = client.get("/v1/lists/rogue/hosts")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["additions"] == ["rogue-shop.example", "rogue-two.example"]  # no path, rogue only
+    assert (body["list"], body["type"], body["since"], body["count"]) == ("rogue", "full", None, 2)
+    assert body["removals"] == []
+    assert body["version"] == hashlib.sha256(b"rogue-shop.example\nrogue-two.example\n").hexdigest()[:16]
+    assert body["version"] == hosts_version(["rogue-two.example", "rogue-shop.example"])
+    assert response.headers["etag"] == f'"rogue-hosts-full-{body["version"]}"'
+    assert response.headers["cache-control"] == "public, max-age=300"
+    again = client.get("/v1/lists/rogue/hosts", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_the_rogue_hosts_list_gives_the_changes_since_a_version(client: TestClient, clock: list[float]) -> None:
+    client.get("/v1/verdict", params={"url": "https://rogue-one.example/"})
+    first = client.get("/v1/lists/rogue/hosts").json()
+    client.get("/v1/verdict", params={"url": "https://rogue-two.example/"})
+    clock[0] += 301
+
+    diff = client.get("/v1/lists/rogue/hosts", params={"since": first["version"]}).json()
+    unknown = client.get("/v1/lists/rogue/hosts", params={"since": "0123456789abcdef"}).json()
+    bad = client.get("/v1/lists/rogue/hosts", params={"since": "not-a-version"})
+
+    assert (diff["type"], diff["since"], diff["additions"], diff["removals"]) == (
+        "diff",
+        first["version"],
+        ["rogue-two.example"],
+        [],
+    )
+    assert diff["count"] == 2 and diff["version"] == hosts_version(["rogue-one.example", "rogue-two.example"])
+    assert unknown["type"] == "full" and unknown["additions"] == ["rogue-one.example", "rogue-two.example"]
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_sites_known_by_ip_address_stay_on_the_prefix_list_only(client: TestClient) -> None:
+    rogue = Result(url="https://203.0.113.9/", verdict="rogue", risk_score=90, jurisdiction="GB", rules_version="p")
+
+    async def put() -> None:
+        row = CachedRow(rogue.model_dump_json(), time.time(), 3600)
+        await client.app.state.services.store.put_cached("203.0.113.9", "GB", "p", row)
+
+    client.portal.call(put)
+
+    assert client.get("/v1/lists/rogue").json()["additions"] == [sha("203.0.113.9/")[:8]]
+    assert client.get("/v1/lists/rogue/hosts").json()["additions"] == []
+
+
+def test_the_rogue_hosts_list_is_bounded_as_the_prefix_list_is(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(lists_max_entries=1)
+    client.get("/v1/verdict", params={"url": "https://rogue-old.example/"})
+    time.sleep(0.01)  # stored_at orders the rows
+    client.get("/v1/verdict", params={"url": "https://rogue-new.example/"})
+
+    body = client.get("/v1/lists/rogue/hosts").json()
+
+    assert body["additions"] == ["rogue-new.example"] and body["max_entries"] == 1
+
+
+def test_a_server_that_does_not_publish_names_answers_not_published(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(lists_publish_rogue_hosts=False)
+    client.get("/v1/verdict", params={"url": "https://rogue-shop.example/"})
+
+    response = client.get("/v1/lists/rogue/hosts")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_published"
+    assert "rogue-shop" not in response.text
+    assert client.get("/v1/lists/rogue").json()["additions"] == [sha("rogue-shop.example/")[:8]]
+
+
+def test_the_rogue_hosts_list_is_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    operation = paths["/v1/lists/rogue/hosts"]["get"]
+    assert {"200", "304", "404"} <= set(operation["responses"])
+    assert [p["name"] for p in operation["parameters"]] == ["since"]
+    assert "/v1/lists/{name}" in paths and "/v1/hashes" in paths

@@ -62,6 +62,7 @@ def test_every_operation_documents_its_responses(client: TestClient) -> None:
         "/v1/audits/{audit_id}/report.html",
         "/v1/rules",
         "/v1/lists/{name}",
+        "/v1/lists/rogue/hosts",
         "/v1/hashes",
         "/healthz",
     }
@@ -100,6 +101,7 @@ def test_operation_ids_read_well_in_generated_clients(client: TestClient) -> Non
         ("get", "/v1/rules"): "getRules",
         ("get", "/healthz"): "getHealth",
         ("get", "/v1/lists/{name}"): "getList",
+        ("get", "/v1/lists/rogue/hosts"): "getRogueHosts",
         ("get", "/v1/hashes"): "getHashes",
         ("delete", "/v1/audits/{audit_id}"): "cancelAudit",
         ("get", "/v1/audits/{audit_id}/report.html"): "getAuditReport",

@@ -113,9 +113,9 @@ def site_server() -> Iterator[SiteServer]:
     server.server_close()
 
 
-def _start_api(tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], ApiServer]:
+def _start_api(tmp: Path, name: str, **settings: str) -> tuple[subprocess.Popen[bytes], ApiServer]:
     port = _free_port()
-    env = {**os.environ, "RXCHECK_IP_RATE_PER_MIN": "0", "RXCHECK_CRAWL_IP_RATE_PER_MIN": "0"}
+    env = {**os.environ, "RXCHECK_IP_RATE_PER_MIN": "0", "RXCHECK_CRAWL_IP_RATE_PER_MIN": "0"} | settings
     env |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     log = tmp / f"{name}.log"
     command = [sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port)]
@@ -153,6 +153,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     process, api = _start_api(tmp_path_factory.mktemp("api"), "api")
+    yield api
+    _stop(process)
+
+
+@pytest.fixture(scope="module")
+def prefix_only_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """A server that publishes the rogue list as hash prefixes only (no site names)."""
+    process, api = _start_api(tmp_path_factory.mktemp("api"), "api", RXCHECK_LISTS_PUBLISH_ROGUE_HOSTS="0")
     yield api
     _stop(process)
 

@@ -22,7 +22,7 @@ from harness import (
     worker_errors,
 )
 
-from api.lists import full_hash, host_expressions
+from api.lists import full_hash, host_expressions, hosts_version
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
@@ -45,27 +45,36 @@ def _wait_for_url(page, prefix: str, timeout: float = 15) -> str:
     return page.url
 
 
-def test_a_rogue_site_gives_the_warning_page_before_its_content_loads(
+ROGUE_HOST = urlsplit(ROGUE).hostname
+
+LIST_RULE_HOSTS = """async () => (await chrome.declarativeNetRequest.getDynamicRules())
+  .filter(r => r.id >= 100).flatMap(r => r.condition.requestDomains)"""
+
+
+def _rogue_requests(site_server: SiteServer, since: int) -> list[tuple[str, str]]:
+    """What the fixture server was asked for the rogue site (or any of its subdomains) since request `since`."""
+    return [r for r in site_server.requests[since:] if r[0] == ROGUE_HOST or r[0].endswith("." + ROGUE_HOST)]
+
+
+def test_the_first_visit_to_a_listed_rogue_site_is_stopped_before_any_request(
     browser: Browser, api_server: ApiServer, site_server: SiteServer
 ) -> None:
-    assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
+    assert browser.sw("async () => Object.keys(await chrome.storage.local.get(null))") == ["settings"]  # as installed
+    status = browser.configure(apiBase=api_server.base, mode="private")
+    assert status["ok"] and status["rogueHosts"] is True
+    assert browser.sw(LIST_RULE_HOSTS) == [ROGUE_HOST]  # the published rogue site, as a blocking rule
+    assert browser.sw("async () => (await chrome.storage.local.get('rogueHosts')).rogueHosts || {}") == {}
     page = browser.context.new_page()
     warning = f"{browser.origin}/warning.html"
-
-    _navigate(page, ROGUE)  # first visit: the rogue list's prefix matches, the full hash confirms
-    assert _wait_for_url(page, warning).startswith(warning)
-    page.wait_for_selector("#reasons li")
     requested = len(site_server.requests)
 
-    _navigate(page, ROGUE + "generic-cialis.html")  # now a known rogue site: redirected by the rule
-    _wait_for_url(page, warning)
-    page.wait_for_selector("#reasons li")
-    print("URL", page.url, site_server.requests[requested - 3 :])
+    _navigate(page, ROGUE)  # the first visit this browser makes to it
+    assert _wait_for_url(page, warning) == f"{warning}#{ROGUE}"
+    page.wait_for_selector("#reasons li:has-text('risk score of 100/100')")  # from its prefix's full hashes
 
-    assert page.url == f"{warning}#{ROGUE}generic-cialis.html"
+    assert _rogue_requests(site_server, requested) == []  # not even the first request reached the site
     assert "rogue online pharmacy" in page.text_content("h1")
-    assert page.text_content("#site") == "buy-viagra-online-rx.com"
-    assert [r for r in site_server.requests[requested:] if r[0] == "buy-viagra-online-rx.com"] == []
+    assert page.text_content("#site") == ROGUE_HOST
     tab = browser.active_tab()
     assert browser.badge(tab) == "BAD"
     page.screenshot(path=str(SCREENSHOTS / "warning-page.png"))
@@ -73,6 +82,39 @@ def test_a_rogue_site_gives_the_warning_page_before_its_content_loads(
     popup.wait_for_selector("#verdict")
     assert "Rogue pharmacy" in popup.text_content("#verdict")
     assert "100/100" in popup.text_content(".facts")
+    popup.close()
+
+    page.bring_to_front()
+    _navigate(page, f"https://shop.{ROGUE_HOST}/generic-cialis.html")  # a subdomain: the name covers it
+    assert _wait_for_url(page, f"{warning}#https://shop.") == f"{warning}#https://shop.{ROGUE_HOST}/generic-cialis.html"
+    assert _rogue_requests(site_server, requested) == []
+    page.goto(LEGITIMATE, wait_until="load")  # a site on no rule opens as ever
+    assert page.url == LEGITIMATE and ("www.hartwellpharmacy.co.uk", "/") in site_server.requests[requested:]
+    assert worker_errors(browser) == []
+
+
+def test_without_published_names_the_prefix_list_warns_and_later_visits_are_stopped_before_any_request(
+    browser: Browser, prefix_only_api: ApiServer, site_server: SiteServer
+) -> None:
+    start = prefix_only_api.log_size()
+    status = browser.configure(apiBase=prefix_only_api.base, mode="private")
+    assert status["ok"] and status["rogueHosts"] is False
+    assert browser.sw(LIST_RULE_HOSTS) == []
+    page = browser.context.new_page()
+    warning = f"{browser.origin}/warning.html"
+
+    _navigate(page, ROGUE)  # first visit: the rogue list's prefix matches, the full hash confirms, as it starts
+    assert _wait_for_url(page, warning).startswith(warning)
+    page.wait_for_selector("#reasons li")
+    requested = len(site_server.requests)
+    _navigate(page, ROGUE + "generic-cialis.html")  # now known to this browser: stopped by its rule
+    _wait_for_url(page, f"{warning}#{ROGUE}generic-cialis.html")
+
+    assert page.url == f"{warning}#{ROGUE}generic-cialis.html"
+    assert _rogue_requests(site_server, requested) == []
+    assert browser.badge(browser.active_tab()) == "BAD"
+    paths = [line.split()[1] for line in prefix_only_api.access_log(start)]
+    assert "/v1/lists/rogue/hosts" in paths and not [p for p in paths if "viagra" in p]
     assert worker_errors(browser) == []
 
 
@@ -192,6 +234,56 @@ def test_the_extension_hashes_hosts_as_the_server_does(browser: Browser) -> None
         assert [h for _, h in expressions] == [full_hash(e).hex() for e in expected]
 
 
+ROGUE_RULES_SCRIPT = """async ([hosts, version, diffVersion]) => {
+  const r = await import('./lib/rogue-rules.js');
+  const rules = async () => (await chrome.declarativeNetRequest.getDynamicRules())
+    .filter(rule => rule.id >= 100).map(rule => [rule.id, rule.condition.requestDomains.length]);
+  const held = async () => (await chrome.storage.local.get('rogueHostList')).rogueHostList || null;
+  const asked = [];
+  const answering = (body) => ({ rogueHosts: async (since) => { asked.push(since || null); return body; } });
+  const out = {};
+  out.full = await r.refreshRogueHosts(answering({ ok: true, body: { type: 'full', version, additions: hosts } }));
+  out.fullRules = await rules();
+  out.fullHeld = await held();
+  out.covered = await r.onRogueHostList('shop.' + hosts[1]);
+  const diff = { type: 'diff', version: diffVersion, additions: ['zz-new.example'], removals: hosts.slice(0, 600) };
+  out.diff = await r.refreshRogueHosts(answering({ ok: true, body: diff }));
+  out.diffRules = await rules();
+  out.removedCovered = await r.onRogueHostList(hosts[0]);
+  const liar = { ok: true, body: { type: 'full', version: '0000000000000000', additions: ['a.example'] } };
+  out.bad = await r.refreshRogueHosts(answering(liar));
+  out.badRules = await rules();
+  out.unpublished = await r.refreshRogueHosts(answering({ ok: false, code: 'not_published', reason: 'no' }));
+  out.unpublishedRules = await rules();
+  out.unpublishedHeld = await held();
+  out.asked = asked;
+  return out;
+}"""
+
+
+def test_the_published_rogue_sites_become_rules_in_chunks_replaced_by_diffs(browser: Browser) -> None:
+    hosts = [f"rogue-{i:04d}.example" for i in range(2500)]
+    after = sorted(hosts[600:] + ["zz-new.example"])
+    page = browser.context.new_page()
+    page.goto(f"{browser.origin}/options.html")
+
+    out = page.evaluate(ROGUE_RULES_SCRIPT, [hosts, hosts_version(hosts), hosts_version(after)])
+
+    assert out["full"] == {"ok": True, "published": True}
+    assert out["fullRules"] == [[100, 1000], [101, 1000], [102, 500]]
+    assert out["fullHeld"]["version"] == hosts_version(hosts) and out["fullHeld"]["count"] == 2500
+    assert out["covered"] is True  # a name covers its subdomains
+    assert out["diff"]["ok"] and out["diffRules"] == [[100, 1000], [101, 901]]  # one call: the third rule is gone
+    assert out["removedCovered"] is False
+    assert out["bad"] == {"ok": False, "reason": "the list of rogue sites does not match its checksum"}
+    assert out["badRules"] == out["diffRules"]  # what is held stays
+    assert out["unpublished"] == {"ok": True, "published": False}
+    assert out["unpublishedRules"] == [] and out["unpublishedHeld"]["published"] is False
+    # the first download asks for everything; then the version held; a checksum failure asks for everything again
+    assert out["asked"] == [None, hosts_version(hosts), hosts_version(after), None, hosts_version(after)]
+    assert worker_errors(browser) == []
+
+
 def test_an_api_error_gives_its_reason(browser: Browser, api_server: ApiServer) -> None:
     status = browser.configure(apiBase=api_server.base + "/nowhere", mode="private")
 
@@ -223,7 +315,9 @@ def test_the_api_down_gives_unknown_with_the_reason_and_no_error(browser: Browse
     assert worker_errors(browser) == []
 
 
-def test_a_stopped_service_worker_recovers_its_state(browser: Browser, api_server: ApiServer) -> None:
+def test_a_stopped_service_worker_recovers_its_state(
+    browser: Browser, api_server: ApiServer, site_server: SiteServer
+) -> None:
     assert browser.configure(apiBase=api_server.base, mode="private")["ok"]
     page = browser.context.new_page()
     page.goto(LEGITIMATE, wait_until="load")
@@ -236,12 +330,17 @@ def test_a_stopped_service_worker_recovers_its_state(browser: Browser, api_serve
     assert "Legitimate pharmacy" in popup.text_content("#verdict")
     popup.close()
     page.bring_to_front()
-    _navigate(page, ROGUE)  # a navigation wakes the worker: its listeners are registered again
+    requested = len(site_server.requests)
+    _navigate(page, ROGUE)  # the rules outlive the worker; the blocked navigation wakes it to show the warning
 
     assert _wait_for_url(page, f"{browser.origin}/warning.html").startswith(f"{browser.origin}/warning.html")
+    assert _rogue_requests(site_server, requested) == []
     browser.worker = browser.context.service_workers[-1]
     assert browser.sw("() => self.__rxErrors === undefined")  # a new worker: nothing in memory survived
     browser.worker.evaluate(ERROR_HOOK)
+    assert browser.sw(LIST_RULE_HOSTS) == [ROGUE_HOST]
+    held = browser.sw("async () => (await chrome.storage.local.get('rogueHostList')).rogueHostList")
+    assert held["published"] and held["version"] == hosts_version([ROGUE_HOST]) and held["count"] == 1
     assert browser.sw("async () => (await chrome.storage.local.get('lists')).lists.rogue.prefixes.length") >= 1
     assert browser.sw("async () => (await chrome.alarms.get('rxcheck-refresh-lists')).periodInMinutes") == 30
     page.goto(LEGITIMATE, wait_until="load")
@@ -267,6 +366,7 @@ def test_private_mode_sends_only_list_and_prefix_requests(
     paths = [line.split()[1] for line in requests]
     assert all(p.startswith(("/v1/lists/", "/v1/hashes?prefix=")) for p in paths), paths
     assert any(p.startswith("/v1/hashes?prefix=") for p in paths)
+    assert "/v1/lists/rogue/hosts" in paths  # the whole list of rogue sites' names: it tells nothing of the visits
     names = ("hartwell", "medicinessafety", "viagra", "contact", "www.")
     assert not [p for p in paths if any(name in p for name in names)]
     assert worker_errors(browser) == []
