@@ -469,43 +469,57 @@ class _progress:
         self.bar.advance(self.task)
 
 
-@rules_app.command("validate")
+# The spelling before `--rules`: a rule pack directory as an argument, still accepted.
+FormerDirArg = Annotated[Path | None, typer.Argument(metavar="DIR", hidden=True)]
+
+
+def _rule_dirs(rules: list[Path] | None, directory: Path | None) -> list[Path]:
+    return [*(rules or ()), *([directory] if directory else [])]
+
+
+@rules_app.command("validate", cls=PlainCommand)
 def rules_validate(
-    directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
+    rules: RulesOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")] = False,
+    directory: FormerDirArg = None,
 ) -> None:
     """Check a whole pack: every rule file, its patterns and selectors, `overrides.yaml` and reference files.
     Problems (exit 1) are listed on stdout with file and line; warnings (on stderr) name what is never used."""
     from checker.engine.loader import validate_pack
     from checker.reference import bundled_rules_dir
 
-    directory = directory or bundled_rules_dir()
-    if not directory.is_dir():
-        fail(f"no such rule directory: {directory}")
-    report = validate_pack(directory)
-    for problem in report.problems:
-        typer.echo(problem)
-    for warning in report.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    overrides = " and overrides.yaml" if report.has_overrides else ""
-    warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
-    if report.problems:
-        typer.echo(f"{len(report.problems)} problem(s) in {report.rule_files} rule files{overrides}{warned}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{report.rule_files} rule files{overrides} valid{warned}", err=True)
-    if strict and report.warnings:
+    directories = _rule_dirs(rules, directory) or [bundled_rules_dir()]
+    for missing in (d for d in directories if not d.is_dir()):
+        fail(f"no such rule directory: {missing}")
+    failed = warned_any = False
+    for pack_dir in directories:
+        report = validate_pack(pack_dir)
+        for problem in report.problems:
+            typer.echo(problem)
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        where = f"{pack_dir}: " if len(directories) > 1 else ""
+        overrides = " and overrides.yaml" if report.has_overrides else ""
+        warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+        if report.problems:
+            typer.echo(f"{where}{len(report.problems)} problem(s) in {report.rule_files} rule files{overrides}{warned}",
+                       err=True)  # fmt: skip
+        else:
+            typer.echo(f"{where}{report.rule_files} rule files{overrides} valid{warned}", err=True)
+        failed = failed or bool(report.problems)
+        warned_any = warned_any or bool(report.warnings)
+    if failed or (strict and warned_any):
         raise typer.Exit(1)
 
 
-@rules_app.command("test")
-def rules_test(
-    directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
-) -> None:
-    """Run every rule's own test cases (`tests: match / no_match` in the rule file)."""
+@rules_app.command("test", cls=PlainCommand)
+def rules_test(rules: RulesOpt = None, directory: FormerDirArg = None) -> None:
+    """Run the test cases each rule carries (`tests: match / no_match` in the rule file): those of the --rules
+    packs, or of the bundled pack."""
     from checker.engine.ruletests import run_rule_tests
 
     try:
-        outcomes = run_rule_tests([directory] if directory else [])
+        outcomes = run_rule_tests(_rule_dirs(rules, directory))
     except RxcheckError as exc:
         fail(str(exc).splitlines()[0])
     failures = [o for o in outcomes if not o.passed]
@@ -516,16 +530,17 @@ def rules_test(
         raise typer.Exit(1)
 
 
-@rules_app.command("list")
+@rules_app.command("list", cls=PlainCommand)
 def rules_list(rules: RulesOpt = None) -> None:
-    """List the effective rules: id, kind, severity, weight, name."""
+    """List the effective rules (the bundled pack with the --rules packs layered over it): id, kind, severity,
+    weight, name."""
     checker = make_checker(rules)
     typer.echo(f"rules version {checker.pack.version}")
     for rule in checker.pack.active():
         typer.echo(f"{rule.id:<40} {rule.kind:<12} {rule.severity:<8} {rule.weight:>5g}  {rule.name}")
 
 
-@rules_app.command("schema")
+@rules_app.command("schema", cls=PlainCommand)
 def rules_schema() -> None:
     """Print the JSON Schema that rule files follow."""
     import json
@@ -535,7 +550,7 @@ def rules_schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2))
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def serve(
     host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to listen on.")] = 8000,
