@@ -91,7 +91,13 @@ SaveOpt = Annotated[
     typer.Option("--save-warc", metavar="FILE", help="Record every request and response of this run into a WARC."),
 ]
 JurisdictionOpt = Annotated[
-    Jurisdiction, typer.Option("--jurisdiction", help="Whose rules apply; auto reads the site's own signals.")
+    Jurisdiction,
+    typer.Option(
+        "--jurisdiction",
+        help="Whose rules apply. GB, EU, US or CA: as given (the report says 'given'). auto: read from the site's "
+        "own signals (the report says 'assumed'), or unknown when they name none clearly, and then only the rules "
+        "for every jurisdiction apply.",
+    ),
 ]
 
 
@@ -351,13 +357,13 @@ def audit(
             if not path.is_file():
                 fail(f"no such file: {source}")
             with path.open(encoding="utf-8", errors="replace") as counting:
-                total = sum(1 for url in audit_urls(counting) if url not in skip)
+                total = sum(1 for _, url in audit_urls(counting) if url not in skip)
             lines = stack.enter_context(path.open(encoding="utf-8", errors="replace"))
 
         def on_problem(number: int, reason: str) -> None:
             typer.echo(f"rxcheck: {source}:{number}: {reason}", err=True)
 
-        urls = (url for url in audit_urls(lines, on_problem) if url not in skip)
+        urls = ((index, url) for index, url in audit_urls(lines, on_problem) if url not in skip)
         appending = resume and out is not None and out.exists() and out.stat().st_size > 0
         stream = stack.enter_context(out.open("a" if appending else "w", encoding="utf-8")) if out else sys.stdout
         if fmt is Format.csv and not appending:
