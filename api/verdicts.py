@@ -20,7 +20,7 @@ from checker.errors import BlockedAddress, FetchTimeout, RxcheckError
 from checker.fetch import Fetcher
 from checker.fetch.guard import DEFAULT_PORTS
 from checker.fetch.slots import KeyedSlots
-from checker.result import ErrorInfo, Result
+from checker.result import ErrorInfo, Result, asked_source
 from checker.urls import site_key
 from checker.verdict import UNREACHABLE_SCORE
 
@@ -121,6 +121,7 @@ class VerdictService:
             verdict="unreachable",
             risk_score=UNREACHABLE_SCORE,
             jurisdiction=jurisdiction,
+            jurisdiction_source=asked_source(jurisdiction),
             rules_version=self.rules_version,
             error=error,
         )

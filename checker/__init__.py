@@ -1,8 +1,11 @@
 """rxcheck: online pharmacy legitimacy checker.
 
-from checker import Checker, open_fetcher
+from checker import Checker, check_sync, open_fetcher, to_text
 
-async with open_fetcher(replay="fixtures/sites.warc.gz") as fetcher:
+result = check_sync("https://www.hartwellpharmacy.co.uk/", replay="fixtures/sites.warc.gz")
+print(to_text(result))
+
+async with open_fetcher(replay=Path("fixtures/sites.warc.gz")) as fetcher:  # many sites, one event loop
     result = await Checker().check("https://www.hartwellpharmacy.co.uk/", fetcher)
 print(result.verdict, result.risk_score)
 """
@@ -24,7 +27,9 @@ if TYPE_CHECKING:
     )  # fmt: skip
     from checker.fetch.factory import open_fetcher
     from checker.pipeline import Checker
+    from checker.report import to_text
     from checker.result import Evidence, Finding, Result
+    from checker.sync import check_sync
 
 __version__ = "0.1.0"
 
@@ -35,6 +40,7 @@ _HOMES = {
     "InvalidURL": "checker.errors", "NotInArchive": "checker.errors", "RuleError": "checker.errors",
     "RxcheckError": "checker.errors", "open_fetcher": "checker.fetch.factory", "Checker": "checker.pipeline",
     "Evidence": "checker.result", "Finding": "checker.result", "Result": "checker.result",
+    "check_sync": "checker.sync", "to_text": "checker.report",
 }  # fmt: skip
 
 
@@ -57,5 +63,7 @@ __all__ = [
     "RuleError",
     "RxcheckError",
     "__version__",
+    "check_sync",
     "open_fetcher",
+    "to_text",
 ]

@@ -17,7 +17,7 @@ from checker.errors import InvalidURL
 from checker.fetch import Fetcher
 from checker.fetch.guard import normalize_target
 from checker.pipeline import Checker
-from checker.result import ErrorInfo, Result
+from checker.result import ErrorInfo, Result, asked_source
 from checker.urls import normalize_url
 from checker.verdict import UNREACHABLE_SCORE
 
@@ -33,8 +33,8 @@ def read_urls(lines: Iterable[str]) -> Iterator[str]:
 COMMENT_AFTER = re.compile(r"\s+#")  # `https://shop.example/  # from the Q3 list`
 
 
-def audit_urls(lines: Iterable[str], on_problem: Callable[[int, str], None] | None = None) -> Iterator[str]:
-    """The URLs of a list to audit, each once: malformed and duplicate lines are skipped.
+def audit_urls(lines: Iterable[str], on_problem: Callable[[int, str], None] | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, URL) for the URLs of a list to audit, each once: malformed and duplicate lines are skipped.
 
     `on_problem(line_number, reason)` is called once for each line skipped. Duplicates are recognised by the URL
     normalised (`shop.example` and `https://shop.example/` are one site); only a 16-byte digest of each URL is
@@ -54,7 +54,7 @@ def audit_urls(lines: Iterable[str], on_problem: Callable[[int, str], None] | No
             if on_problem is not None:
                 on_problem(number, f"skipped: {url[:200]!r} repeats line {first}")
             continue
-        yield url
+        yield number, url
 
 
 def _numbered_urls(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -124,7 +124,7 @@ def _drop_partial_last_line(path: Path) -> None:
 
 
 async def audit(
-    urls: Iterable[str],
+    urls: Iterable[str | tuple[int, str]],
     checker: Checker,
     fetcher: Fetcher,
     *,
@@ -134,20 +134,24 @@ async def audit(
 ) -> Counter[str]:
     """Check every URL, calling `on_result` as each finishes. One failing site never stops the audit.
 
-    The URL iterable is consumed lazily through a bounded queue, so memory stays flat for any list length.
+    Each item is a URL, or (input index, URL) as `audit_urls` gives them: the index is then the result's
+    `input_index`, so results, which finish in any order, can be joined back to the list. The iterable is consumed
+    lazily through a bounded queue, so memory stays flat for any list length.
     """
-    queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=concurrency * 2)
+    queue: asyncio.Queue[tuple[int | None, str] | None] = asyncio.Queue(maxsize=concurrency * 2)
     counts: Counter[str] = Counter()
 
     async def worker() -> None:
-        while (url := await queue.get()) is not None:
+        while (item := await queue.get()) is not None:
+            index, url = item
             result = await _check_one(checker, fetcher, url, jurisdiction)
+            result.input_index = index
             counts[result.verdict] += 1
             on_result(result)
 
     async def produce(workers: int) -> None:
-        for url in urls:
-            await queue.put(url)
+        for item in urls:
+            await queue.put(item if isinstance(item, tuple) else (None, item))
         for _ in range(workers):
             await queue.put(None)
 
@@ -168,7 +172,7 @@ async def _check_one(checker: Checker, fetcher: Fetcher, url: str, jurisdiction:
         log.exception("internal error while checking %s", url)
         return Result(
             url=url, verdict="unreachable", risk_score=UNREACHABLE_SCORE, jurisdiction=jurisdiction,
-            rules_version=checker.pack.version,
+            jurisdiction_source=asked_source(jurisdiction), rules_version=checker.pack.version,
             error=ErrorInfo(type="internal_error", message=f"internal error ({type(exc).__name__}); see the log"),
         )  # fmt: skip
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from checker import report
+from checker.cli_help import PlainCommand, PlainGroup
 from checker.errors import RxcheckError
 from checker.fetch.factory import open_fetcher
 from checker.result import VERDICT_RANK
@@ -23,18 +24,24 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=PlainGroup,
 )
-rules_app = typer.Typer(help="Validate, test and list rule packs.", no_args_is_help=True)
+rules_app = typer.Typer(help="Validate, test and list rule packs.", no_args_is_help=True, cls=PlainGroup)
 app.add_typer(rules_app, name="rules")
 
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
 
+        from checker import __version__
         from checker.engine.loader import load_pack
 
-        typer.echo(f"rxcheck {version('rxcheck')} (rules {load_pack().version})")
+        try:
+            installed = version("rxcheck")
+        except PackageNotFoundError:  # run from a checkout, not installed
+            installed = __version__
+        typer.echo(f"rxcheck {installed} (rules {load_pack().version})")
         raise typer.Exit()
 
 
@@ -68,16 +75,29 @@ class Jurisdiction(StrEnum):
 
 RulesOpt = Annotated[
     list[Path] | None,
-    typer.Option("--rules", help="A local rule pack layered over the bundled one (repeatable).", file_okay=False),
+    typer.Option(
+        "--rules",
+        metavar="DIR",
+        help="A local rule pack layered over the bundled one (repeatable; default: the bundled pack alone).",
+        file_okay=False,
+    ),
 ]
 ReplayOpt = Annotated[
-    Path | None, typer.Option("--replay", help="Answer every request from this WARC archive (no network).")
+    Path | None,
+    typer.Option("--replay", metavar="WARC", help="Answer every request from this WARC archive (no network)."),
 ]
 SaveOpt = Annotated[
-    Path | None, typer.Option("--save-warc", help="Record every request and response of this run into a WARC.")
+    Path | None,
+    typer.Option("--save-warc", metavar="FILE", help="Record every request and response of this run into a WARC."),
 ]
 JurisdictionOpt = Annotated[
-    Jurisdiction, typer.Option("--jurisdiction", help="Whose rules apply; auto reads the site's own signals.")
+    Jurisdiction,
+    typer.Option(
+        "--jurisdiction",
+        help="Whose rules apply. GB, EU, US or CA: as given (the report says 'given'). auto: read from the site's "
+        "own signals (the report says 'assumed'), or unknown when they name none clearly, and then only the rules "
+        "for every jurisdiction apply.",
+    ),
 ]
 
 
@@ -100,7 +120,11 @@ def _proxy_url(value: str | None) -> str | None:
 ProxyOpt = Annotated[
     str | None,
     typer.Option(
-        "--proxy", envvar="RXCHECK_PROXY", callback=_proxy_url, help="HTTP(S) proxy URL (default: HTTP(S)_PROXY)."
+        "--proxy",
+        metavar="URL",
+        envvar="RXCHECK_PROXY",
+        callback=_proxy_url,
+        help="HTTP(S) proxy URL (default: HTTP(S)_PROXY).",
     ),
 ]
 ProxyNamesOpt = Annotated[
@@ -112,16 +136,28 @@ ProxyNamesOpt = Annotated[
 ]
 PortsOpt = Annotated[
     str | None,
-    typer.Option("--ports", help="Ports that may be fetched, e.g. 80,443,8080, or 'any' (default: 80,443)."),
+    typer.Option(
+        "--ports", metavar="PORTS", help="Ports that may be fetched, e.g. 80,443,8080, or 'any' (default: 80,443)."
+    ),
 ]
 PageTimeoutOpt = Annotated[
-    float, typer.Option("--page-timeout", min=0.1, help="Seconds one page may take in total, redirects included.")
+    float,
+    typer.Option(
+        "--page-timeout", metavar="SECONDS", min=0.1, help="Seconds one page may take in total, redirects included."
+    ),
 ]
-SiteTimeoutOpt = Annotated[float, typer.Option("--site-timeout", min=0.1, help="Seconds one whole site may take.")]
+SiteTimeoutOpt = Annotated[
+    float, typer.Option("--site-timeout", metavar="SECONDS", min=0.1, help="Seconds one whole site may take.")
+]
 MaxBodyOpt = Annotated[
-    int, typer.Option("--max-body-bytes", min=1, help="Largest page body accepted, counted after decompression.")
+    int,
+    typer.Option(
+        "--max-body-bytes", metavar="BYTES", min=1, help="Largest page body accepted, counted after decompression."
+    ),
 ]
-CaOpt = Annotated[Path | None, typer.Option("--ca-bundle", help="CA bundle file for TLS (corporate networks).")]
+CaOpt = Annotated[
+    Path | None, typer.Option("--ca-bundle", metavar="FILE", help="CA bundle file for TLS (corporate networks).")
+]
 PrivateOpt = Annotated[
     bool,
     typer.Option(
@@ -131,11 +167,15 @@ PrivateOpt = Annotated[
         "addresses stay refused.",
     ),
 ]
-PagesOpt = Annotated[int, typer.Option("--max-pages", min=1, max=50, help="Pages fetched per site.")]
+PagesOpt = Annotated[int, typer.Option("--max-pages", metavar="N", min=1, max=50, help="Pages fetched per site.")]
 RobotsOpt = Annotated[bool, typer.Option("--robots/--no-robots", help="Obey robots.txt.")]
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="SQLite file, or postgresql://user@host/db (default: $RXCHECK_DB or ./rxcheck.sqlite)."),
+    typer.Option(
+        "--db",
+        metavar="DB",
+        help="SQLite file, or postgresql://user@host/db (default: $RXCHECK_DB or ./rxcheck.sqlite).",
+    ),
 ]
 
 
@@ -182,9 +222,11 @@ def make_limits(ports: str | None, page_timeout: float, site_timeout: float, max
                        max_body_bytes=max_body_bytes)  # fmt: skip
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def check(
-    url: Annotated[str, typer.Argument(help="The pharmacy website to check, e.g. https://shop.example/")],
+    url: Annotated[
+        str, typer.Argument(metavar="URL", help="The pharmacy website to check, e.g. https://shop.example/")
+    ],
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     replay: ReplayOpt = None,
     save_warc: SaveOpt = None,
@@ -231,10 +273,14 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def audit(
-    source: Annotated[str, typer.Argument(help="A file with one URL per line, or - for standard input.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Write results here (default: standard output).")] = None,
+    source: Annotated[
+        str, typer.Argument(metavar="FILE", help="A file with one URL per line, or - for standard input.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write results here (default: standard output).")
+    ] = None,
     fmt: Annotated[
         Format,
         typer.Option("--format", help="jsonl (full results), csv (one summary row) or html (a report; needs --out)."),
@@ -243,7 +289,9 @@ def audit(
     save_warc: SaveOpt = None,
     rules: RulesOpt = None,
     jurisdiction: JurisdictionOpt = Jurisdiction.auto,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Sites checked at once.")] = 8,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", metavar="N", min=1, max=256, help="Sites checked at once.")
+    ] = 8,
     resume: Annotated[bool, typer.Option("--resume", help="Skip URLs already in --out; append the rest.")] = False,
     proxy: ProxyOpt = None,
     ca_bundle: CaOpt = None,
@@ -261,7 +309,9 @@ def audit(
     db: DbOpt = None,
     api_key: Annotated[
         str | None,
-        typer.Option("--api-key", envvar="RXCHECK_API_KEY", help="With --queue: the API key that may follow it."),
+        typer.Option(
+            "--api-key", metavar="KEY", envvar="RXCHECK_API_KEY", help="With --queue: the API key that may follow it."
+        ),
     ] = None,
 ) -> None:
     """Check every URL in a list; results stream out as each site finishes.
@@ -269,7 +319,7 @@ def audit(
     Each result is written as one complete, flushed line. Duplicate and malformed lines of the list are reported on
     standard error, with their line numbers, and skipped. After a crash, `--resume` checks only what is missing.
     With --queue, the list is streamed into the database instead and the audit's id printed; follow it with
-    `GET /v1/audits/{id}` (using --api-key's key).
+    `GET /v1/audits/` and that id (using --api-key's key).
     """
     from checker.audit import audit as run_audit
     from checker.audit import audit_urls, done_urls, write_line
@@ -307,13 +357,13 @@ def audit(
             if not path.is_file():
                 fail(f"no such file: {source}")
             with path.open(encoding="utf-8", errors="replace") as counting:
-                total = sum(1 for url in audit_urls(counting) if url not in skip)
+                total = sum(1 for _, url in audit_urls(counting) if url not in skip)
             lines = stack.enter_context(path.open(encoding="utf-8", errors="replace"))
 
         def on_problem(number: int, reason: str) -> None:
             typer.echo(f"rxcheck: {source}:{number}: {reason}", err=True)
 
-        urls = (url for url in audit_urls(lines, on_problem) if url not in skip)
+        urls = ((index, url) for index, url in audit_urls(lines, on_problem) if url not in skip)
         appending = resume and out is not None and out.exists() and out.stat().st_size > 0
         stream = stack.enter_context(out.open("a" if appending else "w", encoding="utf-8")) if out else sys.stdout
         if fmt is Format.csv and not appending:
@@ -349,10 +399,14 @@ def audit(
         _write_html_report(out, report_out)
 
 
-@app.command("report")
+@app.command("report", cls=PlainCommand)
 def html_report(
-    results: Annotated[Path, typer.Argument(help="An audit's results (JSON Lines, as `audit` writes them).")],
-    out: Annotated[Path | None, typer.Option("--out", help="The HTML file to write (default: RESULTS.html).")] = None,
+    results: Annotated[
+        Path, typer.Argument(metavar="RESULTS", help="An audit's results (JSON Lines, as `audit` writes them).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="The HTML file to write (default: RESULTS.html).")
+    ] = None,
 ) -> None:
     """Turn audit results into one self-contained HTML report: summary, charts, every finding with its evidence."""
     _write_html_report(results, out or results.with_suffix(".html"))
@@ -421,43 +475,57 @@ class _progress:
         self.bar.advance(self.task)
 
 
-@rules_app.command("validate")
+# The spelling before `--rules`: a rule pack directory as an argument, still accepted.
+FormerDirArg = Annotated[Path | None, typer.Argument(metavar="DIR", hidden=True)]
+
+
+def _rule_dirs(rules: list[Path] | None, directory: Path | None) -> list[Path]:
+    return [*(rules or ()), *([directory] if directory else [])]
+
+
+@rules_app.command("validate", cls=PlainCommand)
 def rules_validate(
-    directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
+    rules: RulesOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")] = False,
+    directory: FormerDirArg = None,
 ) -> None:
     """Check a whole pack: every rule file, its patterns and selectors, `overrides.yaml` and reference files.
     Problems (exit 1) are listed on stdout with file and line; warnings (on stderr) name what is never used."""
     from checker.engine.loader import validate_pack
     from checker.reference import bundled_rules_dir
 
-    directory = directory or bundled_rules_dir()
-    if not directory.is_dir():
-        fail(f"no such rule directory: {directory}")
-    report = validate_pack(directory)
-    for problem in report.problems:
-        typer.echo(problem)
-    for warning in report.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    overrides = " and overrides.yaml" if report.has_overrides else ""
-    warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
-    if report.problems:
-        typer.echo(f"{len(report.problems)} problem(s) in {report.rule_files} rule files{overrides}{warned}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{report.rule_files} rule files{overrides} valid{warned}", err=True)
-    if strict and report.warnings:
+    directories = _rule_dirs(rules, directory) or [bundled_rules_dir()]
+    for missing in (d for d in directories if not d.is_dir()):
+        fail(f"no such rule directory: {missing}")
+    failed = warned_any = False
+    for pack_dir in directories:
+        report = validate_pack(pack_dir)
+        for problem in report.problems:
+            typer.echo(problem)
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        where = f"{pack_dir}: " if len(directories) > 1 else ""
+        overrides = " and overrides.yaml" if report.has_overrides else ""
+        warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+        if report.problems:
+            typer.echo(f"{where}{len(report.problems)} problem(s) in {report.rule_files} rule files{overrides}{warned}",
+                       err=True)  # fmt: skip
+        else:
+            typer.echo(f"{where}{report.rule_files} rule files{overrides} valid{warned}", err=True)
+        failed = failed or bool(report.problems)
+        warned_any = warned_any or bool(report.warnings)
+    if failed or (strict and warned_any):
         raise typer.Exit(1)
 
 
-@rules_app.command("test")
-def rules_test(
-    directory: Annotated[Path | None, typer.Argument(help="A rule pack directory (default: the bundled pack).")] = None,
-) -> None:
-    """Run every rule's own test cases (`tests: match / no_match` in the rule file)."""
+@rules_app.command("test", cls=PlainCommand)
+def rules_test(rules: RulesOpt = None, directory: FormerDirArg = None) -> None:
+    """Run the test cases each rule carries (`tests: match / no_match` in the rule file): those of the --rules
+    packs, or of the bundled pack."""
     from checker.engine.ruletests import run_rule_tests
 
     try:
-        outcomes = run_rule_tests([directory] if directory else [])
+        outcomes = run_rule_tests(_rule_dirs(rules, directory))
     except RxcheckError as exc:
         fail(str(exc).splitlines()[0])
     failures = [o for o in outcomes if not o.passed]
@@ -468,16 +536,17 @@ def rules_test(
         raise typer.Exit(1)
 
 
-@rules_app.command("list")
+@rules_app.command("list", cls=PlainCommand)
 def rules_list(rules: RulesOpt = None) -> None:
-    """List the effective rules: id, kind, severity, weight, name."""
+    """List the effective rules (the bundled pack with the --rules packs layered over it): id, kind, severity,
+    weight, name."""
     checker = make_checker(rules)
     typer.echo(f"rules version {checker.pack.version}")
     for rule in checker.pack.active():
         typer.echo(f"{rule.id:<40} {rule.kind:<12} {rule.severity:<8} {rule.weight:>5g}  {rule.name}")
 
 
-@rules_app.command("schema")
+@rules_app.command("schema", cls=PlainCommand)
 def rules_schema() -> None:
     """Print the JSON Schema that rule files follow."""
     import json
@@ -487,10 +556,10 @@ def rules_schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2))
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to listen on.")] = 8000,
     replay: ReplayOpt = None,
     db: DbOpt = None,
     rules: RulesOpt = None,
@@ -507,13 +576,17 @@ def serve(
         fail(str(exc).splitlines()[0])
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def worker(
     db: DbOpt = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Sites checked at once.")] = 8,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", metavar="N", min=1, max=256, help="Sites checked at once.")
+    ] = 8,
     replay: ReplayOpt = None,
     rules: RulesOpt = None,
-    name: Annotated[str | None, typer.Option("--name", help="This worker's name in the queue's records.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="This worker's name in the queue's records.")
+    ] = None,
 ) -> None:
     """Run distributed audit jobs from a PostgreSQL database (start as many as you like, on any machine)."""
     import logging

@@ -15,7 +15,7 @@ from checker.errors import RxcheckError
 from checker.facts import Facts
 from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Fetcher
-from checker.result import ErrorInfo, Finding, PageSummary, Result
+from checker.result import ErrorInfo, Finding, PageSummary, Result, asked_source
 from checker.sitetype import decide_site_type, untested_site_type
 from checker.snapshot import Site
 from checker.urls import normalize_url
@@ -53,8 +53,8 @@ class Checker:
         if override is not None:
             return Result(
                 url=url, verdict=override.entry.verdict, risk_score=override.score, jurisdiction=jurisdiction,
-                rules_version=self.pack.version, findings=[override.finding(start_url)],
-                verdict_reason=override.reason,
+                jurisdiction_source=asked_source(jurisdiction), rules_version=self.pack.version,
+                findings=[override.finding(start_url)], verdict_reason=override.reason,
                 site_type=untested_site_type(
                     "information" if override.entry.verdict == "not_a_pharmacy" else "pharmacy",
                     "the operator of this checker fixed its verdict", start_url, override.entry.reason,
@@ -69,7 +69,7 @@ class Checker:
     def assess(self, site: Site, jurisdiction: str = "auto") -> Result:
         """Facts, rules and verdict for a site already fetched."""
         facts, ctx, findings = self.findings(site, jurisdiction)
-        jurisdiction = ctx.jurisdiction
+        source = "inferred" if jurisdiction == "auto" else "given"
         site_type = decide_site_type(site, facts, findings, self.pack)
         judgement = judge(findings, site_type, self.policy)
         findings = sorted(judgement.findings, key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))
@@ -78,7 +78,8 @@ class Checker:
             final_url=site.final_url,
             verdict=judgement.verdict,
             risk_score=judgement.score,
-            jurisdiction=jurisdiction,
+            jurisdiction=ctx.jurisdiction,
+            jurisdiction_source=source,
             rules_version=self.pack.version,
             site_type=site_type,
             verdict_reason=judgement.reason,
@@ -103,6 +104,7 @@ class Checker:
             verdict="unreachable",
             risk_score=UNREACHABLE_SCORE,
             jurisdiction=jurisdiction,
+            jurisdiction_source=asked_source(jurisdiction),
             rules_version=self.pack.version,
             error=ErrorInfo(type=exc.type, message=str(exc), status=exc.status),
             verdict_reason=f"unreachable: {exc}",

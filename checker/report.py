@@ -9,7 +9,8 @@ from checker.result import Finding, Result, SiteType
 
 CSV_FIELDS = [
     "url", "final_url", "verdict", "risk_score", "jurisdiction", "rules_version", "checked_at",
-    "error", "red_flags", "trust_signals", "pages", "site_type", "verdict_reason",
+    "error", "red_flags", "trust_signals", "pages", "site_type", "verdict_reason", "jurisdiction_source",
+    "input_index",
 ]  # fmt: skip
 VERDICT_LABELS = {
     "legitimate": "LEGITIMATE",
@@ -75,6 +76,23 @@ def _site_type_lines(site_type: SiteType) -> list[str]:
     return lines
 
 
+def jurisdiction_label(result: Result) -> str:
+    """The jurisdiction as the text and HTML reports name it, saying whether it was given or assumed."""
+    where, source = result.jurisdiction, result.jurisdiction_source
+    if source == "given":
+        return f"jurisdiction given: {where}"
+    if source == "inferred" and where == "unknown":
+        return (
+            "jurisdiction assumed: unknown (the site's own signals name none clearly; only rules for every "
+            "jurisdiction applied)"
+        )
+    if source == "inferred":
+        return f"jurisdiction assumed: {where} (from the site's own signals)"
+    if source == "undecided":
+        return "jurisdiction: not decided (the site was not read)"
+    return f"jurisdiction: {where}"  # a result written before the source was recorded
+
+
 def to_text(result: Result) -> str:
     head = f"{result.url}: {VERDICT_LABELS[result.verdict]} (risk {result.risk_score}/100)"
     lines = [head, f"  {result.verdict_reason or VERDICT_EXPLAINED[result.verdict]}"]
@@ -84,7 +102,7 @@ def to_text(result: Result) -> str:
         lines += _site_type_lines(result.site_type)
     if result.final_url and result.final_url != result.url:
         lines.append(f"  final address: {result.final_url}")
-    lines.append(f"  jurisdiction assumed: {result.jurisdiction}   rules: {result.rules_version}")
+    lines.append(f"  {jurisdiction_label(result)}   rules: {result.rules_version}")
     if result.error:
         lines.append(f"  error ({result.error.type}): {result.error.message}")
     red, trust = result.red_flags(), result.trust_signals()
@@ -108,6 +126,7 @@ def to_csv_row(result: Result) -> str:
         result.rules_version, result.checked_at, result.error.message if result.error else "",
         ";".join(f.rule for f in result.red_flags()), ";".join(f.rule for f in result.trust_signals()),
         len(result.pages), result.site_type.type if result.site_type else "", result.verdict_reason,
+        result.jurisdiction_source or "", "" if result.input_index is None else result.input_index,
     ])  # fmt: skip
 
 

@@ -24,7 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from checker.errors import RxcheckError
-from checker.report import VERDICT_EXPLAINED, VERDICT_LABELS
+from checker.report import VERDICT_EXPLAINED, VERDICT_LABELS, jurisdiction_label
 from checker.result import Result
 
 VERDICT_ORDER = ("rogue", "suspicious", "unreachable", "legitimate", "not_a_pharmacy")  # worst first
@@ -273,7 +273,10 @@ def _environment() -> jinja2.Environment:
     env.tests["web_url"] = is_web_url
     env.filters["short_url"] = short_url
     env.globals.update(
-        VERDICT_LABELS=VERDICT_LABELS, VERDICT_EXPLAINED=VERDICT_EXPLAINED, EVIDENCE_SHOWN=EVIDENCE_SHOWN
+        VERDICT_LABELS=VERDICT_LABELS,
+        VERDICT_EXPLAINED=VERDICT_EXPLAINED,
+        EVIDENCE_SHOWN=EVIDENCE_SHOWN,
+        jurisdiction_label=jurisdiction_label,
     )
     return env
 

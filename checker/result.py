@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Verdict = Literal["legitimate", "suspicious", "rogue", "not_a_pharmacy", "unreachable"]
 Kind = Literal["red_flag", "trust_signal"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
+# Where a result's jurisdiction came from: named by the caller, read from the site's own signals, or not decided
+# (the site was not read: unreachable, or an operator's fixed verdict; the jurisdiction is then "auto").
+JurisdictionSource = Literal["given", "inferred", "undecided"]
 
 # Order used by `--fail-on` and by summaries: higher is worse.
 VERDICT_RANK: dict[str, int] = {
@@ -88,7 +91,15 @@ class Result(BaseModel):
     final_url: str | None = None
     verdict: Verdict
     risk_score: int = Field(ge=0, le=100)
-    jurisdiction: str
+    jurisdiction: str = Field(
+        description="Whose rules applied: GB, EU, US or CA; `unknown` when the site's own signals named none clearly "
+        "(only rules for every jurisdiction applied); `auto` when it was not decided."
+    )
+    jurisdiction_source: JurisdictionSource | None = Field(
+        default=None,
+        description="`given` by the caller, `inferred` from the site, or `undecided`; null in results "
+        "written before this field was added.",
+    )
     rules_version: str
     checked_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     error: ErrorInfo | None = None
@@ -97,9 +108,25 @@ class Result(BaseModel):
     pages: list[PageSummary] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
+    input_index: int | None = Field(
+        default=None,
+        description="In an audit: the line of the input list this URL is on (1-based, every line "
+        "counted: a CSV header, blank lines and comments too), to join results back to the list; null elsewhere.",
+    )
+
+    @model_validator(mode="after")
+    def _undecided_when_auto(self) -> Result:
+        if self.jurisdiction_source is None and self.jurisdiction == "auto":
+            self.jurisdiction_source = "undecided"
+        return self
 
     def red_flags(self) -> list[Finding]:
         return [f for f in self.findings if f.kind == "red_flag"]
 
     def trust_signals(self) -> list[Finding]:
         return [f for f in self.findings if f.kind == "trust_signal"]
+
+
+def asked_source(jurisdiction: str) -> JurisdictionSource:
+    """The source of a jurisdiction as asked for, before the site is read: `auto` is not decided yet."""
+    return "undecided" if jurisdiction == "auto" else "given"

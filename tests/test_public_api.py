@@ -4,7 +4,7 @@ import checker
 def test_public_names_are_pinned():
     assert checker.__all__ == [
         "BlockedAddress", "Checker", "Evidence", "FetchError", "FetchTimeout", "Finding", "InvalidURL",
-        "NotInArchive", "Result", "RuleError", "RxcheckError", "__version__", "open_fetcher",
+        "NotInArchive", "Result", "RuleError", "RxcheckError", "__version__", "check_sync", "open_fetcher", "to_text",
     ]  # fmt: skip
     for name in checker.__all__:
         assert hasattr(checker, name)
