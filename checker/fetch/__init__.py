@@ -6,6 +6,7 @@ Both follow redirects themselves and return every hop, so a run can be recorded 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,13 @@ class Fetcher(Protocol):
 
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# An HTML page whose <meta http-equiv="refresh"> sends the browser elsewhere within seconds is a redirect too: the
+# doorway pages of pharmacy spam use it. Only the head of the page is read, and a long delay is a reload timer.
+MAX_REFRESH_DELAY_S = 10
+REFRESH_SCAN_BYTES = 32_768
+META_REFRESH = re.compile(rb"<meta\b[^>]{0,500}?http-equiv\s*=\s*[\"']?refresh\b[^>]{0,1000}>", re.IGNORECASE)
+CONTENT_ATTRIBUTE = re.compile(rb"\bcontent\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
+REFRESH_CONTENT = re.compile(r"\s*(\d{1,6})(?:\.\d*)?\s*(?:[;,]\s*(?:url\s*=\s*)?['\"]?([^'\"]*))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ def redirect_target(hop: Exchange) -> str | None:
     Raises ProtocolFailed for a malformed Location, BlockedAddress for another scheme than http/https.
     """
     if hop.status not in REDIRECT_STATUSES:
-        return None
+        return refresh_target(hop)
     location = (hop.header("location") or "").strip()
     if not location:
         return None
@@ -115,6 +123,33 @@ def redirect_target(hop: Exchange) -> str | None:
     if target.scheme not in ("http", "https"):
         raise BlockedAddress(f"refused redirect from {hop.url} to {target}: only http and https are followed")
     return str(target.copy_with(fragment=None))
+
+
+def refresh_target(hop: Exchange) -> str | None:
+    """Where an HTML page's meta refresh sends the browser within `MAX_REFRESH_DELAY_S`, or None (no refresh, a
+    reload of the same page, a long timer, or a target that is not http(s))."""
+    if not 200 <= hop.status < 300 or "html" not in (hop.header("content-type") or "").lower():
+        return None
+    tag = META_REFRESH.search(hop.body[:REFRESH_SCAN_BYTES])
+    content = CONTENT_ATTRIBUTE.search(tag.group()) if tag else None
+    if content is None:
+        return None
+    raw = next(group for group in content.groups() if group is not None).decode("utf-8", "replace")
+    value = REFRESH_CONTENT.match(raw)
+    if value is None or int(value.group(1)) > MAX_REFRESH_DELAY_S or not (value.group(2) or "").strip():
+        return None
+    try:
+        target = httpx.URL(hop.url).join(value.group(2).strip()).copy_with(fragment=None)
+    except httpx.InvalidURL:
+        return None
+    if target.scheme not in ("http", "https") or str(target) == hop.url:
+        return None
+    return str(target)
+
+
+def _stay(url: str, exchanges: list[Exchange], target: str, exc: FetchError) -> FetchResult:
+    note = f"its meta refresh to {target} was not followed: {exc}"
+    return FetchResult(url, tuple(exchanges), truncated=any(h.truncated for h in exchanges), notes=(note,))
 
 
 async def follow_redirects(
@@ -154,7 +189,17 @@ async def follow_redirects(
             try:
                 target = await check_target(target)
             except FetchError as exc:
+                if hop.status not in REDIRECT_STATUSES:  # a refresh a browser could not follow leaves the page shown
+                    return _stay(url, exchanges, target, exc)
                 exc.partial = PartialFetch(url, tuple(exchanges), failed_url=target)  # type: ignore[attr-defined]
                 raise
         visited[target] += 1
+        if hop.status not in REDIRECT_STATUSES:
+            try:
+                followed = await follow_redirects(
+                    target, fetch_hop, max_redirects=max_redirects - len(exchanges), check_target=check_target
+                )
+            except FetchError as exc:
+                return _stay(url, exchanges, target, exc)
+            return FetchResult(url, (*exchanges, *followed.exchanges), truncated=followed.truncated or hop.truncated)
         current = target

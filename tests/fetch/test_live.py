@@ -421,3 +421,49 @@ async def test_a_redirect_loop_is_told_from_a_cookie_round_trip(httpx_mock: HTTP
             await live.fetch("https://shop.example/a")
         home = await live.fetch("https://shop.example/")
     assert home.redirect_chain == ["https://shop.example/", "https://shop.example/consent", "https://shop.example/"]
+
+
+async def test_a_meta_refresh_within_seconds_is_followed_as_a_redirect(
+    httpx_mock: HTTPXMock, fetcher: LiveFetcher
+) -> None:
+    doorway = '<html><head><meta http-equiv="refresh" content="3; url=https://store.example/?ref=7"></head></html>'
+    httpx_mock.add_response(url="https://club.example/news/", html=doorway)
+    httpx_mock.add_response(url="https://store.example/?ref=7", html="<p>store</p>")
+    result = await fetcher.fetch("https://club.example/news/")
+    assert result.redirect_chain == ["https://club.example/news/", "https://store.example/?ref=7"]
+    assert result.body == b"<p>store</p>"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["300; url=https://store.example/", "0", "5; url=https://club.example/news/", "0; url=javascript:alert(1)"],
+)
+async def test_a_reload_timer_or_a_refresh_to_nowhere_is_not_a_redirect(
+    content: str, httpx_mock: HTTPXMock, fetcher: LiveFetcher
+) -> None:
+    page = f"<html><head><meta http-equiv='refresh' content='{content}'></head><body>news</body></html>"
+    httpx_mock.add_response(url="https://club.example/news/", html=page)
+    result = await fetcher.fetch("https://club.example/news/")
+    assert result.redirect_chain == ["https://club.example/news/"]
+
+
+async def test_a_meta_refresh_that_cannot_be_followed_leaves_the_page(
+    httpx_mock: HTTPXMock, fetcher: LiveFetcher
+) -> None:
+    doorway = '<html><head><meta http-equiv="refresh" content="0; url=https://gone.example/"></head><p>club</p></html>'
+    httpx_mock.add_response(url="https://club.example/", html=doorway)
+    httpx_mock.add_exception(httpx.ConnectError("refused"), url="https://gone.example/")
+    result = await fetcher.fetch("https://club.example/")
+    assert result.redirect_chain == ["https://club.example/"]
+    assert b"club" in result.body
+    assert "meta refresh to https://gone.example/ was not followed" in result.notes[0]
+
+
+async def test_a_meta_refresh_to_a_private_address_is_refused_like_a_redirect(
+    httpx_mock: HTTPXMock, fetcher: LiveFetcher
+) -> None:
+    doorway = '<html><head><meta http-equiv="refresh" content="0; url=http://169.254.169.254/latest/"></head></html>'
+    httpx_mock.add_response(url="https://club.example/", html=doorway)
+    result = await fetcher.fetch("https://club.example/")
+    assert result.redirect_chain == ["https://club.example/"]
+    assert len(httpx_mock.get_requests()) == 1
