@@ -141,7 +141,9 @@ def test_record_count_matches_files(built):
     types = [r["type"] for r in records]
     assert types[0] == "warcinfo" and types.count("warcinfo") == 1
     assert types.count("response") == types.count("request") == len(expected_urls)
-    assert len(expected_urls) <= n_files + n_redirects
+    with_query = {url for url in expected_urls if "?" in url}
+    assert {url.split("?")[0] for url in with_query} <= expected_urls  # each is a copy of a served path
+    assert len(expected_urls - with_query) <= n_files + n_redirects
     assert set(responses(records)) == expected_urls
     assert len(records) == 1 + 2 * len(expected_urls)
     for r in records[1:]:
@@ -214,3 +216,19 @@ def test_committed_archive_is_fresh(built):
             assert committed_file.read_text() == (out.parent / name).read_text(), (
                 f"fixtures/{name} is stale; rerun: python fixtures/build_warc.py"
             )
+
+
+def test_a_page_linked_with_a_query_is_served_as_its_path(tmp_path):
+    site = tmp_path / "doorway"
+    (site / "pages").mkdir(parents=True)
+    (site / "hosts" / "store.example").mkdir(parents=True)
+    (site / "site.yaml").write_text(
+        "url: https://club.example/\nlabel: rogue\njurisdiction: other\nlanguage: en\n"
+        "description: d\nwhy: w\ntraps: []\n"
+    )
+    (site / "pages" / "index.html").write_text(
+        '<html><head><meta http-equiv="refresh" content="0;url=https://store.example/?ref=7"></head></html>'
+    )
+    (site / "hosts" / "store.example" / "index.html").write_text("<p>store</p>")
+    urls = {r.url: r.body for r in bw.site_resources(site, bw.load_site(site))}
+    assert urls["https://store.example/?ref=7"] == urls["https://store.example/"] == b"<p>store</p>"
