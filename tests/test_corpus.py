@@ -1,6 +1,6 @@
 """The labelled corpus: every fixture site replayed and judged against the label a regulator would give it.
 
-Fails unless accuracy is at least 90%, no rogue site is called legitimate or not_a_pharmacy, and no legitimate or
+Fails unless accuracy is at least 95%, no rogue site is called legitimate or not_a_pharmacy, and no legitimate or
 informational site is called rogue. Prints the confusion matrix and each miss (`pytest -s` to see it on success).
 """
 
@@ -48,7 +48,7 @@ def test_corpus_meets_the_bar(judged):
                          if row["label"] in ("legitimate", "not_a_pharmacy") and r.verdict == "rogue"]  # fmt: skip
     assert not rogue_called_safe, f"rogue sites called safe: {rogue_called_safe}\n{text}"
     assert not safe_called_rogue, f"legitimate or informational sites called rogue: {safe_called_rogue}\n{text}"
-    assert accuracy >= 0.9, f"accuracy {accuracy:.0%} is below 90%\n{text}"
+    assert accuracy >= 0.95, f"accuracy {accuracy:.0%} is below 95%\n{text}"
 
 
 def test_every_finding_has_evidence_a_person_can_check(judged):
