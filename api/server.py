@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -64,6 +65,10 @@ def serve(
         logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     app = create_app(settings)
     asyncio.run(_check_database(settings.db_path))
+    # The rule pack and lexicons are a large, permanent heap: out of the collector's sight, a full collection takes
+    # microseconds rather than the ~100 ms that otherwise stalls every connection now and then (the latency tail).
+    gc.collect()
+    gc.freeze()
     config = uvicorn_config(
         app,
         settings,

@@ -57,7 +57,18 @@ class Settings(BaseModel):
     unreachable_ttl_s: int = Field(
         15 * 60, ge=0, description="How long an `unreachable` verdict is cached (outages are often brief)."
     )
-    memory_cache_entries: int = Field(10_000, ge=0, description="Verdicts kept in memory in front of SQLite.")
+    memory_cache_entries: int = Field(
+        10_000, ge=0, description="Verdicts kept in memory, pre-serialised, in front of the database (0: none)."
+    )
+    memory_cache_bytes: int = Field(
+        128 * 1024 * 1024, ge=0, description="Bytes of verdict JSON kept in memory at most (least recent dropped)."
+    )
+    memory_cache_recheck_s: float = Field(
+        5.0,
+        ge=0,
+        description="On PostgreSQL, a verdict in memory is read again from the database once it was last read this "
+        "long ago, so a verdict stored by another process is served within this time.",
+    )
 
     # checking
     verdict_deadline_s: float = Field(45.0, gt=0, description="A fresh verdict past this answers 504.")

@@ -145,6 +145,8 @@ class JudgedSite:
 class Storage(ABC):
     """What the API, the audit runner and the workers need of a database. Every method is one transaction."""
 
+    shared = False  # whether other processes write it too (PostgreSQL): their verdicts must be seen here
+
     @abstractmethod
     async def close(self) -> None: ...
 

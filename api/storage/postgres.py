@@ -87,6 +87,8 @@ MIGRATIONS: list[Callable[[], str]] = [
 class PostgresStorage(Storage):
     """A PostgreSQL database. Open with `await PostgresStorage.open(url)`, close with `await storage.close()`."""
 
+    shared = True
+
     def __init__(self, url: str, pool: AsyncConnectionPool) -> None:
         self.url = url
         self.pool = pool
