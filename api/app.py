@@ -161,10 +161,19 @@ def create_app(
             audits: Audits
             if isinstance(store, PostgresStorage):  # workers check the sites: here audits are only queued
                 audits = await stack.enter_async_context(
-                    QueuedAudits(store, domain_concurrency=settings.domain_concurrency)
+                    QueuedAudits(
+                        store,
+                        domain_concurrency=settings.domain_concurrency,
+                        max_in_flight=settings.max_queued_urls_per_key,
+                    )
                 )
             else:
-                runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
+                runner = AuditRunner(
+                    store=store,
+                    verdicts=verdicts,
+                    concurrency=settings.audit_concurrency,
+                    max_in_flight=settings.max_queued_urls_per_key,
+                )
                 stack.push_async_callback(runner.stop)
                 audits = runner
             services.store, services.verdicts, services.audits = store, verdicts, audits

@@ -17,7 +17,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from functools import cached_property
 
 from pydantic_core import to_json
 
@@ -39,11 +38,11 @@ URL_FIELD = b'{"url":'  # a Result's JSON begins with its URL (the model's first
 class CachedVerdict:
     """One cached verdict: its Result as JSON bytes (what `Result.model_dump_json` wrote), when it was stored.
 
-    `rest` is that JSON after the URL's value and without the closing brace, so the answer for any URL of the site
-    is spliced together without serialising anything (`response_json`)."""
+    `head` is where that JSON's value after the URL begins, so the answer for any URL of the site is spliced
+    together without serialising anything (`response_json`)."""
 
     json: bytes
-    rest: bytes
+    head: int
     stored_at: float
     max_age_s: int
 
@@ -52,18 +51,18 @@ class CachedVerdict:
         json = result.model_dump_json().encode("utf-8")
         head = len(URL_FIELD) + len(to_json(result.url))
         assert json.startswith(URL_FIELD) and json.endswith(b"}"), "a Result's JSON starts with its url"
-        entry = cls(json, json[head:-1], stored_at, max_age_s)
-        entry.__dict__["result"] = result  # already at hand: never parsed back
-        return entry
+        return cls(json, head, stored_at, max_age_s)
 
     def response_json(self, url: str, *, hit: bool, age_s: int) -> bytes:
         """The JSON of `GET /v1/verdict`'s answer (a `VerdictResponse`): this Result shown with the `url` asked
         for, and its `cache` information."""
         cache = b'{"hit":%s,"age_s":%d,"max_age_s":%d}' % (b"true" if hit else b"false", age_s, self.max_age_s)
-        return b"".join((URL_FIELD, to_json(url), self.rest, b',"cache":', cache, b"}"))
+        rest = memoryview(self.json)[self.head : -1]  # the fields after the URL, without the closing brace
+        return b"".join((URL_FIELD, to_json(url), rest, b',"cache":', cache, b"}"))
 
-    @cached_property
+    @property
     def result(self) -> Result:
+        """The Result, parsed from the JSON each time (memory keeps only the bytes, so its bound is honest)."""
         return Result.model_validate_json(self.json)
 
     def age_s(self, now: float) -> int:

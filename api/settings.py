@@ -127,6 +127,12 @@ class Settings(BaseModel):
     crawl_key_burst: int = Field(20, ge=1, description="Crawling verdicts an API key may ask for at once.")
     rate_limit_clients: int = Field(10_000, ge=1, description="Rate-limit buckets kept (least recent dropped).")
     max_urls_per_audit: int = Field(10_000, ge=1, description="URLs one audit may hold.")
+    max_queued_urls_per_key: int = Field(
+        100_000,
+        ge=1,
+        description="URLs one API key may have queued or running at once, over all its audits (more: 429 "
+        "`quota_exceeded`); an audit's URLs count until they are checked or it is cancelled.",
+    )
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1, description="Largest request body accepted.")
     max_urls_per_upload: int = Field(
         1_000_000, ge=1, description="URLs one streamed list (`POST /v1/audits/upload`) may hold, on PostgreSQL."
