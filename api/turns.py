@@ -10,6 +10,7 @@ start-time fair queuing with equal weights. When nothing waits, a newcomer start
 
 The in-process runner keeps turns in memory (`api/jobs.py`); distributed audits keep each owner's next turn in
 PostgreSQL and hand the turn to Procrastinate as the job's priority, negated (it runs the highest priority first).
+That priority is a 32-bit integer: turns last for about two billion URLs queued in one database.
 """
 
 from __future__ import annotations

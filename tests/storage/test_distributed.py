@@ -261,12 +261,17 @@ async def test_a_long_list_streams_in_through_the_upload_route(db: str | Path) -
             created = await http.post("/v1/audits/upload?jurisdiction=gb", content=stream(), headers=AUTH)
             status = (await http.get(f"/v1/audits/{created.json()['id']}", headers=AUTH)).json()
             too_many = await http.post("/v1/audits/upload", content=body + body, headers=AUTH)
+            refused = await http.post("/v1/audits/upload", content=body + b"javascript:alert(1)\n", headers=AUTH)
             anonymous = await http.post("/v1/audits/upload", content=body)
 
     assert created.status_code == 202, created.text
     assert (status["total"], status["jurisdiction"]) == (1200, "GB")
     assert too_many.status_code == 413
     assert too_many.json()["error"]["code"] == "too_many_urls"
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"] == [
+        {"loc": "body.urls.1200", "msg": refused.json()["error"]["details"][0]["msg"], "type": "invalid_url"}
+    ]
     assert anonymous.status_code == 401
     if isinstance(db, str):  # the refused list left nothing behind
         with psycopg.connect(db) as conn:
