@@ -5,10 +5,9 @@
 One queue of pending URLs is shared by all audits and drained by `concurrency` workers, so at most that many
 sites are checked at once server-wide. It is a priority queue ordered by fair turns (`api/turns.py`): the URLs
 of different API keys are checked in round-robin, so a small audit is not stuck behind another key's huge one.
-Each URL goes through the
-verdict service (cache, single-flight, deadline, guard); a refused or failing URL gets an `unreachable`
-result and the audit carries on. On start, every URL still without a result in a queued or running audit
-is queued again, so a restart resumes unfinished audits; finished results are already committed.
+Each URL goes through the verdict service (cache, single-flight, deadline, guard); a refused or failing URL gets
+an `unreachable` result and the audit carries on. On start, every URL still without a result in a queued or
+running audit is queued again, so a restart resumes unfinished audits; finished results are already committed.
 """
 
 from __future__ import annotations
