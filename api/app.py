@@ -20,6 +20,7 @@ from api.cors import JSONErrorCORSMiddleware
 from api.deps import Services
 from api.distributed import QueuedAudits
 from api.errors import install_error_handlers
+from api.fastpath import CachedVerdictMiddleware
 from api.headerlimit import HeaderLimitMiddleware
 from api.headers import SecurityHeadersMiddleware
 from api.jobs import AuditRunner, Audits
@@ -142,6 +143,8 @@ def create_app(
                 ttl_s=settings.cache_ttl_s,
                 unreachable_ttl_s=settings.unreachable_ttl_s,
                 memory_entries=settings.memory_cache_entries,
+                memory_bytes=settings.memory_cache_bytes,
+                recheck_s=settings.memory_cache_recheck_s,
             )
             verdicts = VerdictService(
                 checker=checker,
@@ -158,10 +161,19 @@ def create_app(
             audits: Audits
             if isinstance(store, PostgresStorage):  # workers check the sites: here audits are only queued
                 audits = await stack.enter_async_context(
-                    QueuedAudits(store, domain_concurrency=settings.domain_concurrency)
+                    QueuedAudits(
+                        store,
+                        domain_concurrency=settings.domain_concurrency,
+                        max_in_flight=settings.max_queued_urls_per_key,
+                    )
                 )
             else:
-                runner = AuditRunner(store=store, verdicts=verdicts, concurrency=settings.audit_concurrency)
+                runner = AuditRunner(
+                    store=store,
+                    verdicts=verdicts,
+                    concurrency=settings.audit_concurrency,
+                    max_in_flight=settings.max_queued_urls_per_key,
+                )
                 stack.push_async_callback(runner.stop)
                 audits = runner
             services.store, services.verdicts, services.audits = store, verdicts, audits
@@ -184,6 +196,7 @@ def create_app(
     app.state.services = services
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     install_error_handlers(app)
+    app.add_middleware(CachedVerdictMiddleware, services=services)  # innermost: every other layer still applies
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

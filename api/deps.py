@@ -75,10 +75,15 @@ def _charge(limiter: RateLimiter, bucket: str, what: str) -> None:
         raise ApiError(429, "rate_limited", f"too many {what}; retry in {retry} s", headers={"Retry-After": str(retry)})
 
 
-async def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
-    """Charge the request to its key's or its address's bucket (429 when empty)."""
+def charge_request(request: Request, services: Services) -> None:
+    """Charge the request to its key's or its address's bucket (a 429 `ApiError` when empty)."""
     bucket, keyed = _bucket(request, services)
     _charge(services.key_limiter if keyed else services.ip_limiter, bucket, "requests")
+
+
+async def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
+    """Charge the request to its key's or its address's bucket (429 when empty)."""
+    charge_request(request, services)
 
 
 CrawlCharge = Callable[[], None]

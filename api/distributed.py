@@ -8,6 +8,10 @@
 * A `check_url` job checks one URL. Execution is at least once: a job whose worker died is retried (see
   `api/worker.py`). The result is written and the URL counted done in one statement keyed (audit, position),
   and a URL that already has a result is skipped, so a retry never writes a second row.
+* Fair turns between API keys (`api/turns.py`): each check job's Procrastinate priority is its turn, negated, and
+  workers take the highest priority first, so the URLs of keys with audits queued are checked in round-robin (a
+  small audit submitted behind a huge one starts at once) instead of first come, first served. Queueing the next
+  batch goes before every check (`ENQUEUE_PRIORITY`), so all of an audit's URLs soon hold their turns.
 * Politeness across workers: each check job carries a Procrastinate `lock` named after its registrable domain
   and one of `per_domain` slots; Procrastinate runs one job per lock at a time, so at most that many sites of
   one domain are checked at once in the whole cluster (per-host limits still hold inside each crawl).
@@ -80,22 +84,34 @@ async def enqueue_urls(context: JobContext, audit_id: str, per_domain: int) -> i
 async def enqueue_batch(app: App, storage: PostgresStorage, audit_id: str, per_domain: int) -> int:
     check, more = app.tasks[CHECK_TASK], app.tasks[ENQUEUE_TASK]
 
-    async def defer(connection: Any, batch: list[tuple[int, str]]) -> None:
+    async def defer(connection: Any, owner: str, batch: list[tuple[int, str]]) -> None:
         seen: Counter[str] = Counter()  # a domain's URLs in this batch take its slots in turn
         jobs: list[Job] = []
         start = batch[0][0]
-        for position, url in batch:
+        turn = await storage.reserve_turns(connection, owner, len(batch), serving=await _serving(connection))
+        for offset, (position, url) in enumerate(batch):
             domain = domain_of(url)
             lock = None
             if domain is not None:
                 lock = f"rxcheck:domain:{domain}:{(start + seen[domain]) % per_domain}"
                 seen[domain] += 1
-            jobs.append(check.configure(lock=lock, task_kwargs={"audit_id": audit_id, "position": position}).job)
+            kwargs = {"audit_id": audit_id, "position": position}
+            jobs.append(check.configure(lock=lock, priority=-(turn + offset), task_kwargs=kwargs).job)
         if len(batch) == BATCH:
             jobs.append(more.configure(task_kwargs={"audit_id": audit_id, "per_domain": per_domain}).job)
         await app.job_manager.batch_defer_jobs_async(jobs=jobs, connection=connection)
 
     return await storage.enqueue_next(audit_id, limit=BATCH, enqueue=defer)
+
+
+async def _serving(connection: Any) -> int | None:
+    """The earliest turn among the check jobs still waiting (their priority is the turn negated), or None."""
+    cur = await connection.execute(
+        "SELECT max(priority) FROM procrastinate_jobs WHERE queue_name = %s AND task_name = %s AND status = 'todo'",
+        (QUEUE, CHECK_TASK),
+    )
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else -int(row[0])
 
 
 def make_app() -> App:
@@ -118,9 +134,10 @@ def domain_of(url: str) -> str | None:
 class QueuedAudits:
     """Audits on PostgreSQL: submitted here, checked by workers."""
 
-    def __init__(self, storage: PostgresStorage, *, domain_concurrency: int) -> None:
+    def __init__(self, storage: PostgresStorage, *, domain_concurrency: int, max_in_flight: int | None = None) -> None:
         self._storage = storage
         self._per_domain = domain_concurrency
+        self._max_in_flight = max_in_flight  # per owner: see `Storage.create_audit`
         self._app = make_app()
 
     async def __aenter__(self) -> QueuedAudits:
@@ -141,7 +158,13 @@ class QueuedAudits:
             await self._app.job_manager.batch_defer_jobs_async(jobs=[first.job], connection=connection)
 
         total = await self._storage.create_audit(
-            audit_id, urls, jurisdiction=jurisdiction, owner=owner, now=time.time(), then=start
+            audit_id,
+            urls,
+            jurisdiction=jurisdiction,
+            owner=owner,
+            now=time.time(),
+            then=start,
+            max_in_flight=self._max_in_flight,
         )
         log.info("audit %s: %d URL(s) stored, their jobs being queued", audit_id, total)
         return audit_id

@@ -19,12 +19,14 @@ only; link-local and cloud metadata addresses stay refused whatever the settings
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from checker.fetch.guard import DEFAULT_PORTS, check_url, resolve_checked
 from checker.urls import normalize_url
 
 
+@lru_cache(maxsize=4096)  # a pure function of its text, asked again for every cached lookup of the same URL
 def static_target(url: str, *, allow_private: bool, ports: frozenset[int] | None = DEFAULT_PORTS) -> str:
     """The normalised URL to check. Raises `InvalidURL` or `BlockedAddress` naming what was refused."""
     return check_url(normalize_url(url), allow_private=allow_private, ports=ports)

@@ -3,16 +3,18 @@
 (With PostgreSQL, audits are queued for `rxcheck worker`s instead: `api/distributed.py`.)
 
 One queue of pending URLs is shared by all audits and drained by `concurrency` workers, so at most that many
-sites are checked at once server-wide (audits run first come, first served). Each URL goes through the
-verdict service (cache, single-flight, deadline, guard); a refused or failing URL gets an `unreachable`
-result and the audit carries on. On start, every URL still without a result in a queued or running audit
-is queued again, so a restart resumes unfinished audits; finished results are already committed.
+sites are checked at once server-wide. It is a priority queue ordered by fair turns (`api/turns.py`): the URLs
+of different API keys are checked in round-robin, so a small audit is not stuck behind another key's huge one.
+Each URL goes through the verdict service (cache, single-flight, deadline, guard); a refused or failing URL gets
+an `unreachable` result and the audit carries on. On start, every URL still without a result in a queued or
+running audit is queued again, so a restart resumes unfinished audits; finished results are already committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterable
 from typing import Protocol
 
 from api.storage import PendingURL, Storage, URLs
+from api.turns import first_turn
 from api.verdicts import VerdictService
 
 log = logging.getLogger("rxcheck.api")
@@ -28,17 +31,27 @@ log = logging.getLogger("rxcheck.api")
 class Audits(Protocol):
     """Where `/v1/audits` sends audits: this process's runner, or the queue of distributed workers."""
 
-    async def submit(self, urls: URLs, *, jurisdiction: str, owner: str) -> str: ...
+    async def submit(self, urls: URLs, *, jurisdiction: str, owner: str) -> str:
+        """Store and queue an audit; returns its id. Raises `QuotaExceeded` when the owner has too many URLs
+        queued or running."""
+        ...
 
     async def cancel(self, audit_id: str) -> bool: ...
 
 
 class AuditRunner:
-    def __init__(self, *, store: Storage, verdicts: VerdictService, concurrency: int) -> None:
+    def __init__(
+        self, *, store: Storage, verdicts: VerdictService, concurrency: int, max_in_flight: int | None = None
+    ) -> None:
         self._store = store
         self._verdicts = verdicts
         self._concurrency = concurrency
-        self._queue: asyncio.Queue[PendingURL] = asyncio.Queue()
+        self._max_in_flight = max_in_flight  # per owner: see `Storage.create_audit`
+        self._queue: asyncio.PriorityQueue[tuple[int, int, PendingURL]] = asyncio.PriorityQueue()
+        self._queued = itertools.count()  # ties between equal turns: first queued first
+        self._next_turn: dict[str, int] = {}  # owner -> the turn after its last
+        self._latest = 0  # the turn after every turn handed out
+        self._serving = 0  # the turn of the URL most recently taken by a worker
         self._workers: list[asyncio.Task[None]] = []
         self._started: set[str] = set()  # audits already marked running by this process
         self._failed: set[str] = set()
@@ -48,7 +61,7 @@ class AuditRunner:
         """Queue the unfinished URLs found in the database and start the workers; returns how many."""
         pending = await self._store.pending_urls()
         for item in pending:
-            self._queue.put_nowait(item)
+            self._put([item])
         if pending:
             audits = len({item.audit_id for item in pending})
             log.info("resuming %d audit(s): %d URL(s) to check", audits, len(pending))
@@ -66,10 +79,24 @@ class AuditRunner:
         """Store a new audit and queue its URLs (held in this process's queue); returns its id."""
         audit_id = uuid.uuid4().hex
         urls = [url async for url in urls] if isinstance(urls, AsyncIterable) else list(urls)
-        await self._store.create_audit(audit_id, urls, jurisdiction=jurisdiction, owner=owner, now=time.time())
-        for position, url in enumerate(urls):
-            self._queue.put_nowait(PendingURL(audit_id, position, url, jurisdiction))
+        await self._store.create_audit(
+            audit_id, urls, jurisdiction=jurisdiction, owner=owner, now=time.time(), max_in_flight=self._max_in_flight
+        )
+        self._put([PendingURL(audit_id, position, url, jurisdiction, owner) for position, url in enumerate(urls)])
         return audit_id
+
+    def _put(self, items: list[PendingURL]) -> None:
+        """Queue one owner's URLs on consecutive fair turns."""
+        if not items:
+            return
+        owner = items[0].owner
+        serving = self._serving if not self._queue.empty() else None
+        turn = first_turn(self._next_turn.get(owner, 0), serving=serving, latest=self._latest)
+        for item in items:
+            self._queue.put_nowait((turn, next(self._queued), item))
+            turn += 1
+        self._next_turn[owner] = turn
+        self._latest = max(self._latest, turn)
 
     async def cancel(self, audit_id: str) -> bool:
         """Cancel an audit: URLs not started are skipped, those being checked finish."""
@@ -78,7 +105,7 @@ class AuditRunner:
 
     async def _work(self) -> None:
         while True:
-            item = await self._queue.get()
+            self._serving, _, item = await self._queue.get()
             try:
                 await self._check(item)
             except asyncio.CancelledError:

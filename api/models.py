@@ -11,7 +11,7 @@ from checker.result import Result
 JurisdictionCode = Literal["auto", "GB", "EU", "US", "CA"]  # as checker.pipeline.JURISDICTIONS
 
 
-def _normalize_jurisdiction(value: object) -> object:
+def normalize_jurisdiction(value: object) -> object:
     if isinstance(value, str):
         return value.lower() if value.lower() == "auto" else value.upper()
     return value
@@ -19,7 +19,7 @@ def _normalize_jurisdiction(value: object) -> object:
 
 Jurisdiction = Annotated[
     JurisdictionCode,
-    BeforeValidator(_normalize_jurisdiction),
+    BeforeValidator(normalize_jurisdiction),
     Field(description="Rules of which jurisdiction apply: `auto` (guessed from the site), GB, EU, US or CA."),
 ]
 AuditState = Literal["queued", "running", "done", "failed", "cancelled"]

@@ -14,12 +14,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.audit_urls import check_audit_urls
+from api.audit_urls import URLChecks, check_audit_urls
 from api.deps import Services, get_audits, get_services, get_store, get_verdicts, json_body, rate_limit, require_key
 from api.errors import ApiError, error_responses
 from api.jobs import Audits
 from api.models import AuditCreated, AuditRequest, AuditStatus, Jurisdiction
-from api.storage import AuditRow, Storage
+from api.storage import AuditRow, QuotaExceeded, Storage, URLs
 from api.storage.postgres import PostgresStorage
 from api.verdicts import VerdictService
 from checker import report_html
@@ -66,7 +66,10 @@ async def _owned_audit(store: Storage, audit_id: str, owner: str) -> AuditRow:
         "`invalid_urls`, listing each refused entry (`body.urls.<index>`) in `details`. Each URL's result is "
         "stored as soon as it is known; a URL that fails when crawled (a name resolving to a private "
         "address, a site that does not answer) gets an `unreachable` result with the error, and the audit "
-        "carries on. Requires an API key and a JSON body (415 otherwise). Too many URLs answer 413."
+        "carries on. Requires an API key and a JSON body (415 otherwise). Too many URLs answer 413. Each key may "
+        "have at most `max_queued_urls_per_key` URLs queued or running over all its audits: an audit that would "
+        "pass it answers 429 `quota_exceeded`, saying the limit and how many are in flight. The URLs of different "
+        "keys are checked in round-robin, so one key's huge audit does not hold up another's small one."
     ),
     responses={
         202: {"headers": {"Location": {"description": "The new audit.", "schema": {"type": "string"}}}},
@@ -87,7 +90,7 @@ async def create_audit(
     if len(body.urls) > limit:
         raise ApiError(413, "too_many_urls", f"{len(body.urls)} URLs in one audit; the limit is {limit}")
     check_audit_urls(body.urls, target=verdicts.target)
-    audit_id = await audits.submit(body.urls, jurisdiction=body.jurisdiction, owner=owner)
+    audit_id = await _submit(audits, body.urls, jurisdiction=body.jurisdiction, owner=owner)
     response.headers["Location"] = request.scope.get("root_path", "") + request.app.url_path_for(
         "get_audit", audit_id=audit_id
     )
@@ -103,7 +106,10 @@ async def create_audit(
         "Like `POST /v1/audits`, for long lists: the body is a list of URLs, one per line (`text/plain`; blank "
         "lines and `#` comments skipped, a CSV's first column taken), stored in batches as it arrives. On "
         "PostgreSQL it is never held whole in memory, and holds up to `max_urls_per_upload` URLs; on SQLite "
-        "the limit is `max_urls_per_audit`. Requires an API key. Too many URLs answer 413 and store nothing."
+        "the limit is `max_urls_per_audit`. Requires an API key. Too many URLs answer 413 and store nothing. "
+        "Every URL is checked as `POST /v1/audits` checks it: if any is refused, the whole list is refused with "
+        "422 `invalid_urls`, listing each refused entry (`body.urls.<index>`, the URL's position in the list, "
+        "from 0, blank lines and comments not counted). The per-key quota applies (429 `quota_exceeded`)."
     ),
     openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}},
     responses=error_responses(413),
@@ -114,16 +120,28 @@ async def upload_audit(
     services: Annotated[Services, Depends(get_services)],
     store: Annotated[Storage, Depends(get_store)],
     audits: Annotated[Audits, Depends(get_audits)],
+    verdicts: Annotated[VerdictService, Depends(get_verdicts)],
     jurisdiction: Annotated[Jurisdiction, Query()] = "auto",
 ) -> AuditCreated:
     settings = services.settings
     limit = settings.max_urls_per_upload if isinstance(store, PostgresStorage) else settings.max_urls_per_audit
-    audit_id = await audits.submit(_body_urls(request, limit), jurisdiction=jurisdiction, owner=owner)
+    urls = _body_urls(request, limit, URLChecks(verdicts.target))
+    audit_id = await _submit(audits, urls, jurisdiction=jurisdiction, owner=owner)
     return AuditCreated(id=audit_id, status="queued")
 
 
-async def _body_urls(request: Request, limit: int) -> AsyncIterator[str]:
-    """The URLs of a streamed list, as its lines arrive; past `limit`, a 413 (the audit is rolled back)."""
+async def _submit(audits: Audits, urls: URLs, *, jurisdiction: str, owner: str) -> str:
+    """Submit an audit; 429 `quota_exceeded` when its key would have too many URLs queued or running."""
+    try:
+        return await audits.submit(urls, jurisdiction=jurisdiction, owner=owner)
+    except QuotaExceeded as exc:
+        detail = {"loc": "body", "msg": str(exc), "type": "quota_exceeded", "limit": exc.limit}
+        raise ApiError(429, "quota_exceeded", str(exc), details=[detail | {"in_flight": exc.in_flight}]) from None
+
+
+async def _body_urls(request: Request, limit: int, checks: URLChecks) -> AsyncIterator[str]:
+    """The URLs of a streamed list, as its lines arrive, each checked by `checks`; past `limit`, a 413, and at the
+    end a 422 if any URL was refused (either way the audit is rolled back)."""
     count = 0
     rest = b""
     async for chunk in request.stream():
@@ -133,11 +151,14 @@ async def _body_urls(request: Request, limit: int) -> AsyncIterator[str]:
             count += 1
             if count > limit:
                 raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
-            yield url
+            if checks.accept(url):
+                yield url
     for url in read_urls([rest.decode("utf-8", errors="replace")]):
         if count + 1 > limit:
             raise ApiError(413, "too_many_urls", f"more than {limit} URLs in one audit")
-        yield url
+        if checks.accept(url):
+            yield url
+    checks.raise_if_refused()
 
 
 @router.get(

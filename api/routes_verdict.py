@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from api.deps import CrawlCharge, Services, crawl_charge, get_services, get_verdicts, rate_limit, verdict_access
 from api.errors import ApiError, error_responses
 from api.headers import verdict_cache_control
-from api.models import CacheInfo, Jurisdiction, VerdictResponse
-from api.verdicts import VerdictService
+from api.models import Jurisdiction, VerdictResponse
+from api.verdicts import Lookup, VerdictService
 from checker.errors import BlockedAddress, FetchTimeout, InvalidURL
 
 router = APIRouter(
@@ -56,11 +56,11 @@ async def get_verdict(
         raise ApiError(400, exc.type, str(exc)) from None
     except FetchTimeout as exc:
         raise ApiError(504, "deadline_exceeded", str(exc)) from None
-    cache = CacheInfo(hit=lookup.hit, age_s=lookup.age_s, max_age_s=lookup.max_age_s)
-    # The result was validated when it was made: serialise it directly (no second validation per request), so a
-    # cached lookup costs microseconds of CPU rather than milliseconds.
-    body = VerdictResponse.model_construct(**dict(lookup.result), cache=cache).model_dump_json()
-    cache_control = verdict_cache_control(
-        max_age_s=lookup.max_age_s, age_s=lookup.age_s, shared=not services.settings.verdict_requires_key
-    )
-    return Response(content=body, media_type="application/json", headers={"Cache-Control": cache_control})
+    # The verdict was validated and serialised when it was stored: the answer is spliced from those bytes.
+    return verdict_response(lookup, shared=not services.settings.verdict_requires_key)
+
+
+def verdict_response(lookup: Lookup, *, shared: bool) -> Response:
+    """The answer for a lookup: its JSON, and `Cache-Control` for what remains of its cache lifetime."""
+    cache_control = verdict_cache_control(max_age_s=lookup.max_age_s, age_s=lookup.age_s, shared=shared)
+    return Response(lookup.response_json(), media_type="application/json", headers={"Cache-Control": cache_control})

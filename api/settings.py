@@ -57,7 +57,18 @@ class Settings(BaseModel):
     unreachable_ttl_s: int = Field(
         15 * 60, ge=0, description="How long an `unreachable` verdict is cached (outages are often brief)."
     )
-    memory_cache_entries: int = Field(10_000, ge=0, description="Verdicts kept in memory in front of SQLite.")
+    memory_cache_entries: int = Field(
+        10_000, ge=0, description="Verdicts kept in memory, pre-serialised, in front of the database (0: none)."
+    )
+    memory_cache_bytes: int = Field(
+        128 * 1024 * 1024, ge=0, description="Bytes of verdict JSON kept in memory at most (least recent dropped)."
+    )
+    memory_cache_recheck_s: float = Field(
+        5.0,
+        ge=0,
+        description="On PostgreSQL, a verdict in memory is read again from the database once it was last read this "
+        "long ago, so a verdict stored by another process is served within this time.",
+    )
 
     # checking
     verdict_deadline_s: float = Field(45.0, gt=0, description="A fresh verdict past this answers 504.")
@@ -121,6 +132,12 @@ class Settings(BaseModel):
     crawl_key_burst: int = Field(20, ge=1, description="Crawling verdicts an API key may ask for at once.")
     rate_limit_clients: int = Field(10_000, ge=1, description="Rate-limit buckets kept (least recent dropped).")
     max_urls_per_audit: int = Field(10_000, ge=1, description="URLs one audit may hold.")
+    max_queued_urls_per_key: int = Field(
+        100_000,
+        ge=1,
+        description="URLs one API key may have queued or running at once, over all its audits (more: 429 "
+        "`quota_exceeded`); an audit's URLs count until they are checked or it is cancelled.",
+    )
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1, description="Largest request body accepted.")
     max_urls_per_upload: int = Field(
         1_000_000, ge=1, description="URLs one streamed list (`POST /v1/audits/upload`) may hold, on PostgreSQL."

@@ -35,10 +35,22 @@ class SiteChecker(Protocol):
 
 @dataclass(frozen=True)
 class Lookup:
-    result: Result
+    entry: CachedVerdict
+    url: str  # the normalised URL asked for
     hit: bool
     age_s: int
-    max_age_s: int
+
+    @property
+    def max_age_s(self) -> int:
+        return self.entry.max_age_s
+
+    @property
+    def result(self) -> Result:
+        return _as_asked(self.entry.result, self.url)
+
+    def response_json(self) -> bytes:
+        """The body of `GET /v1/verdict`'s answer."""
+        return self.entry.response_json(self.url, hit=self.hit, age_s=self.age_s)
 
 
 class VerdictService:
@@ -85,12 +97,11 @@ class VerdictService:
         Raises `InvalidURL` or `BlockedAddress` for a refused target, `FetchTimeout` past the deadline.
         """
         target = self.target(url)
-        key = CacheKey(site_key(target), jurisdiction, self.rules_version)
+        key = self.key(target, jurisdiction)
         if not fresh:
             cached = await self.cache.get(key)
             if cached is not None:
-                age = cached.age_s(self.cache.clock())
-                return Lookup(_as_asked(cached.result, target), True, age, cached.max_age_s)
+                return Lookup(cached, target, True, cached.age_s(self.cache.clock()))
         if before_crawl is not None:
             before_crawl()
         asked_at = self.cache.clock() if fresh else None
@@ -99,13 +110,29 @@ class VerdictService:
                 entry = await self._flights.run(key, lambda: self._crawl(target, key, asked_at))
         except TimeoutError:
             raise FetchTimeout(f"no verdict for {target} within {self.deadline_s:g} s") from None
-        return Lookup(_as_asked(entry.result, target), False, 0, entry.max_age_s)
+        return Lookup(entry, target, False, 0)
 
     def target(self, url: str) -> str:
         """The normalised URL that would be checked for `url`, by the checks made before anything is fetched.
 
         Raises `InvalidURL` or `BlockedAddress` naming what was refused."""
         return static_target(url, allow_private=self.allow_private, ports=self.ports)
+
+    def key(self, target: str, jurisdiction: str) -> CacheKey:
+        """The cache key of a normalised URL (`target`) under `jurisdiction` and this rule pack."""
+        return CacheKey(site_key(target), jurisdiction, self.rules_version)
+
+    def cached(self, url: str, jurisdiction: str) -> Lookup | None:
+        """The cached answer for `url` if memory holds it (see `VerdictCache.peek`), without awaiting anything;
+        None when it needs `lookup` (not in memory, or refused: `lookup` says why)."""
+        try:
+            target = self.target(url)
+        except RxcheckError:
+            return None
+        entry = self.cache.peek(self.key(target, jurisdiction))
+        if entry is None:
+            return None
+        return Lookup(entry, target, True, entry.age_s(self.cache.clock()))
 
     async def result_for(self, url: str, *, jurisdiction: str) -> Result:
         """Like `lookup` from the cache, but never raises: refusals and failures become `unreachable`."""

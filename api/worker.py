@@ -56,6 +56,8 @@ async def run_worker(settings: Settings, *, concurrency: int, name: str | None =
             ttl_s=settings.cache_ttl_s,
             unreachable_ttl_s=settings.unreachable_ttl_s,
             memory_entries=settings.memory_cache_entries,
+            memory_bytes=settings.memory_cache_bytes,
+            recheck_s=settings.memory_cache_recheck_s,
         )
         verdicts = VerdictService(
             checker=checker,

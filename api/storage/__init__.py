@@ -51,6 +51,18 @@ class StoreError(RxcheckError):
     type = "store_error"
 
 
+class QuotaExceeded(Exception):
+    """An audit would take its owner past the URLs it may have queued or running at once."""
+
+    def __init__(self, *, limit: int, in_flight: int) -> None:
+        self.limit = limit
+        self.in_flight = in_flight
+        super().__init__(
+            f"this API key has {in_flight} URLs queued or running and may have at most {limit}, so at most "
+            f"{max(0, limit - in_flight)} more: wait for its audits to finish, or cancel one (DELETE /v1/audits/{{id}})"
+        )
+
+
 @dataclass(frozen=True)
 class CachedRow:
     result_json: str
@@ -78,6 +90,7 @@ class PendingURL:
     position: int
     url: str
     jurisdiction: str
+    owner: str = ""
 
 
 URLs = Iterable[str] | AsyncIterable[str]  # a list, a file's lines, or a request body as it streams in
@@ -145,6 +158,8 @@ class JudgedSite:
 class Storage(ABC):
     """What the API, the audit runner and the workers need of a database. Every method is one transaction."""
 
+    shared = False  # whether other processes write it too (PostgreSQL): their verdicts must be seen here
+
     @abstractmethod
     async def close(self) -> None: ...
 
@@ -181,11 +196,19 @@ class Storage(ABC):
         owner: str,
         now: float,
         then: TransactionHook | None = None,
+        max_in_flight: int | None = None,
     ) -> int:
         """Store a new audit, reading `urls` in batches (never all at once); returns how many URLs it holds.
 
-        The audit and all its URLs commit together. `then` is PostgreSQL's: see `TransactionHook`.
+        The audit and all its URLs commit together. `then` is PostgreSQL's: see `TransactionHook`. With
+        `max_in_flight`, raises `QuotaExceeded` (and stores nothing) when the owner's URLs still to check in queued
+        or running audits (`in_flight`), plus these, would be more; concurrent submissions of one owner are
+        counted one after the other.
         """
+
+    @abstractmethod
+    async def in_flight(self, owner: str) -> int:
+        """URLs of `owner`'s queued or running audits that have no result yet."""
 
     @abstractmethod
     async def get_audit(self, audit_id: str) -> AuditRow | None: ...
@@ -246,6 +269,7 @@ __all__ = [
     "DATABASE_ERRORS",
     "CachedRow",
     "PendingURL",
+    "QuotaExceeded",
     "Storage",
     "StoreError",
     "TransactionHook",

@@ -23,6 +23,7 @@ from api.storage import (
     CachedRow,
     JudgedSite,
     PendingURL,
+    QuotaExceeded,
     Storage,
     StoreError,
     TransactionHook,
@@ -30,6 +31,7 @@ from api.storage import (
     batches,
     describe,
 )
+from api.turns import first_turn
 
 BATCH = 1000
 CONNECT_TIMEOUT_S = 10
@@ -81,11 +83,23 @@ MIGRATIONS: list[Callable[[], str]] = [
     ),
     # 2: Procrastinate's tables and functions (the queue of distributed audits)
     _procrastinate_schema,
+    # 3: each owner's next turn in the fair order of check jobs (see `reserve_turns`)
+    lambda: (
+        """
+    CREATE TABLE audit_turns (
+        owner      text PRIMARY KEY,
+        next_turn  bigint NOT NULL DEFAULT 0
+    );
+    CREATE INDEX audits_owner_unfinished ON audits (owner) WHERE status IN ('queued', 'running');
+    """
+    ),
 ]
 
 
 class PostgresStorage(Storage):
     """A PostgreSQL database. Open with `await PostgresStorage.open(url)`, close with `await storage.close()`."""
+
+    shared = True
 
     def __init__(self, url: str, pool: AsyncConnectionPool) -> None:
         self.url = url
@@ -178,9 +192,14 @@ class PostgresStorage(Storage):
         owner: str,
         now: float,
         then: TransactionHook | None = None,
+        max_in_flight: int | None = None,
     ) -> int:
         total = 0
         async with self.pool.connection() as conn, conn.transaction():
+            in_flight = 0
+            if max_in_flight is not None:  # one submission of an owner at a time, until this one commits
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("rxcheck:owner:" + owner,))
+                in_flight = await _in_flight(conn, owner)
             await conn.execute(
                 "INSERT INTO audits (id, status, jurisdiction, owner, total, done, created, updated)"
                 " VALUES (%s, 'queued', %s, %s, 0, 0, %s, %s)",
@@ -188,6 +207,8 @@ class PostgresStorage(Storage):
             )
             async with conn.cursor() as cur:
                 async for batch in batches(urls, BATCH):
+                    if max_in_flight is not None and in_flight + total + len(batch) > max_in_flight:
+                        raise QuotaExceeded(limit=max_in_flight, in_flight=in_flight)
                     async with cur.copy("COPY audit_urls (audit_id, position, url) FROM STDIN") as copy:
                         for position, url in batch:
                             await copy.write_row((audit_id, position, url))
@@ -202,15 +223,16 @@ class PostgresStorage(Storage):
         audit_id: str,
         *,
         limit: int,
-        enqueue: Callable[[psycopg.AsyncConnection, list[tuple[int, str]]], Awaitable[None]],
+        enqueue: Callable[[psycopg.AsyncConnection, str, list[tuple[int, str]]], Awaitable[None]],
     ) -> int:
-        """Hand the next `limit` URLs of an audit whose jobs are not queued yet to `enqueue`, in one transaction
-        that also records them as queued; returns how many (0: none left, or the audit has ended).
+        """Hand the next `limit` URLs of an audit whose jobs are not queued yet to `enqueue` (with the audit's
+        owner), in one transaction that also records them as queued; returns how many (0: none left, or the audit
+        has ended).
 
         The audit's row is locked meanwhile, so two callers never queue one URL twice."""
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "SELECT enqueued FROM audits WHERE id = %s AND status IN ('queued', 'running') FOR UPDATE",
+                "SELECT enqueued, owner FROM audits WHERE id = %s AND status IN ('queued', 'running') FOR UPDATE",
                 (audit_id,),
             )
             row = await cur.fetchone()
@@ -223,9 +245,28 @@ class PostgresStorage(Storage):
             )
             batch = [(position, url) for position, url in await cur.fetchall()]
             if batch:
-                await enqueue(conn, batch)
+                await enqueue(conn, row[1], batch)
                 await conn.execute("UPDATE audits SET enqueued = %s WHERE id = %s", (batch[-1][0] + 1, audit_id))
             return len(batch)
+
+    @staticmethod
+    async def reserve_turns(conn: psycopg.AsyncConnection, owner: str, count: int, *, serving: int | None) -> int:
+        """Reserve `count` consecutive turns for `owner`'s next jobs, in the caller's transaction; returns the first.
+
+        `serving` is the earliest turn still waiting in the queue (None: nothing waits). See `api.turns`."""
+        await conn.execute("INSERT INTO audit_turns (owner) VALUES (%s) ON CONFLICT DO NOTHING", (owner,))
+        cur = await conn.execute("SELECT next_turn FROM audit_turns WHERE owner = %s FOR UPDATE", (owner,))
+        row = await cur.fetchone()
+        own = int(row[0]) if row else 0
+        cur = await conn.execute("SELECT coalesce(max(next_turn), 0) FROM audit_turns")
+        latest = await cur.fetchone()
+        first = first_turn(own, serving=serving, latest=int(latest[0]) if latest else 0)
+        await conn.execute("UPDATE audit_turns SET next_turn = %s WHERE owner = %s", (first + count, owner))
+        return first
+
+    async def in_flight(self, owner: str) -> int:
+        async with self.pool.connection() as conn:
+            return await _in_flight(conn, owner)
 
     async def get_audit(self, audit_id: str) -> AuditRow | None:
         async with self.pool.connection() as conn:
@@ -278,7 +319,7 @@ class PostgresStorage(Storage):
 
     async def pending_url(self, audit_id: str, position: int) -> PendingURL | None:
         row = await self._one(
-            "SELECT u.audit_id, u.position, u.url, a.jurisdiction"
+            "SELECT u.audit_id, u.position, u.url, a.jurisdiction, a.owner"
             " FROM audits a JOIN audit_urls u ON u.audit_id = a.id"
             " WHERE a.id = %s AND u.position = %s AND a.status IN ('queued', 'running') AND u.result IS NULL",
             (audit_id, position),
@@ -287,7 +328,7 @@ class PostgresStorage(Storage):
 
     async def pending_urls(self) -> list[PendingURL]:
         rows = await self._all(
-            "SELECT u.audit_id, u.position, u.url, a.jurisdiction"
+            "SELECT u.audit_id, u.position, u.url, a.jurisdiction, a.owner"
             " FROM audits a JOIN audit_urls u ON u.audit_id = a.id"
             " WHERE a.status IN ('queued', 'running') AND u.result IS NULL"
             " ORDER BY a.created, a.id, u.position",
@@ -316,6 +357,15 @@ class PostgresStorage(Storage):
             (now, audits_since, limit),
         )
         return [JudgedSite(*row) for row in rows]
+
+
+async def _in_flight(conn: psycopg.AsyncConnection, owner: str) -> int:
+    cur = await conn.execute(
+        "SELECT coalesce(sum(total - done), 0) FROM audits WHERE owner = %s AND status IN ('queued', 'running')",
+        (owner,),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def _autocommit(conn: psycopg.AsyncConnection) -> None:

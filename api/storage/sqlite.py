@@ -21,7 +21,17 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from api.storage import AuditRow, CachedRow, JudgedSite, PendingURL, Storage, StoreError, TransactionHook, URLs
+from api.storage import (
+    AuditRow,
+    CachedRow,
+    JudgedSite,
+    PendingURL,
+    QuotaExceeded,
+    Storage,
+    StoreError,
+    TransactionHook,
+    URLs,
+)
 
 T = TypeVar("T")
 
@@ -229,6 +239,7 @@ class SQLiteStorage(Storage):
         owner: str,
         now: float,
         then: TransactionHook | None = None,
+        max_in_flight: int | None = None,
     ) -> int:
         if then is not None:
             raise ValueError("SQLite audits run in-process: there is no queue to feed")
@@ -236,7 +247,8 @@ class SQLiteStorage(Storage):
             urls = [url async for url in urls]  # the SQLite connection lives on its own thread
 
         def write() -> int:
-            with self._transaction() as conn:
+            with self._transaction() as conn:  # SQLite's write lock: one submission at a time
+                in_flight = _in_flight(conn, owner)
                 conn.execute(
                     "INSERT INTO audits (id, status, jurisdiction, owner, total, done, created, updated)"
                     " VALUES (?, 'queued', ?, ?, 0, 0, ?, ?)",
@@ -245,6 +257,8 @@ class SQLiteStorage(Storage):
                 numbered = enumerate(urls)
                 total = 0
                 while batch := list(islice(numbered, BATCH)):
+                    if max_in_flight is not None and in_flight + total + len(batch) > max_in_flight:
+                        raise QuotaExceeded(limit=max_in_flight, in_flight=in_flight)
                     conn.executemany(
                         "INSERT INTO audit_urls (audit_id, position, url) VALUES (?, ?, ?)",
                         ((audit_id, i, url) for i, url in batch),
@@ -254,6 +268,9 @@ class SQLiteStorage(Storage):
                 return total
 
         return await self._run(write)
+
+    async def in_flight(self, owner: str) -> int:
+        return await self._run(lambda: _in_flight(self._db, owner))
 
     async def get_audit(self, audit_id: str) -> AuditRow | None:
         def query() -> AuditRow | None:
@@ -324,7 +341,7 @@ class SQLiteStorage(Storage):
     async def pending_url(self, audit_id: str, position: int) -> PendingURL | None:
         def query() -> PendingURL | None:
             row = self._db.execute(
-                "SELECT u.audit_id, u.position, u.url, a.jurisdiction"
+                "SELECT u.audit_id, u.position, u.url, a.jurisdiction, a.owner"
                 " FROM audits a JOIN audit_urls u ON u.audit_id = a.id"
                 " WHERE a.id = ? AND u.position = ? AND a.status IN ('queued', 'running') AND u.result IS NULL",
                 (audit_id, position),
@@ -336,7 +353,7 @@ class SQLiteStorage(Storage):
     async def pending_urls(self) -> list[PendingURL]:
         def query() -> list[PendingURL]:
             rows = self._db.execute(
-                "SELECT u.audit_id, u.position, u.url, a.jurisdiction"
+                "SELECT u.audit_id, u.position, u.url, a.jurisdiction, a.owner"
                 " FROM audits a JOIN audit_urls u ON u.audit_id = a.id"
                 " WHERE a.status IN ('queued', 'running') AND u.result IS NULL"
                 " ORDER BY a.created, a.id, u.position"
@@ -371,6 +388,13 @@ class SQLiteStorage(Storage):
             return [JudgedSite(*row) for row in rows]
 
         return await self._run(query)
+
+
+def _in_flight(conn: sqlite3.Connection, owner: str) -> int:
+    return conn.execute(
+        "SELECT coalesce(sum(total - done), 0) FROM audits WHERE owner = ? AND status IN ('queued', 'running')",
+        (owner,),
+    ).fetchone()[0]
 
 
 def _set_wal(conn: sqlite3.Connection, *, attempts: int = 50, pause_s: float = 0.1) -> None:

@@ -19,7 +19,7 @@ from api.app import create_app
 from api.cache import VerdictCache
 from api.distributed import CONTEXT_KEY, QUEUE, QueuedAudits, WorkerServices, make_app
 from api.settings import Settings
-from api.storage import open_storage
+from api.storage import QuotaExceeded, open_storage
 from api.storage.postgres import PostgresStorage
 from api.verdicts import VerdictService
 from checker.result import Result
@@ -72,7 +72,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> int:
     return 10
 
 
-async def _run_worker_until_idle(storage: PostgresStorage, checker: StandInChecker) -> None:
+async def _run_worker_until_idle(storage: PostgresStorage, checker: StandInChecker, *, concurrency: int = 3) -> None:
     """A worker in this process, run until no job is waiting (Procrastinate's `wait=False` stops as soon as one
     of its slots finds none, even while another is queueing more)."""
     cache = VerdictCache(storage, ttl_s=3600, unreachable_ttl_s=60, memory_entries=0)
@@ -91,7 +91,7 @@ async def _run_worker_until_idle(storage: PostgresStorage, checker: StandInCheck
         while await _jobs(storage, "status = 'todo'"):
             await app.run_worker_async(
                 queues=[QUEUE],
-                concurrency=3,
+                concurrency=concurrency,
                 wait=False,
                 install_signal_handlers=False,
                 additional_context={CONTEXT_KEY: WorkerServices(storage=storage, verdicts=verdicts)},
@@ -173,6 +173,32 @@ async def test_politeness_locks_bound_each_domain_across_the_cluster(storage: Po
     assert locks[7] is None
 
 
+async def test_keys_take_turns_a_small_audit_starts_before_a_huge_one_ends(
+    storage: PostgresStorage, small_batches: int
+) -> None:
+    huge = [f"https://huge{i}.example/" for i in range(25)]
+    small = [f"https://small{i}.example/" for i in range(3)]
+    async with QueuedAudits(storage, domain_concurrency=2) as audits:
+        await audits.submit(huge, jurisdiction="GB", owner="key-a")
+        await audits.submit(small, jurisdiction="GB", owner="key-b")
+    checker = StandInChecker()
+    await _run_worker_until_idle(storage, checker, concurrency=1)
+
+    # the first batch of the huge audit was queued first, yet the keys alternate (not first come, first served)
+    assert checker.calls[:7] == [huge[0], small[0], huge[1], small[1], huge[2], small[2], huge[3]]
+    assert checker.calls[7:] == huge[4:]  # the huge audit keeps its own order, its later batches included
+
+
+async def test_a_key_past_its_quota_is_refused_on_postgresql(storage: PostgresStorage) -> None:
+    async with QueuedAudits(storage, domain_concurrency=2, max_in_flight=4) as audits:
+        await audits.submit([f"https://a{i}.example/" for i in range(3)], jurisdiction="GB", owner="o")
+        with pytest.raises(QuotaExceeded):
+            await audits.submit(iter([f"https://b{i}.example/" for i in range(2)]), jurisdiction="GB", owner="o")
+
+    assert await storage.in_flight("o") == 3
+    assert [task for task, _, _, _ in await _jobs(storage)] == ["rxcheck.enqueue_urls"]  # none for the refused one
+
+
 async def test_cancelling_drops_the_queued_jobs(storage: PostgresStorage) -> None:
     async with QueuedAudits(storage, domain_concurrency=2) as audits:
         audit_id = await audits.submit([f"https://s{i}.example/" for i in range(5)], jurisdiction="GB", owner="o")
@@ -235,12 +261,17 @@ async def test_a_long_list_streams_in_through_the_upload_route(db: str | Path) -
             created = await http.post("/v1/audits/upload?jurisdiction=gb", content=stream(), headers=AUTH)
             status = (await http.get(f"/v1/audits/{created.json()['id']}", headers=AUTH)).json()
             too_many = await http.post("/v1/audits/upload", content=body + body, headers=AUTH)
+            refused = await http.post("/v1/audits/upload", content=body + b"javascript:alert(1)\n", headers=AUTH)
             anonymous = await http.post("/v1/audits/upload", content=body)
 
     assert created.status_code == 202, created.text
     assert (status["total"], status["jurisdiction"]) == (1200, "GB")
     assert too_many.status_code == 413
     assert too_many.json()["error"]["code"] == "too_many_urls"
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"] == [
+        {"loc": "body.urls.1200", "msg": refused.json()["error"]["details"][0]["msg"], "type": "invalid_url"}
+    ]
     assert anonymous.status_code == 401
     if isinstance(db, str):  # the refused list left nothing behind
         with psycopg.connect(db) as conn:

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.storage import CachedRow, PendingURL, Storage, StoreError, open_storage
+from api.storage import CachedRow, PendingURL, QuotaExceeded, Storage, StoreError, open_storage
 from api.storage.postgres import MIGRATIONS as PG_MIGRATIONS
 from api.storage.postgres import PostgresStorage
 from api.storage.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
@@ -64,7 +64,7 @@ async def test_an_audit_streams_in_and_each_url_gets_exactly_one_result(storage:
     assert (audit.status, audit.total, audit.done, audit.counts) == ("running", 2500, 1, {"rogue": 1})
     assert await storage.results_page(AUDIT, after=-1, limit=10) == [(7, '{"n": 1}')]
     assert await storage.pending_url(AUDIT, 7) is None
-    assert await storage.pending_url(AUDIT, 8) == PendingURL(AUDIT, 8, "https://site8.example/", "GB")
+    assert await storage.pending_url(AUDIT, 8) == PendingURL(AUDIT, 8, "https://site8.example/", "GB", "o")
 
 
 async def test_the_last_result_finishes_the_audit_and_results_page_in_order(storage: Storage) -> None:
@@ -86,9 +86,27 @@ async def test_pending_urls_are_the_unfinished_ones_oldest_audit_first(storage: 
     await storage.record_result("b" * 32, 0, verdict="rogue", result_json="{}", now=6.0)
 
     assert await storage.pending_urls() == [
-        PendingURL(AUDIT, 0, "z.example", "GB"),
-        PendingURL("b" * 32, 1, "y.example", "US"),
+        PendingURL(AUDIT, 0, "z.example", "GB", "o"),
+        PendingURL("b" * 32, 1, "y.example", "US", "o"),
     ]
+
+
+async def test_an_owner_has_at_most_max_in_flight_urls_queued_or_running(storage: Storage) -> None:
+    await storage.create_audit(AUDIT, _urls(3), jurisdiction="GB", owner="o", now=1.0, max_in_flight=5)
+    await storage.record_result(AUDIT, 0, verdict="rogue", result_json="{}", now=2.0)
+
+    with pytest.raises(QuotaExceeded) as refused:
+        await storage.create_audit("b" * 32, _urls(4), jurisdiction="GB", owner="o", now=3.0, max_in_flight=5)
+    other = await storage.create_audit("c" * 32, _urls(5), jurisdiction="GB", owner="p", now=3.0, max_in_flight=5)
+    fits = await storage.create_audit("d" * 32, _urls(3), jurisdiction="GB", owner="o", now=4.0, max_in_flight=5)
+
+    assert (refused.value.limit, refused.value.in_flight) == (5, 2)  # one of the 3 is done
+    assert "2 URLs queued or running" in str(refused.value) and "at most 3 more" in str(refused.value)
+    assert await storage.get_audit("b" * 32) is None  # nothing of the refused audit was stored
+    assert (other, fits) == (5, 3)
+    assert (await storage.in_flight("o"), await storage.in_flight("p")) == (5, 5)
+    await storage.cancel_audit(AUDIT, now=5.0)
+    assert await storage.in_flight("o") == 3  # a cancelled audit no longer counts
 
 
 async def test_a_cancelled_audit_stays_cancelled(storage: Storage) -> None:
@@ -135,7 +153,7 @@ async def test_a_sqlite_file_from_before_migrations_is_upgraded_in_place(tmp_pat
 
     store = await open_storage(path)
     try:
-        assert await store.pending_urls() == [PendingURL(AUDIT, 0, "a.example", "GB")]
+        assert await store.pending_urls() == [PendingURL(AUDIT, 0, "a.example", "GB", "o")]
         assert await store.cancel_audit(AUDIT, now=2.0) is True
         audit = await store.get_audit(AUDIT)
     finally:
