@@ -296,11 +296,13 @@ def find_licences(text: str, pack: RulePack) -> list[tuple[int, int, dict]]:
 
 
 def _street_after(pack: RulePack) -> re2._Regexp:
-    """A street right after a number: the number is a house number, not a licence."""
+    """A street right after a number: the number is a house number, not a licence. Either a few words then a street
+    type (`street_after_house_number`: "77 South High Street"), or a street word right after it, alone or ending
+    a compound (`street_word_after_house_number`: "12 rue de la Paix", "5 Hauptstraße")."""
     lex = pack.lexicon
-    english = lex.alternation("street_after_house_number", "en")
-    other = "|".join(lex.alternation("street_after_house_number", lang) for lang in ("de", "fr"))
-    return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{english}\b|\s*(?:[a-zäöüß]*(?:{other}))\b", RE2_OPTIONS)
+    after_name = lex.alternation("street_after_house_number")
+    word = lex.alternation("street_word_after_house_number")
+    return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{after_name}\b|\s*(?:[a-zäöüß]*(?:{word}))\b", RE2_OPTIONS)
 
 
 def _number_after(text: str, pos: int, pack: RulePack, registers: Registers) -> re.Match[str] | None:
