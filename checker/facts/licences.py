@@ -288,6 +288,8 @@ def find_licences(text: str, pack: RulePack) -> list[tuple[int, int, dict]]:
         number = _number_after(text, anchor.end, pack, registers)
         if number is None or any(start < number.end() and number.start() < end for start, end, _ in found):
             continue
+        if _other_register_between(anchor, number.start(), anchors):
+            continue  # "COF Madrid. CIF: B12345678": the number is the nearer register's
         named = anchor if anchor.names is not None else _named_before(anchor.start, anchors)
         attrs = _classify(named, number.group(0), text[max(0, anchor.start - 60) : number.start()], pack.lexicon)
         attrs["context"] = anchor.text
@@ -328,6 +330,17 @@ def _number_after(text: str, pos: int, pack: RulePack, registers: Registers) -> 
     if re.match(r"\s*(?:mg|ml|%|[€$£])", text[number.end() : number.end() + 4], re.I):
         return None
     return number
+
+
+def _other_register_between(anchor: Anchor, pos: int, anchors: list[Anchor]) -> bool:
+    """Whether another register than the anchor's is named between the anchor and a number at `pos`."""
+    if anchor.names is None:
+        return False
+    scheme = anchor.names.scheme
+    return any(
+        other.names is not None and other.names.scheme is not scheme and anchor.end <= other.start < pos
+        for other in anchors
+    )
 
 
 def _named_before(pos: int, anchors: list[Anchor]) -> Anchor | None:

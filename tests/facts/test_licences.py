@@ -237,3 +237,12 @@ def test_schemes_and_people_are_data(tmp_path):
     assert (by_number["99999"].get("authority"), by_number["99999"].get("valid_format")) == ("Board", False)
     [person] = facts.of("person")
     assert (person.value, person.get("role"), person.get("registration")) == ("Anna Smith", "superintendent", "X12345")
+
+
+def test_a_number_belongs_to_the_register_named_nearest_before_it(run, html):
+    """ "0723.451.833 (KBO) · BTW BE 0723.451.833": the second number is the VAT number, not a company number."""
+    facts = licence_facts(run, html, "Ondernemingsnummer 0723.451.833 (KBO) · BTW BE 0723.451.833").of("licence")
+    assert sorted((f.get("scheme"), f.get("number"), f.get("valid_format")) for f in facts) == [
+        ("company_number", "0723451833", True),
+        ("vat", "BE0723451833", True),
+    ]
