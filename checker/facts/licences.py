@@ -333,12 +333,13 @@ def _number_after(text: str, pos: int, pack: RulePack, registers: Registers) -> 
 
 
 def _other_register_between(anchor: Anchor, pos: int, anchors: list[Anchor]) -> bool:
-    """Whether another register than the anchor's is named between the anchor and a number at `pos`."""
+    """Whether another register than the anchor's is named between the anchor and a number at `pos`, or opens the
+    number ("NIF 73018442C", where the number's letters are the register's acronym)."""
     if anchor.names is None:
         return False
     scheme = anchor.names.scheme
     return any(
-        other.names is not None and other.names.scheme is not scheme and anchor.end <= other.start < pos
+        other.names is not None and other.names.scheme is not scheme and anchor.end <= other.start <= pos
         for other in anchors
     )
 

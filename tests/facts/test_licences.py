@@ -246,3 +246,9 @@ def test_a_number_belongs_to_the_register_named_nearest_before_it(run, html):
         ("company_number", "0723451833", True),
         ("vat", "BE0723451833", True),
     ]
+
+
+def test_a_number_opened_by_another_registers_acronym_is_that_registers(run, html):
+    """ "General Medical Council · VAT 123456789": the VAT number, whose letters the number reader takes in."""
+    facts = licence_facts(run, html, "Registered with the General Medical Council · VAT 123456789").of("licence")
+    assert [(f.get("scheme"), f.get("number")) for f in facts] == [("vat", "123456789")]
