@@ -48,10 +48,19 @@ NOT_BONUS_UNITS = ("ml",)  # "SPF 50+ 50 ml" is a sun cream: doses, pens and pac
 LOWER_AFTER_UNIT = frozenset("abcdefghijklmnopqrstuvwxyzäöüéè")  # "per pillBuy Now": inline elements run together
 S = r"[\s\pZ]"  # any space, no-break spaces too
 PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
-STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
 MARKETS = {"USD": "US", "GBP": "GB", "EUR": "EU", "CAD": "CA"}
 MAX_CARD_BLOCKS = 8
 SHORT_LABEL = 80
+
+
+@dataclass(frozen=True)
+class Strength:
+    start: int
+    amount: str  # "0.5"
+    unit: str  # folded: "mg", "iu"
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,10 @@ class Units:
             rf"|\b(?P<n2>{n}){S}*(?:x|×){S}*\d+(?:[.,]\d+)?{S}?(?:mg|mcg|µg|g)\b"
             rf"|\b(?P<n3>{n}){S}*(?P<unit>{unit})\b"
         )
+        # a strength: "40mg", "0,5 mg", "5000 IU" (lexicon `strength_unit`), or a percentage
+        self.strength = program(
+            rf"(?:^|[^\pL\pN_.,])(?P<amount>\d+(?:[.,]\d+)?){S}?(?P<unit>{words('strength_unit')}|%)"
+        )
         bonus, free, count = words("bonus_word"), words("free_after_unit"), r"\d{1,3}"
         self.bonus = program(
             rf"\+{S}?(?P<n1>{count}){S}+(?:{bonus}{S}+)?(?:{given})\b"
@@ -219,6 +232,18 @@ class Units:
             return None
         return self.kind(m.group("unit")) or ""  # "" : a unit word, of no known kind
 
+    def strengths(self, text: str) -> list[Strength]:
+        """Every strength in the text, percentages aside, left to right."""
+        amount, unit = self.strength.groupindex["amount"], self.strength.groupindex["unit"]
+        found = []
+        for m in self.strength.finditer(fold(text)):
+            end = m.span(unit)[1]
+            if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                continue  # "40 mgs", "5 gel": not a strength
+            if m.group(unit) != "%":
+                found.append(Strength(m.span(amount)[0], m.group(amount).replace(",", "."), m.group(unit)))
+        return found
+
     def bonuses(self, text: str) -> Iterator[tuple[int, int, int]]:
         """(count, start, end) of each bonus in the text."""
         for m in self.bonus.finditer(fold(text)):
@@ -235,8 +260,8 @@ def _unit_name(name: str | None) -> str | None:
 
 
 def _strength(text: str) -> str:
-    m = STRENGTH.search(text)
-    return f"{m.group(1).replace(',', '.')}{m.group(2).lower()}" if m else text.lower().replace(" ", "")
+    """A reference row's strength as prices write it: "40mg", "0.5mg"."""
+    return text.lower().replace(" ", "").replace(",", ".")
 
 
 # --- extraction ---
@@ -263,16 +288,16 @@ class Context:
             self.memo[key] = (folded, index.find(text, folded))
         return self.memo[key]
 
-    def strengths(self, text: str) -> list[Any]:
+    def strengths(self, units: Units, text: str) -> list[Strength]:
         key = ("strengths", id(text))
         if key not in self.memo:
-            self.memo[key] = [s for s in STRENGTH.finditer(text) if s.group(2) != "%"]
+            self.memo[key] = units.strengths(text)
         return self.memo[key]
 
-    def strengths_at(self, text: str) -> list[int]:
+    def strengths_at(self, units: Units, text: str) -> list[int]:
         key = ("starts", id(text))
         if key not in self.memo:
-            self.memo[key] = [s.start() for s in self.strengths(text)]
+            self.memo[key] = [s.start for s in self.strengths(units, text)]
         return self.memo[key]
 
 
@@ -494,7 +519,7 @@ def _fact(
     rules: RulePack,
 ) -> Fact:
     reader, index, cue = rules.prices, rules.medicines, rules.language
-    mention, strength, folded = _medicine_near(ctx, m, index)
+    mention, strength, folded = _medicine_near(ctx, m, index, units_of(rules))
     med = mention.medicine if mention else None
     brand = bool(
         mention
@@ -534,15 +559,17 @@ def _fact(
     return Fact("price", amount, attrs, evidence(page, ctx.text, ctx.locator, m.start, m.end))
 
 
-def _medicine_near(ctx: Context, m: Money, index: MedicineIndex) -> tuple[Mention | None, str | None, str]:
+def _medicine_near(
+    ctx: Context, m: Money, index: MedicineIndex, units: Units
+) -> tuple[Mention | None, str | None, str]:
     """The medicine named closest before the price in its text (else after it, else around it), and its strength."""
     folded, mentions = ctx.mentions(index, ctx.text)
     if mentions:
         before = mentions[: bisect_left([x.start for x in mentions], m.start)]
         mention = before[-1] if before else mentions[0]
-        return mention, _strength_near(ctx, ctx.text, mention.end, m.start), folded
+        return mention, _strength_near(ctx, units, ctx.text, mention.end, m.start), folded
     if PRODUCT_NAME.search(ctx.text):  # "Xarelto 20mg | 90 | $165": a product the reference does not know
-        return None, _strength_near(ctx, ctx.text, 0, m.start), folded
+        return None, _strength_near(ctx, units, ctx.text, 0, m.start), folded
     for text in ctx.around:
         if not text:
             continue
@@ -550,17 +577,17 @@ def _medicine_near(ctx: Context, m: Money, index: MedicineIndex) -> tuple[Mentio
         if mentions:
             return (
                 mentions[0],
-                _strength_near(ctx, text, mentions[0].end, len(text)) or _strength_near(ctx, ctx.text, 0, m.start),
+                _strength_near(ctx, units, text, mentions[0].end, len(text))
+                or _strength_near(ctx, units, ctx.text, 0, m.start),
                 folded,
             )
-    return None, _strength_near(ctx, ctx.text, 0, m.start), folded
+    return None, _strength_near(ctx, units, ctx.text, 0, m.start), folded
 
 
-def _strength_near(ctx: Context, text: str, start: int, end: int) -> str | None:
-    found = ctx.strengths(text)
+def _strength_near(ctx: Context, units: Units, text: str, start: int, end: int) -> str | None:
+    found = ctx.strengths(units, text)
     if not found:
         return None
-    first = bisect_left(ctx.strengths_at(text), start)  # the first strength at or after `start`
-    inside = first < len(found) and found[first].start() <= max(end, start + 40)
-    s = found[first] if inside else found[0]
-    return f"{s.group(1).replace(',', '.')}{s.group(2).lower()}"
+    first = bisect_left(ctx.strengths_at(units, text), start)  # the first strength at or after `start`
+    inside = first < len(found) and found[first].start <= max(end, start + 40)
+    return str(found[first] if inside else found[0])

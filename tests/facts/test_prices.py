@@ -230,12 +230,15 @@ def test_unit_and_pack_words_come_from_the_lexicon(tmp_path):
     lexicon = tmp_path / "reference" / "lexicon"
     lexicon.mkdir(parents=True)
     (lexicon / "xx.yaml").write_text(
-        "unit_tablet: [comprimido, comprimidos]\npack_price_for: [por]\nbonus_word: [de regalo]\n"
+        "unit_tablet: [comprimido, comprimidos]\npack_price_for: [por]\nbonus_word: [de regalo]\nstrength_unit: [ui]\n"
     )
     local = load_pack([tmp_path])
     site = build_site({"https://shop.com/p": ("<p>Sildenafilo 50 mg: 5,00 € por 10 comprimidos</p>", "product")})
     [fact] = Facts(prices.extract(site, local)).of("price")
     assert (fact.get("pack_size"), fact.get("unit"), fact.get("per_unit")) == (10, "tablet", 0.5)
+    site = build_site({"https://shop.com/p": ("<p>Colecalciferol 1000 UI: 5,00 € por 10 comprimidos</p>", "product")})
+    [fact] = Facts(prices.extract(site, local)).of("price")
+    assert fact.get("strength") == "1000ui"
     site = build_site({"https://shop.com/p": ("<p>+ 4 de regalo comprimidos</p>", "product")})
     assert [f.value for f in Facts(prices.extract(site, local)).of("bonus_pills")] == [4]
 
