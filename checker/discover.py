@@ -17,10 +17,6 @@ if TYPE_CHECKING:
 
 SEGMENT_SPLIT = re.compile(r"[/\-_.?=&]+")
 SKIP_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".css", ".js", ".ico", ".zip", ".mp4", ".woff")
-SKIP_URL_WORDS = {
-    "login", "logout", "account", "signin", "register", "cart", "basket", "checkout", "wishlist", "warenkorb",
-    "panier", "winkelwagen", "search", "suche", "recherche", "zoeken", "feed", "wp-json", "cdn-cgi",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,10 +27,13 @@ class Candidate:
 
 
 class RoleMatcher:
-    """Names the role of a page from its URL and link text, using `reference/page_roles.yaml` and the medicines list."""
+    """Names the role of a page from its URL and link text, using `reference/page_roles.yaml` and the medicines list.
+    The table's `skip_url` words name URL path segments never worth fetching (login, cart, search...)."""
 
     def __init__(self, reference: Reference, medicines: MedicineIndex) -> None:
-        roles = (reference.get("page_roles") or {}).get("roles", {})
+        table = reference.get("page_roles") or {}
+        roles = table.get("roles", {})
+        self.skip_words = frozenset(str(w).lower() for w in table.get("skip_url") or ())
         self.roles: list[tuple[str, int, set[str], list[str]]] = sorted(
             ((name, spec.get("priority", 50), {w.lower() for w in spec.get("url", [])},
               [t.lower() for t in spec.get("text", [])]) for name, spec in roles.items()),
@@ -98,7 +97,7 @@ def choose_links(
         if registrable_domain(url) not in site_domains:
             continue
         path = parts.path.lower()
-        if path.endswith(SKIP_EXTENSIONS) or set(SEGMENT_SPLIT.split(path)) & SKIP_URL_WORDS:
+        if path.endswith(SKIP_EXTENSIONS) or set(SEGMENT_SPLIT.split(path)) & matcher.skip_words:
             continue
         role, priority = matcher.role_of(url, link.text or link.title)
         if role == "other":

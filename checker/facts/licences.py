@@ -3,16 +3,15 @@
 Fact kinds:
 
 - `licence`: a registration or licence number written next to the words that name it (one per scheme and number).
-  value: the number as written. attrs: `scheme` (gphc_premises | gphc_pharmacist | gphc_technician | gphc_unknown |
-  us_state_board | nabp | canada_college | de_apothekerkammer | fr_rpps | fr_ars | nl_big | nl_agb | cqc | gmc |
-  company_number | vat | unknown), `number` (normalised: no spaces or dots), `valid_format` (bool by the scheme's
-  rules: GPhC 7 digits with premises 1..., pharmacist 2..., technician 5...; RPPS 11 digits; BIG 11 digits;
-  AGB 8 digits; GMC 7 digits; CQC 1-123456789; UK company 8 digits or 2 letters + 6 digits; KvK 8 digits;
-  HRA/HRB + digits; SIREN 9 / SIRET 14 digits; BE enterprise 10 digits; VAT by country prefix; US state board
-  letters+digits, 4-12; Canada college digits; null where the scheme has no fixed format: nabp,
-  de_apothekerkammer, fr_ars, unknown), `jurisdiction` (GB, US, CA, DE, FR, NL, BE, ... or null),
-  `authority` (e.g. "General Pharmaceutical Council", "Texas State Board of Pharmacy"), `context` (the words that
-  named it, as written).
+  Registers, the names that say them and their number formats are data: `rules/reference/licences.yaml`.
+  value: the number as written. attrs: `scheme` (a scheme of licences.yaml: gphc_premises | gphc_pharmacist |
+  gphc_technician | gphc_unknown (GPhC numbers by what they register) | us_state_board | nabp | canada_college |
+  de_apothekerkammer | fr_rpps | fr_ars | nl_big | nl_agb | cqc | gmc | company_number | vat | ...; or unknown:
+  a "registration number" with no register named before it), `number` (normalised: no spaces or dots),
+  `valid_format` (bool: the number has the scheme's format, e.g. GPhC 7 digits with premises 1..., pharmacist
+  2..., technician 5...; VAT by country prefix; null where the scheme has no fixed format), `jurisdiction`
+  (GB, US, CA, DE, FR, NL, BE, ... or null), `authority` (e.g. "General Pharmaceutical Council", "Texas State
+  Board of Pharmacy"), `context` (the words that named it, as written).
 - `licence_claim`: a sentence claiming licensing, registration or approval ("licensed pharmacy", "FDA approved",
   "fully licensed and accredited", "zugelassene Apotheke", "pharmacie agréée", "erkende apotheek").
   value: the phrase as written. attrs: `has_number` (bool: a licence number is in the same block),
@@ -28,202 +27,228 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import re2
 
+from checker.errors import RuleError
 from checker.facts import Fact
-from checker.facts._common import RE2_OPTIONS, evidence, heading_context
-from checker.lexicon import Lexicon
+from checker.facts._common import RE2_OPTIONS, evidence, fold, heading_context
+from checker.lexicon import Lexicon, Term
 from checker.snapshot import Site
 
 if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
-US_STATES = (
-    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|"
-    "Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|"
-    "Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|"
-    "Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|"
-    "West Virginia|Wisconsin|Wyoming|District of Columbia"
-)
-PROVINCES = (
-    "Ontario|Alberta|British Columbia|Manitoba|Saskatchewan|Nova Scotia|New Brunswick|Newfoundland and Labrador|"
-    "Prince Edward Island|Yukon|Northwest Territories|Nunavut"
-)
-
-
-@dataclass(frozen=True)
-class Scheme:
-    name: str
-    anchor: re.Pattern[str]
-    jurisdiction: str | None
-    authority: str
-
-
-def _scheme(name: str, pattern: str, jurisdiction: str | None, authority: str) -> Scheme:
-    return Scheme(name, re.compile(pattern), jurisdiction, authority)
-
-
-# Words that name a register, most specific first. `(?i:...)` = case-insensitive; acronyms are matched as written.
-SCHEMES = [
-    _scheme("gphc", r"\bGPhC\b|(?i:general pharmaceutical council|pharmacyregulation\.org)", "GB",
-            "General Pharmaceutical Council"),
-    _scheme("us_state_board", rf"\b(?:(?P<state>{US_STATES})\s+)?(?i:state\s+)?(?i:board\s+of\s+pharmacy)"
-            rf"|\b(?P<state2>{US_STATES})\s+(?i:(?:pharmacy|pharmacist)\s+)?(?i:licen[cs]e)\b", "US",
-            "State Board of Pharmacy"),
-    _scheme("canada_college", rf"(?:(?P<prov>{PROVINCES})\s+)?(?i:college\s+of\s+pharmacists)(?:\s+of\s+(?P<prov2>"
-            rf"{PROVINCES}))?|(?i:ordre\s+des\s+pharmaciens\s+du\s+qu[ée]bec)|\b(?:CPBC|OCP|ACP|SCPP|NAPRA|OPQ)\b",
-            "CA", "College of Pharmacists"),
-    _scheme("nabp", r"\bNABP\b", "US", "National Association of Boards of Pharmacy"),
-    _scheme("de_apothekerkammer", r"(?P<chamber>\b(?:Landes)?[Aa]pothekerkammer(?:\s+(?!Nr|Mitglied)[A-ZÄÖÜ][\w\-]+)?)",
-            "DE", "Apothekerkammer"),
-    _scheme("fr_rpps", r"\bRPPS\b", "FR", "Répertoire partagé des professionnels de santé"),
-    _scheme("fr_ars", r"\bARS\b|(?i:agence\s+r[ée]gionale\s+de\s+sant[ée])", "FR", "Agence régionale de santé"),
-    _scheme("nl_big", r"\bBIG(?:[\s-]?(?i:nummer|nr\.?|registratie|register|code))?\b", "NL", "BIG-register"),
-    _scheme("nl_agb", r"\bAGB(?:[\s-]?(?i:code))?\b", "NL", "AGB-register (Vektis)"),
-    _scheme("cqc", r"\bCQC\b|(?i:care\s+quality\s+commission)", "GB", "Care Quality Commission"),
-    _scheme("gmc", r"\bGMC\b|(?i:general\s+medical\s+council)", "GB", "General Medical Council"),
-    _scheme("vat", r"\bVAT\b|(?i:USt\.?-?Id(?:Nr)?\.?|Umsatzsteuer-?Id\w*|\bBTW\b|\bTVA\b|\bMWST\b)", None, "VAT"),
-    _scheme("company_number",
-            r"(?i:company\s+(?:registration\s+)?(?:number|no\.?)|registered\s+in\s+(?:england|scotland|wales|northern"
-            r"\s+ireland)(?:\s+and\s+wales)?|companies\s+house|handelsregister|registergericht|kamer\s+van\s+koophandel"
-            r"|ondernemingsnummer|num[ée]ro\s+d'entreprise)|\bKvK\b|\bHR[AB]\b|\bRCS\b|\bSIRE[NT]\b|\bBCE\b|\bKBO\b|\bCRN\b",
-            None, "Company register"),
-]  # fmt: skip
-GENERIC_ANCHOR = re.compile(
-    r"(?i:registration\s+(?:number|no\.?|nr\.?|#)|reg\.?\s*(?:no|nr)\.?|licen[cs]e(?:\s+(?:number|no\.?|#|n°))?\b"
-    r"|registrierungsnummer|zulassungsnummer|betriebserlaubnis|num[ée]ro\s+d'enregistrement|n°\s+d'autorisation"
-    r"|registratienummer|vergunningsnummer|licentienummer)"
-)
 NUMBER = re.compile(
     r"(?:[A-Z]{1,4}[\s-]?)?\d(?:[\d.\-/]|\s(?=\d))*\d(?:[A-Z]{1,3}\d{0,2})?\b|\b\d\b"
 )  # "GB 123 4567 89", "1-123456789", "NL123456789B01"
-NUMBER_LABEL = re.compile(
-    r"[^\w\n]*(?:\b(?:[Ll]ocation\s+|[Pp]rovider\s+)?(?:ID|No|NO|Nr|NR|Num|Reg|N°|n°)\b[.:#°\s]*)+"
-)
 GAP_LIMIT = 40
 SCHEME_REACH = 250  # "registration number 1234567" takes the register named up to this far before it
 MIN_DIGITS = 3
 SENTENCE_END = re.compile(r"[.!?]\s+[A-Z][a-z]{2,}")
 DATE_OR_YEAR = re.compile(r"^(?:19|20)\d\d$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
-GPHC_ROLES = ("premises", "pharmacist", "technician")  # lexicon lists gphc_role_<role>
-GPHC_PREFIX = {"1": "gphc_premises", "2": "gphc_pharmacist", "5": "gphc_technician"}
-
-FORMATS: dict[str, re.Pattern[str]] = {
-    "fr_rpps": re.compile(r"\d{11}"),
-    "nl_big": re.compile(r"\d{11}"),
-    "nl_agb": re.compile(r"\d{8}"),
-    "gmc": re.compile(r"\d{7}"),
-    "cqc": re.compile(r"1-\d{9,11}"),
-    "us_state_board": re.compile(r"(?=.*\d)[A-Z0-9]{4,12}"),
-    "canada_college": re.compile(r"\d{3,8}"),
-}
-COMPANY_FORMATS = {
-    "GB": re.compile(r"\d{8}|(?:SC|NI|OC|SO|NC|LP|SL)\d{6}"),
-    "DE": re.compile(r"HR[AB]\d{1,7}[A-Z]{0,2}"),
-    "NL": re.compile(r"\d{8}"),
-    "FR": re.compile(r"(?:[A-Z]{0,2})?(?:\d{9}|\d{14})"),
-    "BE": re.compile(r"[01]\d{9}"),
-}
-VAT_FORMATS = {
-    "GB": re.compile(r"GB(?:\d{9}|\d{12})"),
-    "DE": re.compile(r"DE\d{9}"),
-    "NL": re.compile(r"NL\d{9}B\d{2}"),
-    "FR": re.compile(r"FR[0-9A-Z]{2}\d{9}"),
-    "BE": re.compile(r"BE[01]\d{9}"),
-    "AT": re.compile(r"ATU\d{8}"),
-    "IE": re.compile(r"IE(?:\d{7}[A-Z]{1,2}|\d[A-Z+*]\d{5}[A-Z])"),
-    "IT": re.compile(r"IT\d{11}"),
-    "ES": re.compile(r"ES[A-Z0-9]\d{7}[A-Z0-9]"),
-    "LU": re.compile(r"LU\d{8}"),
-    "CH": re.compile(r"CHE\d{9}(?:MWST|TVA|IVA)?"),
-}
-VAT_DEFAULT_COUNTRY = {"vat": "GB", "ust": "DE", "umsatzsteuer": "DE", "btw": "NL", "tva": "FR", "mwst": "CH"}
-
-NOT_PERSONAL = {"company_number", "vat", "cqc", "nabp", "de_apothekerkammer", "fr_ars", "nl_agb"}
+LEFT = r"(?:^|[^\pL\pN_])"  # a name starts a word
+ROLES = ("superintendent", "prescriber", "pharmacist", "doctor")  # lexicon lists role_<role>, first wins a tie
 UPPER = "A-ZÀ-ÖØ-Þ"
 LOWER = "a-zß-öø-ÿ"
 NAME_WORD = rf"[{UPPER}][{LOWER}'’\-]+"
-NAME = rf"{NAME_WORD}(?:\s+(?:(?:van|von|de|der|den|la|le|du|ter|ten|te|di|da)\s+)*{NAME_WORD}){{1,3}}"
-TITLE = r"(?:Dr|Mr|Mrs|Ms|Miss|Prof|Herr|Frau|M|Mme|Dhr|Mevr|Drs|Apotheker(?:in)?|Pharmacien(?:ne)?)\.?"
-ROLE_WORDS = (
-    ("superintendent", r"superintendent(?:\s+pharmacist)?|pharmacist[\s-]+in[\s-]+charge|responsible\s+pharmacist|"
-                       r"pharmacy\s+manager|"
-                       r"verantwortliche[rn]?\s+apotheker(?:in)?|apothekenleiter(?:in)?|inhaber(?:in)?|"
-                       r"pharmacien(?:ne)?\s+(?:titulaire|responsable)|beherend\s+apotheker|verantwoordelijk\s+apotheker"),
-    ("prescriber", r"(?:independent\s+)?prescriber|prescribing\s+(?:pharmacist|clinician|doctor|physician)|"
-                   r"verschreibende[rn]?\s+[aä]rzt(?:in)?|m[ée]decin\s+prescripteur|voorschrijver"),
-    ("pharmacist", r"pharmacist|apotheker(?:in)?|pharmacien(?:ne)?"),
-    ("doctor", r"doctor|physician|gp|[aä]rzt(?:in)?|m[ée]decin|huisarts|arts"),
-)  # fmt: skip
-PERSON = re.compile(
-    r"(?i:\b(?P<role>" + "|".join(f"(?P<{role}>{pattern})" for role, pattern in ROLE_WORDS) + r"))\b"
-    rf"(?P<sep>\s*[:\-–,]\s*|\s+(?i:is|ist|est)\s+|\s+)(?P<title>{TITLE}\s+)?(?P<name>{NAME})"
-    rf"|\b(?P<dr>Dr\.?)\s+(?P<drname>{NAME})"
-)
-NOT_NAMES = {
-    "registration",
-    "number",
-    "council",
-    "general",
-    "pharmaceutical",
-    "pharmacy",
-    "contact",
-    "email",
-    "phone",
-    "limited",
-    "ltd",
-    "street",
-    "road",
-    "the",
-    "our",
-    "we",
-    "is",
-    "name",
-    "details",
-    "information",
-    "team",
-    "online",
-    "registered",
-    "register",
-    "service",
-    "services",
-    "apotheke",
-    "pharmacie",
-    "apotheek",
-    "nummer",
-    "numéro",
-    "with",
-    "and",
-    "und",
-    "et",
-    "en",
-    "of",
-    "for",
-    "medical",
-    "quality",
-    "care",
-    "commission",
-    "about",
-    "us",
-    "uk",
-    "who",
-    "gphc",
-    "premises",
-    "superintendent",
-    "pharmacist",
-    "prescriber",
-    "doctor",
-    "approved",
-    "licensed",
-    "clinic",
-}
+PERSON_REACH = 160  # a person's title and name follow the role word within this many characters
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """One register, from `rules/reference/licences.yaml`."""
+
+    name: str
+    authority: str
+    jurisdiction: str | None = None
+    named_authority: str | None = None
+    personal: bool = True
+    roles: dict[str, str] = field(default_factory=dict)
+    formats: dict[str | None, Any] = field(default_factory=dict)  # by country (None: the scheme's own)
+    prefixes: dict[str, str] = field(default_factory=dict)
+    number_country: bool = False
+
+
+@dataclass(frozen=True)
+class NameSet:
+    """The names of one scheme (for one country, where the scheme spans several)."""
+
+    scheme: Scheme
+    country: str | None
+    number_prefix: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Anchor:
+    start: int
+    end: int
+    names: NameSet | None  # None: a word for "registration number" that names no register
+    text: str  # as written
+    place: str | None = None
+
+
+class Registers:
+    """The licence schemes of a pack, their names compiled into two RE2 programs: names on folded text, acronyms on
+    the text as written. Each scheme's names are one group, so a hit says its scheme."""
+
+    def __init__(self, table: Any, lexicon: Lexicon) -> None:
+        schemes = (table or {}).get("schemes") if isinstance(table, dict) else None
+        if not isinstance(schemes, dict):
+            raise RuleError("reference/licences.yaml: expected `schemes:`, a mapping of scheme names to schemes")
+        self.sets: list[NameSet] = []
+        names: list[str] = []
+        acronyms: list[str] = []
+        for key, spec in schemes.items():
+            for name_set, folded, written in _name_sets(str(key), spec):
+                i = len(self.sets)
+                self.sets.append(name_set)
+                if folded:
+                    names.append(f"(?P<s{i}>{folded.replace('(?P<@', f'(?P<p{i}_')})")
+                if written:
+                    acronyms.append(f"(?P<a{i}>{written})")
+        by_names = _program(f"{LEFT}(?:{'|'.join(names)})" if names else None)
+        by_acronyms = _program(rf"\b(?:{'|'.join(acronyms)})\b" if acronyms else None)
+        self.programs = [
+            (program, _groups(program, prefix), on_folded)
+            for program, prefix, on_folded in ((by_names, "s", True), (by_acronyms, "a", False))
+            if program is not None
+        ]
+        index = by_names.groupindex if by_names is not None else {}
+        self.places = {
+            i: [idx for name, idx in index.items() if name.startswith(f"p{i}_")] for i in range(len(self.sets))
+        }
+        self.generic = _program(f"{LEFT}(?P<g>{lexicon.alternation('licence_number_word', folded=True)})")
+        lead, label = lexicon.alternation("number_label_lead"), lexicon.alternation("number_label")
+        self.label = _program(rf"[^\pL\pN_\n]*(?:\b(?:(?i:{lead})\s+)?(?:{label})\b[.:#°\s]*)+")
+
+    def anchors(self, text: str) -> list[Anchor]:
+        """Every name of a register and every word for "registration number" in a text, by start."""
+        folded = fold(text)
+        found: list[Anchor] = []
+        for program, groups, on_folded in self.programs:
+            for m in program.finditer(folded if on_folded else text):
+                i, (start, end) = next((i, m.span(idx)) for i, idx in groups if m.span(idx)[0] >= 0)
+                if on_folded and _runs_on(folded, end):
+                    continue
+                place = next((text[slice(*m.span(idx))] for idx in self.places.get(i, ()) if m.span(idx)[0] >= 0), None)
+                found.append(Anchor(start, end, self.sets[i], text[start:end], place))
+        generic = self.generic.groupindex["g"]
+        for m in self.generic.finditer(folded):
+            start, end = m.span(generic)
+            if not _runs_on(folded, end):
+                found.append(Anchor(start, end, None, text[start:end]))
+        found.sort(key=lambda a: (a.start, -a.end))
+        return found
+
+
+def _groups(program: Any, prefix: str) -> list[tuple[int, int]]:
+    """(name set, group index) of each set's group in a program."""
+    if program is None:
+        return []
+    return [(int(name[1:]), idx) for name, idx in program.groupindex.items() if name[0] == prefix]
+
+
+def _runs_on(text: str, end: int) -> bool:
+    """Whether a match that ends in a letter or digit is cut from a longer word ("license" in "licensed")."""
+    return 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum()
+
+
+def _program(pattern: str | None) -> Any:
+    if pattern is None:
+        return None
+    try:
+        return re2.compile(pattern, RE2_OPTIONS)
+    except re2.error as exc:
+        raise RuleError(f"reference/licences.yaml or lexicon: invalid pattern: {exc}") from None
+
+
+def _name_sets(key: str, spec: Any) -> Iterable[tuple[NameSet, str, str]]:
+    """(names, folded pattern, as-written pattern) of one scheme: one set, or one per country."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("authority"), str):
+        raise RuleError(f"reference/licences.yaml: scheme {key!r}: expected a mapping with an `authority`")
+    countries = spec.get("countries") or {}
+    if not isinstance(countries, dict):
+        raise RuleError(f"reference/licences.yaml: scheme {key!r}: `countries` maps country codes to names")
+    formats = {None: _format(key, spec.get("format"))} if spec.get("format") else {}
+    formats.update({str(c): _format(key, v.get("format")) for c, v in countries.items() if v and v.get("format")})
+    scheme = Scheme(
+        name=key,
+        authority=spec["authority"],
+        jurisdiction=spec.get("jurisdiction"),
+        named_authority=spec.get("named_authority"),
+        personal=bool(spec.get("personal", True)),
+        roles={str(k): str(v) for k, v in (spec.get("roles") or {}).items()},
+        formats=formats,
+        prefixes={str(c): str(v["prefix"]) for c, v in countries.items() if v and v.get("prefix")},
+        number_country=bool(spec.get("number_country")),
+    )
+    places = _places(key, spec.get("places") or [])
+    parts = [(spec, scheme.jurisdiction)] + [(v or {}, str(c)) for c, v in countries.items()]
+    for part, country in parts:
+        folded = _names_pattern(key, part.get("names") or [], places)
+        written = _acronyms_pattern(key, part.get("acronyms") or [])
+        if folded or written:
+            prefix = frozenset(str(a) for a in part.get("number_prefix") or [])
+            yield NameSet(scheme, country, prefix), folded, written
+
+
+def _format(key: str, pattern: Any) -> Any:
+    try:
+        return re2.compile(str(pattern), RE2_OPTIONS)
+    except re2.error as exc:
+        raise RuleError(f"reference/licences.yaml: scheme {key!r}: invalid format {pattern!r}: {exc}") from None
+
+
+def _places(key: str, places: list) -> str:
+    terms = [Term(str(p), "places") for p in places]
+    return Lexicon({"places": terms}).alternation("places", folded=True) if terms else ""
+
+
+def _names_pattern(key: str, names: list, places: str) -> str:
+    """The names as one RE2 alternative on folded text, each "{place}" a group of its own."""
+    terms = []
+    for raw in names:
+        if isinstance(raw, dict) and isinstance(raw.get("re"), str):
+            terms.append(Term(raw["re"], "names", regex=True))
+        elif isinstance(raw, str) and raw.strip():
+            terms.append(Term(raw, "names"))
+        else:
+            raise RuleError(
+                f'reference/licences.yaml: scheme {key!r}: a name is a phrase or {{re: "..."}}, not {raw!r}'
+            )
+    if not terms:
+        return ""
+    pattern = Lexicon({"names": terms}).alternation("names", folded=True)
+    if "{place}" in pattern and not places:
+        raise RuleError(f"reference/licences.yaml: scheme {key!r}: a name has {{place}} but the scheme no `places`")
+    pieces = pattern.split("{place}")
+    return pieces[0] + "".join(f"(?P<@{k}>{places}){piece}" for k, piece in enumerate(pieces[1:]))
+
+
+def _acronyms_pattern(key: str, acronyms: list) -> str:
+    parts = []
+    for raw in acronyms:
+        if isinstance(raw, dict) and isinstance(raw.get("re"), str):
+            parts.append(raw["re"])
+        elif isinstance(raw, str) and raw.strip():
+            parts.append(re2.escape(raw.strip()))
+        else:
+            raise RuleError(
+                f"reference/licences.yaml: scheme {key!r}: an acronym is a word or {{re: ...}}, not {raw!r}"
+            )
+    return "|".join(f"(?:{p})" for p in sorted(parts, key=len, reverse=True))
+
+
+def registers_of(pack: RulePack) -> Registers:
+    return pack.compiled("licence_registers", lambda p: Registers(p.reference.get("licences"), p.lexicon))
 
 
 def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     cue = pack.language
+    people = pack.compiled("licence_people", People)
     licences: dict[tuple[str, str], Fact] = {}
     persons: dict[tuple[str, str], Fact] = {}
     claims: dict[tuple[str, str], Fact] = {}
@@ -238,8 +263,8 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     licences[key] = Fact(
                         "licence", text[start:end], attrs, evidence(page, text, block.locator, start, end)
                     )
-            for m in PERSON.finditer(text):
-                fact = _person(m, found, page, text, block.locator)
+            for person in people.find(text):
+                fact = _person(person, found, pack, page, text, block.locator)
                 if fact is not None:
                     persons.setdefault((fact.attrs["role"], fact.value), fact)
             for hit in pack.lexicon.matcher("licence_claim").finditer(text):
@@ -256,38 +281,36 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
 
 def find_licences(text: str, pack: RulePack) -> list[tuple[int, int, dict]]:
     """(start, end, attrs) of each licence number in a block."""
-    anchors: list[tuple[int, int, Scheme | None, re.Match[str]]] = []
-    for scheme in SCHEMES:
-        anchors += [(m.start(), m.end(), scheme, m) for m in scheme.anchor.finditer(text)]
-    anchors += [(m.start(), m.end(), None, m) for m in GENERIC_ANCHOR.finditer(text)]
-    anchors.sort(key=lambda a: (a[0], -a[1]))
+    registers = registers_of(pack)
+    anchors = registers.anchors(text)
     found: list[tuple[int, int, dict]] = []
-    for a_start, a_end, scheme, match in anchors:
-        number = _number_after(text, a_end, pack)
+    for anchor in anchors:
+        number = _number_after(text, anchor.end, pack, registers)
         if number is None or any(start < number.end() and number.start() < end for start, end, _ in found):
             continue
-        if scheme is None:  # "registration number 1234567": the scheme named last before it, if any
-            scheme, match = _scheme_before(text, a_start, anchors)
-        attrs = _classify(scheme, match, number.group(0), text[max(0, a_start - 60) : number.start()], pack.lexicon)
-        if attrs is None:
-            continue
-        attrs["context"] = text[a_start:a_end]
+        if _other_register_between(anchor, number.start(), anchors):
+            continue  # "COF Madrid. CIF: B12345678": the number is the nearer register's
+        named = anchor if anchor.names is not None else _named_before(anchor.start, anchors)
+        attrs = _classify(named, number.group(0), text[max(0, anchor.start - 60) : number.start()], pack.lexicon)
+        attrs["context"] = anchor.text
         found.append((number.start(), number.end(), attrs))
     return found
 
 
 def _street_after(pack: RulePack) -> re2._Regexp:
-    """A street right after a number: the number is a house number, not a licence."""
+    """A street right after a number: the number is a house number, not a licence. Either a few words then a street
+    type (`street_after_house_number`: "77 South High Street"), or a street word right after it, alone or ending
+    a compound (`street_word_after_house_number`: "12 rue de la Paix", "5 Hauptstraße")."""
     lex = pack.lexicon
-    english = lex.alternation("street_after_house_number", "en")
-    other = "|".join(lex.alternation("street_after_house_number", lang) for lang in ("de", "fr"))
-    return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{english}\b|\s*(?:[a-zäöüß]*(?:{other}))\b", RE2_OPTIONS)
+    after_name = lex.alternation("street_after_house_number")
+    word = lex.alternation("street_word_after_house_number")
+    return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{after_name}\b|\s*(?:[a-zäöüß]*(?:{word}))\b", RE2_OPTIONS)
 
 
-def _number_after(text: str, pos: int, pack: RulePack) -> re.Match[str] | None:
+def _number_after(text: str, pos: int, pack: RulePack, registers: Registers) -> re.Match[str] | None:
     lexicon = pack.lexicon
-    label = NUMBER_LABEL.match(text, pos)
-    pos = label.end() if label else pos
+    label = registers.label.match(text[pos : pos + GAP_LIMIT + 30])
+    pos += label.end() if label else 0
     number = NUMBER.search(text, pos, pos + GAP_LIMIT + 30)
     if number is None or number.start() - pos > GAP_LIMIT:
         return None
@@ -309,97 +332,134 @@ def _number_after(text: str, pos: int, pack: RulePack) -> re.Match[str] | None:
     return number
 
 
-def _scheme_before(text: str, pos: int, anchors: list) -> tuple[Scheme | None, re.Match[str] | None]:
-    best = None
-    for a_start, _a_end, scheme, match in anchors:
-        if scheme is not None and pos - SCHEME_REACH <= a_start < pos:
-            best = (scheme, match)
-    return best or (None, None)
-
-
-def _classify(
-    scheme: Scheme | None, anchor: re.Match[str] | None, raw: str, before: str, lexicon: Lexicon
-) -> dict | None:
-    number = re.sub(r"[\s./]", "", raw)
-    name = scheme.name if scheme else "unknown"
-    jurisdiction = scheme.jurisdiction if scheme else None
-    authority = scheme.authority if scheme else None
-    valid: bool | None = None
-    if name == "gphc":
-        name = _gphc_scheme(number, before, lexicon)
-        valid = len(number) == 7 and number.isdigit() and GPHC_PREFIX.get(number[0]) == name
-    elif name in FORMATS:
-        plain = number.upper() if name == "cqc" else number.upper().replace("-", "")  # "02-1834567"
-        valid = bool(FORMATS[name].fullmatch(plain))
-    elif name == "company_number":
-        jurisdiction = _company_country(anchor.group(0) if anchor else "")
-        candidate = number.upper()
-        if anchor is not None and anchor.group(0).upper() in ("HRA", "HRB"):
-            candidate = anchor.group(0).upper() + candidate
-        valid = bool(COMPANY_FORMATS[jurisdiction].fullmatch(candidate))
-    elif name == "vat":
-        upper = number.upper()
-        prefix = "CHE" if upper.startswith("CHE") else upper[:2]
-        if prefix in VAT_FORMATS or prefix == "CHE":
-            country, candidate = ("CH" if prefix == "CHE" else prefix), upper
-        else:
-            word = (anchor.group(0) if anchor else "vat").lower()
-            country = next((c for w, c in VAT_DEFAULT_COUNTRY.items() if word.startswith(w)), "GB")
-            candidate = ("CHE" if country == "CH" else country) + upper
-        jurisdiction = country
-        valid = bool(VAT_FORMATS[country].fullmatch(candidate))
-    state = anchor is not None and (anchor.groupdict().get("state") or anchor.groupdict().get("state2"))
-    if name == "us_state_board" and state:
-        authority = f"{state} State Board of Pharmacy"
-    elif name == "canada_college" and anchor is not None or name == "de_apothekerkammer" and anchor is not None:
-        authority = anchor.group(0)
-    return {
-        "scheme": name,
-        "number": number,
-        "valid_format": valid,
-        "jurisdiction": jurisdiction,
-        "authority": authority,
-    }
-
-
-def _gphc_scheme(number: str, before: str, lexicon: Lexicon) -> str:
-    roles = lexicon.first_hits([(role, f"gphc_role_{role}") for role in GPHC_ROLES], before)
-    if roles:
-        return f"gphc_{roles[-1][0]}"
-    return GPHC_PREFIX.get(number[:1], "gphc_unknown") if len(number) == 7 else "gphc_unknown"
-
-
-def _company_country(anchor: str) -> str:
-    word = anchor.lower()
-    if any(w in word for w in ("handelsregister", "registergericht", "hra", "hrb")):
-        return "DE"
-    if any(w in word for w in ("kvk", "koophandel")):
-        return "NL"
-    if any(w in word for w in ("rcs", "siren", "siret")):
-        return "FR"
-    if any(w in word for w in ("bce", "kbo", "ondernemingsnummer", "entreprise")):
-        return "BE"
-    return "GB"
-
-
-def _person(m: re.Match[str], licences: list, page, text: str, locator: str) -> Fact | None:
-    if m.group("dr"):
-        role, title, name = "doctor", m.group("dr"), m.group("drname")
-    else:
-        role = next(r for r, _ in ROLE_WORDS if m.group(r))
-        title, name = (m.group("title") or "").strip() or None, m.group("name")
-    words = name.split()
-    while words and words[-1].lower() in NOT_NAMES:
-        words.pop()
-    if len(words) < 2 or any(w.lower() in NOT_NAMES for w in words):
-        return None
-    name = " ".join(words)
-    if title and title.rstrip(".").lower() in ("apotheker", "apothekerin", "pharmacien", "pharmacienne"):
-        role = "pharmacist" if role == "doctor" else role
-    registration = next(
-        (lic for lic in licences if m.end() <= lic[0] <= m.end() + 80 and lic[2]["scheme"] not in NOT_PERSONAL), None
+def _other_register_between(anchor: Anchor, pos: int, anchors: list[Anchor]) -> bool:
+    """Whether another register than the anchor's is named between the anchor and a number at `pos`, or opens the
+    number ("NIF 73018442C", where the number's letters are the register's acronym)."""
+    if anchor.names is None:
+        return False
+    scheme = anchor.names.scheme
+    return any(
+        other.names is not None and other.names.scheme is not scheme and anchor.end <= other.start <= pos
+        for other in anchors
     )
-    if not (m.group("dr") or title or registration or (m.group("sep") or "").strip()):
+
+
+def _named_before(pos: int, anchors: list[Anchor]) -> Anchor | None:
+    """The register named last before `pos`, up to SCHEME_REACH before it."""
+    best = None
+    for anchor in anchors:
+        if anchor.names is not None and pos - SCHEME_REACH <= anchor.start < pos:
+            best = anchor
+    return best
+
+
+def _classify(anchor: Anchor | None, raw: str, before: str, lexicon: Lexicon) -> dict:
+    number = re.sub(r"[\s./]", "", raw)
+    if anchor is None or anchor.names is None:
+        return {"scheme": "unknown", "number": number, "valid_format": None, "jurisdiction": None, "authority": None}
+    scheme, country = anchor.names.scheme, anchor.names.country
+    name, candidate = scheme.name, number.upper()
+    if scheme.number_country:  # a VAT number: its own country prefix, else the named country's
+        if candidate[:2] in scheme.formats:
+            country = candidate[:2]
+        else:
+            candidate = scheme.prefixes.get(country or "", country or "") + candidate
+    elif anchor.text in anchor.names.number_prefix:  # "HRB 12345"
+        candidate = anchor.text.upper() + candidate
+    pattern = scheme.formats.get(country) if country in scheme.formats else scheme.formats.get(None)
+    valid = (
+        None if pattern is None else bool(pattern.fullmatch(candidate) or pattern.fullmatch(candidate.replace("-", "")))
+    )
+    if scheme.roles:
+        by_number = scheme.roles.get(number[:1]) if valid else None
+        role = _role_before(scheme, before, lexicon) or by_number
+        name = f"{scheme.name}_{role or 'unknown'}"
+        valid = bool(valid and role is not None and by_number == role)
+    authority = scheme.authority
+    if scheme.named_authority and (anchor.place or "{place}" not in scheme.named_authority):
+        authority = scheme.named_authority.replace("{place}", anchor.place or "").replace("{name}", anchor.text)
+    return {"scheme": name, "number": number, "valid_format": valid, "jurisdiction": country, "authority": authority}
+
+
+def _role_before(scheme: Scheme, before: str, lexicon: Lexicon) -> str | None:
+    """What the words before a number say it registers ("premises", "superintendent"), from `<scheme>_role_<role>`."""
+    roles = lexicon.first_hits([(role, f"{scheme.name}_role_{role}") for role in dict.fromkeys(scheme.roles.values())],
+                               before)  # fmt: skip
+    return roles[-1][0] if roles else None
+
+
+@dataclass(frozen=True)
+class Named:
+    """A role word (or a doctor's title) and the name after it."""
+
+    role: str
+    start: int
+    end: int
+    name: str
+    title: str | None
+    sep: str
+    by_title: bool  # "Dr John Smith" without a role word
+
+
+class People:
+    """Named pharmacists and doctors: a role word (lexicon `role_<role>`), then a title (`person_title`,
+    `pharmacist_title`) and a capitalised name (with `surname_particle`s); or a doctor's title (`doctor_title`)
+    and a name."""
+
+    def __init__(self, pack: RulePack) -> None:
+        lex = pack.lexicon
+        self.lexicon = lex
+        particle = lex.alternation("surname_particle")
+        name = rf"{NAME_WORD}(?:\s+(?:(?:{particle})\s+)*{NAME_WORD}){{1,3}}"
+        title = rf"(?:{lex.alternation('person_title')}|{lex.alternation('pharmacist_title')})\.?"
+        self.after_role = re2.compile(
+            rf"^(?P<sep>\s*[:\-–,]\s*|\s+(?i:{lex.alternation('person_is')})\s+|\s+)(?P<title>{title}\s+)?"
+            rf"(?P<name>{name})",
+            RE2_OPTIONS,
+        )
+        self.doctor = re2.compile(
+            rf"\b(?P<dr>(?:{lex.alternation('doctor_title')})\.?)\s+(?P<name>{name})", RE2_OPTIONS
+        )
+        self.roles = [(role, f"role_{role}") for role in ROLES]
+
+    def find(self, text: str) -> list[Named]:
+        """Left to right, never overlapping; a role word before a doctor's title at the same place."""
+        found: list[Named] = []
+        for role, hit in self.lexicon.first_hits(self.roles, text):
+            m = self.after_role.match(text[hit.end : hit.end + PERSON_REACH])
+            if m is not None:
+                title = (m.group("title") or "").strip() or None
+                end = hit.end + m.end()
+                found.append(Named(role, hit.start, end, m.group("name"), title, m.group("sep"), False))
+        name_group, dr_group = self.doctor.groupindex["name"], self.doctor.groupindex["dr"]
+        for m in self.doctor.finditer(text):
+            start, end = m.span(dr_group)[0], m.span(name_group)[1]
+            found.append(Named("doctor", start, end, m.group("name"), m.group("dr"), "", True))
+        found.sort(key=lambda n: (n.start, n.by_title))
+        kept: list[Named] = []
+        for named in found:
+            if not kept or named.start >= kept[-1].end:
+                kept.append(named)
+        return kept
+
+
+def _person(named: Named, licences: list, pack: RulePack, page, text: str, locator: str) -> Fact | None:
+    lex = pack.lexicon
+    not_name = lex.matcher("not_a_name_word")
+    words = named.name.split()
+    while words and not_name.whole(words[-1]):
+        words.pop()
+    if len(words) < 2 or any(not_name.whole(w) for w in words):
+        return None
+    name, role, title = " ".join(words), named.role, named.title
+    if title and not named.by_title and lex.matcher("pharmacist_title").whole(title.rstrip(".")):
+        role = "pharmacist" if role == "doctor" else role
+    registers = registers_of(pack)
+    registration = next(
+        (lic for lic in licences if named.end <= lic[0] <= named.end + 80 and _personal(registers, lic[2]["scheme"])),
+        None,
+    )
+    if not (named.by_title or title or registration or named.sep.strip()):
         return None  # "Pharmacist Approved Treatments": a heading, not a name
     attrs = {
         "role": role,
@@ -410,4 +470,12 @@ def _person(m: re.Match[str], licences: list, page, text: str, locator: str) -> 
         "registration_scheme": registration[2]["scheme"] if registration else None,
         "valid_format": registration[2]["valid_format"] if registration else None,
     }
-    return Fact("person", name, attrs, evidence(page, text, locator, m.start(), m.end()))
+    return Fact("person", name, attrs, evidence(page, text, locator, named.start, named.end))
+
+
+def _personal(registers: Registers, scheme: str) -> bool:
+    """Whether a licence fact's scheme may register a person ("gphc_pharmacist" is the gphc scheme's; "unknown" may)."""
+    return not any(
+        not s.scheme.personal and (scheme == s.scheme.name or scheme.startswith(f"{s.scheme.name}_"))
+        for s in registers.sets
+    )

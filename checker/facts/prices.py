@@ -41,43 +41,26 @@ if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
 AMOUNT = r"\d{1,3}(?:[.,'\x{00a0}\x{202f}]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
-UNITS = {
-    "pill": r"pills?|pil(?:len)?",
-    "tablet": r"tablets?|tabs?|tabletten?|comprim[ée]s?",
-    "capsule": r"capsules?|caps|kapseln?|g[ée]lules?|softgels?",
-    "piece": r"st[üu]ck|stuks?|st\.|pieces?",
-    "pen": r"pens?|stylos?|pennen",
-    "vial": r"vials?|flacons?|ampullen?|ampoules?",
-    "injection": r"injections?|injecties?|spritzen?|syringes?",
-    "ml": r"ml",
-    "box": r"box(?:es)?|packs?|packungen?|bo[iî]tes?|doosjes?",
-}
-UNIT = "|".join(f"(?:{p})" for p in UNITS.values())
-UNIT_RE = {name: re.compile(rf"(?i)^(?:{p})$") for name, p in UNITS.items()}
+UNIT_NAMES = ("pill", "tablet", "capsule", "piece", "pen", "vial", "injection", "ml", "box")  # lexicon unit_<name>
 FAMILY = {"pill": "dose", "tablet": "dose", "capsule": "dose", "piece": "dose", "pen": "pen", "vial": "pen",
           "injection": "pen", "ml": "ml", "box": "box", None: "dose"}  # fmt: skip
-END = r"(?![a-zäöüéè])"  # case-sensitive: "per pillBuy Now" (inline elements run together)
-PER_AFTER = re.compile(rf"(?i)^\s*(?:/|per|each|a|an|pro|par|la|le|l'|voor|per\s+stuk)?\s*(?P<unit>{UNIT})(?-i:{END})")
-X_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\s*(?:x|×|\*|@|à|a)\s*$")
-FOR_AFTER = re.compile(rf"(?i)^\s*(?:for|f[üu]r|pour|voor|per)\s+(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b")
-N_BEFORE = re.compile(rf"(?i)(?P<n>\d{{1,4}})\s*(?P<unit>{UNIT})\b[^\d$£€]{{0,25}}$")
-PACK_OF = re.compile(
-    rf"(?i)\b(?:pack\s+of|packung\s+(?:mit|à|a)|bo[iî]te\s+de|doos(?:je)?\s+(?:met|van))\s+(?P<n>\d{{1,4}})"
-    rf"|\b(?P<n2>\d{{1,4}})\s*(?:x|×)\s*\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|g)\b|\b(?P<n3>\d{{1,4}})\s*(?P<unit>{UNIT})\b"
-)
+NOT_BONUS_UNITS = ("ml",)  # "SPF 50+ 50 ml" is a sun cream: doses, pens and packs are given as bonus pills
+LOWER_AFTER_UNIT = frozenset("abcdefghijklmnopqrstuvwxyzäöüéè")  # "per pillBuy Now": inline elements run together
+S = r"[\s\pZ]"  # any space, no-break spaces too
 PRODUCT_NAME = re.compile(r"\b[A-Z][A-Za-z\-]{2,}\s+\d+(?:[.,/]\d+)*\s?(?:mg|mcg|µg|ml)\b")
-STRENGTH = re.compile(r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(mg|mcg|µg|g|ml|iu|ie|%)(?!\w)")
-# what can be given as bonus pills: doses, pens and packs, not millilitres ("SPF 50+ 50 ml" is a sun cream)
-BONUS_UNIT = "|".join(f"(?:{p})" for name, p in UNITS.items() if name != "ml")
-BONUS = re.compile(
-    rf"(?i)\+\s?(?P<n1>\d{{1,3}})\s+(?:free\s+|bonus\s+|gratis\s+|extra\s+)?(?:{BONUS_UNIT})\b"
-    rf"|\b(?P<n2>\d{{1,3}})\s+(?:free|bonus|gratis|extra)\s+(?:{BONUS_UNIT})\b"
-    rf"|\bbonus(?:\s+(?:{BONUS_UNIT}))?\s*:?\s*\+?(?P<n3>\d{{1,3}})\b"
-    rf"|\b(?P<n4>\d{{1,3}})\s+(?:{BONUS_UNIT})\s+(?:gratis|offert(?:e?s)?|gratuit(?:e?s)?|free)\b"
-)
 MARKETS = {"USD": "US", "GBP": "GB", "EUR": "EU", "CAD": "CA"}
 MAX_CARD_BLOCKS = 8
 SHORT_LABEL = 80
+
+
+@dataclass(frozen=True)
+class Strength:
+    start: int
+    amount: str  # "0.5"
+    unit: str  # folded: "mg", "iu"
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
 
 
 @dataclass(frozen=True)
@@ -145,7 +128,7 @@ class Prices:
     def reference(
         self, medicine: str, brand: str | None, strength: str | None, currency: str, family: str
     ) -> dict | None:
-        rows = [r for r in self.rows if r.get("drug") == medicine and FAMILY.get(_unit(r.get("unit"))) == family]
+        rows = [r for r in self.rows if r.get("drug") == medicine and FAMILY.get(_unit_name(r.get("unit"))) == family]
         if brand:
             candidates = [r for r in rows if r.get("brand") and fold(str(r["brand"])) == brand]
             candidates = candidates or [r for r in rows if r.get("brand")]
@@ -196,15 +179,89 @@ def parse_amount(raw: str) -> float | None:
         return None
 
 
-def _unit(word: str | None) -> str | None:
-    if not word:
-        return None
-    return next((name for name, pattern in UNIT_RE.items() if pattern.match(word.strip())), None)
+class Units:
+    """Pack sizes and units around a price, read on folded text. The words are lexicon lists placed in these
+    structures: `unit_<name>` for each unit of UNIT_NAMES, `price_per_word` ("$2 per pill"), `unit_price_word`
+    ("90 pills a $0.45"), `pack_price_for` ("$9 for 30 tablets"), `pack_of` ("pack of 30"), `bonus_word`,
+    `bonus_label` and `free_after_unit` ("+ 10 free pills", "Bonus: 4", "10 pills free")."""
+
+    def __init__(self, lex: Lexicon) -> None:
+        def words(name: str) -> str:
+            return lex.alternation(name, folded=True)
+
+        def program(pattern: str) -> re2._Regexp:
+            return re2.compile(pattern, RE2_OPTIONS)
+
+        self.matchers = [(name, lex.matcher(f"unit_{name}")) for name in UNIT_NAMES]
+        unit = "|".join(words(f"unit_{name}") for name in UNIT_NAMES)
+        given = "|".join(words(f"unit_{name}") for name in UNIT_NAMES if name not in NOT_BONUS_UNITS)
+        n = r"\d{1,4}"
+        self.per_after = program(rf"^{S}*(?:/|{words('price_per_word')})?{S}*(?P<unit>{unit})")
+        self.x_before = program(rf"(?P<n>{n}){S}*(?P<unit>{unit}){S}*(?:x|×|\*|@|{words('unit_price_word')}){S}*$")
+        self.for_after = program(rf"^{S}*{words('pack_price_for')}{S}+(?P<n>{n}){S}*(?P<unit>{unit})\b")
+        self.n_before = program(rf"(?P<n>{n}){S}*(?P<unit>{unit})\b[^\d$£€]{{0,25}}$")
+        self.pack_of = program(
+            rf"\b{words('pack_of')}{S}+(?P<n>{n})"
+            rf"|\b(?P<n2>{n}){S}*(?:x|×){S}*\d+(?:[.,]\d+)?{S}?(?:mg|mcg|µg|g)\b"
+            rf"|\b(?P<n3>{n}){S}*(?P<unit>{unit})\b"
+        )
+        # a strength: "40mg", "0,5 mg", "5000 IU" (lexicon `strength_unit`), or a percentage
+        self.strength = program(
+            rf"(?:^|[^\pL\pN_.,])(?P<amount>\d+(?:[.,]\d+)?){S}?(?P<unit>{words('strength_unit')}|%)"
+        )
+        bonus, free, count = words("bonus_word"), words("free_after_unit"), r"\d{1,3}"
+        self.bonus = program(
+            rf"\+{S}?(?P<n1>{count}){S}+(?:{bonus}{S}+)?(?:{given})\b"
+            rf"|\b(?P<n2>{count}){S}+{bonus}{S}+(?:{given})\b"
+            rf"|\b{words('bonus_label')}(?:{S}+(?:{given}))?{S}*:?{S}*\+?(?P<n3>{count})\b"
+            rf"|\b(?P<n4>{count}){S}+(?:{given}){S}+{free}\b"
+        )
+
+    def kind(self, word: str | None) -> str | None:
+        """The unit a word names ("Tabletten": tablet), or None."""
+        word = (word or "").strip()
+        return next((name for name, matcher in self.matchers if matcher.whole(word)), None) if word else None
+
+    def per(self, after: str) -> str | None:
+        """The unit of a per-unit price, from the text right after it ("/ pill", "per Tablette"), or None."""
+        m = self.per_after.match(fold(after))
+        if m is None:
+            return None
+        end = m.span(self.per_after.groupindex["unit"])[1]
+        if after[end : end + 1] in LOWER_AFTER_UNIT:
+            return None
+        return self.kind(m.group("unit")) or ""  # "" : a unit word, of no known kind
+
+    def strengths(self, text: str) -> list[Strength]:
+        """Every strength in the text, percentages aside, left to right."""
+        amount, unit = self.strength.groupindex["amount"], self.strength.groupindex["unit"]
+        found = []
+        for m in self.strength.finditer(fold(text)):
+            end = m.span(unit)[1]
+            if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                continue  # "40 mgs", "5 gel": not a strength
+            if m.group(unit) != "%":
+                found.append(Strength(m.span(amount)[0], m.group(amount).replace(",", "."), m.group(unit)))
+        return found
+
+    def bonuses(self, text: str) -> Iterator[tuple[int, int, int]]:
+        """(count, start, end) of each bonus in the text."""
+        for m in self.bonus.finditer(fold(text)):
+            yield int(next(g for g in m.group("n1", "n2", "n3", "n4") if g)), m.start(), m.end()
+
+
+def units_of(pack: RulePack) -> Units:
+    return pack.compiled("price_units", lambda p: Units(p.lexicon))
+
+
+def _unit_name(name: str | None) -> str | None:
+    """A reference row's unit: one of UNIT_NAMES, else None ("amount", blank)."""
+    return name if name in UNIT_NAMES else None
 
 
 def _strength(text: str) -> str:
-    m = STRENGTH.search(text)
-    return f"{m.group(1).replace(',', '.')}{m.group(2).lower()}" if m else text.lower().replace(" ", "")
+    """A reference row's strength as prices write it: "40mg", "0.5mg"."""
+    return text.lower().replace(" ", "").replace(",", ".")
 
 
 # --- extraction ---
@@ -231,16 +288,16 @@ class Context:
             self.memo[key] = (folded, index.find(text, folded))
         return self.memo[key]
 
-    def strengths(self, text: str) -> list[Any]:
+    def strengths(self, units: Units, text: str) -> list[Strength]:
         key = ("strengths", id(text))
         if key not in self.memo:
-            self.memo[key] = [s for s in STRENGTH.finditer(text) if s.group(2) != "%"]
+            self.memo[key] = units.strengths(text)
         return self.memo[key]
 
-    def strengths_at(self, text: str) -> list[int]:
+    def strengths_at(self, units: Units, text: str) -> list[int]:
         key = ("starts", id(text))
         if key not in self.memo:
-            self.memo[key] = [s.start() for s in self.strengths(text)]
+            self.memo[key] = [s.start for s in self.strengths(units, text)]
         return self.memo[key]
 
 
@@ -252,12 +309,11 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             for fact in _prices(page, ctx, pack):
                 key = ("price", *(fact.attrs[k] for k in ("medicine", "strength", "amount", "currency", "pack_size")))
                 facts.setdefault(key, fact)
-            for m in BONUS.finditer(ctx.text):
-                count = int(next(g for g in m.group("n1", "n2", "n3", "n4") if g))
-                attrs = {"count": count, "status": cue.status(ctx.text, m.start(), m.end(), ctx.heading)}
+            for count, start, end in units_of(pack).bonuses(ctx.text):
+                attrs = {"count": count, "status": cue.status(ctx.text, start, end, ctx.heading)}
                 facts.setdefault(
                     ("bonus_pills", count, ctx.text),
-                    Fact("bonus_pills", count, attrs, evidence(page, ctx.text, ctx.locator, *m.span())),
+                    Fact("bonus_pills", count, attrs, evidence(page, ctx.text, ctx.locator, start, end)),
                 )
             for percent, start, end in _discounts(pack, ctx.text):
                 attrs = {"percent": percent, "status": cue.status(ctx.text, start, end, ctx.heading)}
@@ -361,7 +417,7 @@ def _prices(page: Page, ctx: Context, rules: RulePack) -> Iterator[Fact]:
         yield from _row_price(page, ctx, money, rules)
         return
     for m in money:
-        pack, unit, per_unit = _pack(rules.lexicon, text, m)
+        pack, unit, per_unit = _pack(rules, text, m)
         yield _fact(page, ctx, m, m.amount, pack, unit, per_unit, rules)
 
 
@@ -374,40 +430,42 @@ def _excluded(lex: Lexicon, text: str, m: Money) -> bool:
     )
 
 
-def _pack(lex: Lexicon, text: str, m: Money) -> tuple[int | None, str | None, float | None]:
+def _pack(rules: RulePack, text: str, m: Money) -> tuple[int | None, str | None, float | None]:
     """(pack size, unit, per-unit price) read around one price in a text."""
+    lex, units = rules.lexicon, units_of(rules)
     before, after = text[max(0, m.start - 40) : m.start], text[m.end : m.end + 40]
-    if per := PER_AFTER.match(after):
-        return None, _unit(per.group("unit")), m.amount
+    if (per := units.per(after)) is not None:
+        return None, per or None, m.amount
     if lex.matcher("per_unit_after").opening(after):
         return None, None, m.amount
-    if x := X_BEFORE.search(before):
-        return int(x.group("n")), _unit(x.group("unit")), m.amount
-    for found in (FOR_AFTER.match(after), N_BEFORE.search(before)):
+    folded_before = fold(before)
+    if x := units.x_before.search(folded_before):
+        return int(x.group("n")), units.kind(x.group("unit")), m.amount
+    for found in (units.for_after.match(fold(after)), units.n_before.search(folded_before)):
         if found and int(found.group("n")) > 0:
             n = int(found.group("n"))
-            return n, _unit(found.group("unit")), round(m.amount / n, 4)
-    pack, unit, _ = _single_device(lex, text)
+            return n, units.kind(found.group("unit")), round(m.amount / n, 4)
+    pack, unit, _ = _single_device(lex, text, units)
     return pack, unit, (m.amount if pack else None)
 
 
-def _single_device(lex: Lexicon, text: str) -> tuple[int | None, str | None, float | None]:
+def _single_device(lex: Lexicon, text: str, units: Units) -> tuple[int | None, str | None, float | None]:
     """ "Ozempic 1mg pen $49": one pen, vial or syringe when named in the singular with no count."""
     accessory = lex.matcher("device_accessory")
     for hit in lex.matcher("single_device").finditer(text):
         if not accessory.opening(text[hit.end :]):
-            return 1, _unit(text[hit.start : hit.end]), None
+            return 1, units.kind(text[hit.start : hit.end]), None
     return None, None, None
 
 
 def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) -> Iterator[Fact]:
-    lex = rules.lexicon
     """One price per table row: the pack price, with the per-unit price from its column or by division."""
+    lex, units = rules.lexicon, units_of(rules)
     cells, headers = ctx.cells or [], ctx.headers or []
     text = ctx.text
-    pack_match = PACK_OF.search(text)
+    pack_match = units.pack_of.search(fold(text))
     pack = int(next(g for g in pack_match.group("n", "n2", "n3") if g)) if pack_match else None
-    unit = _unit(pack_match.group("unit")) if pack_match else None
+    unit = units.kind(pack_match.group("unit")) if pack_match else None
     per_unit_price, total = None, None
     offsets = _cell_offsets(cells)
     for m in money:
@@ -418,7 +476,7 @@ def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) ->
             continue  # "US retail", "RRP", "You save": not what this seller charges
         if (
             lex.matcher("per_unit_header").search(header)
-            or PER_AFTER.match(after)
+            or units.per(after) is not None
             or lex.matcher("per_unit_after").opening(after)
         ):
             per_unit_price = per_unit_price or m
@@ -432,7 +490,7 @@ def _row_price(page: Page, ctx: Context, money: list[Money], rules: RulePack) ->
                 per_unit_price = m
     main = total or per_unit_price
     if pack is None:
-        pack, unit, _ = _single_device(lex, text)
+        pack, unit, _ = _single_device(lex, text, units)
     if per_unit_price is not None:
         per_unit = per_unit_price.amount
     elif pack:
@@ -461,7 +519,7 @@ def _fact(
     rules: RulePack,
 ) -> Fact:
     reader, index, cue = rules.prices, rules.medicines, rules.language
-    mention, strength, folded = _medicine_near(ctx, m, index)
+    mention, strength, folded = _medicine_near(ctx, m, index, units_of(rules))
     med = mention.medicine if mention else None
     brand = bool(
         mention
@@ -501,15 +559,17 @@ def _fact(
     return Fact("price", amount, attrs, evidence(page, ctx.text, ctx.locator, m.start, m.end))
 
 
-def _medicine_near(ctx: Context, m: Money, index: MedicineIndex) -> tuple[Mention | None, str | None, str]:
+def _medicine_near(
+    ctx: Context, m: Money, index: MedicineIndex, units: Units
+) -> tuple[Mention | None, str | None, str]:
     """The medicine named closest before the price in its text (else after it, else around it), and its strength."""
     folded, mentions = ctx.mentions(index, ctx.text)
     if mentions:
         before = mentions[: bisect_left([x.start for x in mentions], m.start)]
         mention = before[-1] if before else mentions[0]
-        return mention, _strength_near(ctx, ctx.text, mention.end, m.start), folded
+        return mention, _strength_near(ctx, units, ctx.text, mention.end, m.start), folded
     if PRODUCT_NAME.search(ctx.text):  # "Xarelto 20mg | 90 | $165": a product the reference does not know
-        return None, _strength_near(ctx, ctx.text, 0, m.start), folded
+        return None, _strength_near(ctx, units, ctx.text, 0, m.start), folded
     for text in ctx.around:
         if not text:
             continue
@@ -517,17 +577,17 @@ def _medicine_near(ctx: Context, m: Money, index: MedicineIndex) -> tuple[Mentio
         if mentions:
             return (
                 mentions[0],
-                _strength_near(ctx, text, mentions[0].end, len(text)) or _strength_near(ctx, ctx.text, 0, m.start),
+                _strength_near(ctx, units, text, mentions[0].end, len(text))
+                or _strength_near(ctx, units, ctx.text, 0, m.start),
                 folded,
             )
-    return None, _strength_near(ctx, ctx.text, 0, m.start), folded
+    return None, _strength_near(ctx, units, ctx.text, 0, m.start), folded
 
 
-def _strength_near(ctx: Context, text: str, start: int, end: int) -> str | None:
-    found = ctx.strengths(text)
+def _strength_near(ctx: Context, units: Units, text: str, start: int, end: int) -> str | None:
+    found = ctx.strengths(units, text)
     if not found:
         return None
-    first = bisect_left(ctx.strengths_at(text), start)  # the first strength at or after `start`
-    inside = first < len(found) and found[first].start() <= max(end, start + 40)
-    s = found[first] if inside else found[0]
-    return f"{s.group(1).replace(',', '.')}{s.group(2).lower()}"
+    first = bisect_left(ctx.strengths_at(units, text), start)  # the first strength at or after `start`
+    inside = first < len(found) and found[first].start <= max(end, start + 40)
+    return str(found[first] if inside else found[0])

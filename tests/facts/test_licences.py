@@ -200,3 +200,55 @@ def test_canadian_college_acronym_and_pharmacy_manager(run, html):
         "superintendent",
         "31847",
     )
+
+
+def test_a_register_name_inside_a_longer_word_names_nothing(run, html):
+    """ "Versandhandelsregister ... VH-NW-05-0472" is the mail-order register, not the Handelsregister."""
+    text = "Diese Apotheke ist im Versandhandelsregister des BfArM unter der Kennung VH-NW-05-0472 registriert."
+    assert licence_facts(run, html, text, "https://www.apotheke.de/").of("licence") == []
+
+
+def test_schemes_and_people_are_data(tmp_path):
+    """A pack's licences.yaml names its registers and their formats; its lexicon the role words before a name."""
+    from sites import build_site
+
+    from checker.engine.loader import load_pack
+    from checker.facts import Facts
+
+    reference = tmp_path / "reference"
+    (reference / "lexicon").mkdir(parents=True)
+    (reference / "licences.yaml").write_text(
+        "schemes:\n"
+        "  xx_board:\n"
+        "    authority: Board\n"
+        '    named_authority: "{place} Board"\n'
+        "    jurisdiction: XX\n"
+        '    names: [{re: "{place}\\\\s+board"}, board of apothecaries]\n'
+        "    places: [North Shire, South Shire]\n"
+        '    format: "X\\\\d{5}"\n'
+    )
+    (reference / "lexicon" / "xx.yaml").write_text("role_superintendent: [head apothecary]\n")
+    local = load_pack([tmp_path])
+    text = "Head apothecary: Anna Smith, North Shire Board X12345. Board of Apothecaries 99999."
+    facts = Facts(licences.extract(build_site({"https://shop.example/": (f"<p>{text}</p>", "about")}), local))
+    by_number = {f.get("number"): f for f in facts.of("licence")}
+    assert (by_number["X12345"].get("scheme"), by_number["X12345"].get("valid_format")) == ("xx_board", True)
+    assert by_number["X12345"].get("authority") == "North Shire Board"
+    assert (by_number["99999"].get("authority"), by_number["99999"].get("valid_format")) == ("Board", False)
+    [person] = facts.of("person")
+    assert (person.value, person.get("role"), person.get("registration")) == ("Anna Smith", "superintendent", "X12345")
+
+
+def test_a_number_belongs_to_the_register_named_nearest_before_it(run, html):
+    """ "0723.451.833 (KBO) · BTW BE 0723.451.833": the second number is the VAT number, not a company number."""
+    facts = licence_facts(run, html, "Ondernemingsnummer 0723.451.833 (KBO) · BTW BE 0723.451.833").of("licence")
+    assert sorted((f.get("scheme"), f.get("number"), f.get("valid_format")) for f in facts) == [
+        ("company_number", "0723451833", True),
+        ("vat", "BE0723451833", True),
+    ]
+
+
+def test_a_number_opened_by_another_registers_acronym_is_that_registers(run, html):
+    """ "General Medical Council · VAT 123456789": the VAT number, whose letters the number reader takes in."""
+    facts = licence_facts(run, html, "Registered with the General Medical Council · VAT 123456789").of("licence")
+    assert [(f.get("scheme"), f.get("number")) for f in facts] == [("vat", "123456789")]

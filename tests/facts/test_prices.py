@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import prices
+from checker.facts import Facts, prices
 from checker.facts.prices import parse_amount
 
 
@@ -219,3 +219,31 @@ def test_single_pen_without_a_count(run, html, body):
 
 def test_pen_needles_are_not_a_pen(run, html):
     assert one_price(run, html, "<p>Pen needles 4mm, box of 100 – £9.99</p>", role="other").get("unit") is None
+
+
+def test_unit_and_pack_words_come_from_the_lexicon(tmp_path):
+    """A pack adds a language's unit words as data: "por 10 comprimidos" reads as a pack of 10 tablets."""
+    from sites import build_site
+
+    from checker.engine.loader import load_pack
+
+    lexicon = tmp_path / "reference" / "lexicon"
+    lexicon.mkdir(parents=True)
+    (lexicon / "xx.yaml").write_text(
+        "unit_tablet: [comprimido, comprimidos]\npack_price_for: [por]\nbonus_word: [de regalo]\nstrength_unit: [ui]\n"
+    )
+    local = load_pack([tmp_path])
+    site = build_site({"https://shop.com/p": ("<p>Sildenafilo 50 mg: 5,00 € por 10 comprimidos</p>", "product")})
+    [fact] = Facts(prices.extract(site, local)).of("price")
+    assert (fact.get("pack_size"), fact.get("unit"), fact.get("per_unit")) == (10, "tablet", 0.5)
+    site = build_site({"https://shop.com/p": ("<p>Colecalciferol 1000 UI: 5,00 € por 10 comprimidos</p>", "product")})
+    [fact] = Facts(prices.extract(site, local)).of("price")
+    assert fact.get("strength") == "1000ui"
+    site = build_site({"https://shop.com/p": ("<p>+ 4 de regalo comprimidos</p>", "product")})
+    assert [f.value for f in Facts(prices.extract(site, local)).of("bonus_pills")] == [4]
+
+
+def test_per_unit_word_needs_a_word_end(run, html):
+    """ "$2 per pillBuy Now": inline elements run together, the capital starts a new word."""
+    fact = one_price(run, html, "<p>Sildenafil 50mg $2 per pillBuy Now</p>")
+    assert (fact.get("unit"), fact.get("per_unit")) == ("pill", 2.0)
