@@ -3,8 +3,9 @@
     python -m bench.extract_cost [--json]
 
 Replays the fixture WARC once, then times `extract_facts` (process CPU time, best of 3) on each fixture site and on a
-synthetic category page of 300 dense product rows (`bench.farm.dense_rows`, the farm's dense site). Moved here from
-the test suite, which asserts no timing. `python -m bench` prints these figures too.
+synthetic category page of 300 dense product rows (`bench.farm.dense_rows`, the farm's dense site) and on one of
+1,200 rows (linear cost keeps the ms per KB the same). Moved here from the test suite, which asserts no timing.
+`python -m bench` prints these figures too.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from checker.pipeline import Checker
 from checker.snapshot import Page, Site
 
 ROOT = Path(__file__).resolve().parent.parent
+DENSE_ROWS = 300
 
 
 def cpu_ms(site: Site, pack) -> float:
@@ -54,18 +56,24 @@ def measure() -> dict:
     sites = asyncio.run(fixture_sites(Checker(pack=pack)))
     total_ms = sum(cpu_ms(site, pack) for site in sites)
     total_kb = sum(text_kb(site) for site in sites)
-    html = f"<html><body>{dense_rows()}</body></html>".encode()
-    page = Page(url="https://shop.example/", final_url="https://shop.example/", status=200, headers={},
-                content_type="text/html", role="category", redirects=[],
-                doc=parse_html(html, "https://shop.example/"))  # fmt: skip
-    dense = Site(url=page.url, start_url=page.url, pages=[page])
+    dense, dense_4x = dense_site(DENSE_ROWS), dense_site(4 * DENSE_ROWS)
     return {
         "realistic_sites": len(sites),
         "realistic_kb": total_kb,
         "realistic_ms_per_kb": total_ms / total_kb,
         "dense_kb": text_kb(dense),
         "dense_ms_per_kb": cpu_ms(dense, pack) / text_kb(dense),
+        "dense_4x_kb": text_kb(dense_4x),  # linear cost keeps ms/KB the same on a page 4 times larger
+        "dense_4x_ms_per_kb": cpu_ms(dense_4x, pack) / text_kb(dense_4x),
     }
+
+
+def dense_site(rows: int) -> Site:
+    html = f"<html><body>{dense_rows(rows)}</body></html>".encode()
+    page = Page(url="https://shop.example/", final_url="https://shop.example/", status=200, headers={},
+                content_type="text/html", role="category", redirects=[],
+                doc=parse_html(html, "https://shop.example/"))  # fmt: skip
+    return Site(url=page.url, start_url=page.url, pages=[page])
 
 
 def main() -> None:
@@ -79,6 +87,8 @@ def main() -> None:
     print(f"realistic: {figures['realistic_sites']} fixture sites, {figures['realistic_kb']:,.0f} KB of text, "
           f"{figures['realistic_ms_per_kb']:.2f} CPU ms/KB")  # fmt: skip
     print(f"dense:     one page, {figures['dense_kb']:,.1f} KB of text, {figures['dense_ms_per_kb']:.2f} CPU ms/KB")
+    print(f"dense x4:  one page, {figures['dense_4x_kb']:,.1f} KB of text, "
+          f"{figures['dense_4x_ms_per_kb']:.2f} CPU ms/KB")  # fmt: skip
 
 
 if __name__ == "__main__":
