@@ -410,7 +410,8 @@ class People:
         lex = pack.lexicon
         self.lexicon = lex
         particle = lex.alternation("surname_particle")
-        name = rf"{NAME_WORD}(?:\s+(?:(?:{particle})\s+)*{NAME_WORD}){{1,3}}"
+        initial = rf"(?:\s+[{UPPER}]\.)?"  # "Alicia R. Moreno"
+        name = rf"{NAME_WORD}{initial}(?:\s+(?:(?:{particle})\s+)*{NAME_WORD}){{1,3}}"
         title = rf"(?:{lex.alternation('person_title')}|{lex.alternation('pharmacist_title')})\.?"
         self.after_role = re2.compile(
             rf"^(?P<sep>\s*[:\-–,]\s*|\s+(?i:{lex.alternation('person_is')})\s+|\s+)(?P<title>{title}\s+)?"
@@ -421,6 +422,13 @@ class People:
             rf"\b(?P<dr>(?:{lex.alternation('doctor_title')})\.?)\s+(?P<name>{name})", RE2_OPTIONS
         )
         self.roles = [(role, f"role_{role}") for role in ROLES]
+        # a name, then the letters of a profession after it ("Alicia R. Moreno, MD", "Brian K. Osei, RPh")
+        self.credentials = [
+            (role, re2.compile(rf"(?P<name>{name}),?\s+(?P<cred>{credential})(?:$|[^\pL\pN])", RE2_OPTIONS))
+            for role in ROLES
+            if not lex.missing([f"credential_{role}"])
+            for credential in [lex.alternation(f"credential_{role}")]
+        ]
 
     def find(self, text: str) -> list[Named]:
         """Left to right, never overlapping; a role word before a doctor's title at the same place."""
@@ -435,6 +443,11 @@ class People:
         for m in self.doctor.finditer(text):
             start, end = m.span(dr_group)[0], m.span(name_group)[1]
             found.append(Named("doctor", start, end, m.group("name"), m.group("dr"), "", True))
+        for role, pattern in self.credentials:
+            name_group, cred_group = pattern.groupindex["name"], pattern.groupindex["cred"]
+            for m in pattern.finditer(text):
+                start, end = m.span(name_group)[0], m.span(cred_group)[1]
+                found.append(Named(role, start, end, m.group("name"), m.group("cred"), "", True))
         found.sort(key=lambda n: (n.start, n.by_title))
         kept: list[Named] = []
         for named in found:

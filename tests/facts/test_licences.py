@@ -252,3 +252,16 @@ def test_a_number_opened_by_another_registers_acronym_is_that_registers(run, htm
     """ "General Medical Council · VAT 123456789": the VAT number, whose letters the number reader takes in."""
     facts = licence_facts(run, html, "Registered with the General Medical Council · VAT 123456789").of("licence")
     assert [(f.get("scheme"), f.get("number")) for f in facts] == [("vat", "123456789")]
+
+
+def test_a_name_followed_by_a_profession_s_letters_is_that_professional(run, html):
+    text = (
+        "Medical Director: Alicia R. Moreno, MD. Pharmacist-in-charge: Brian K. Osei, RPh. Reviewed by Dana Lee, FNP-C."
+    )
+    people = {f.value: f.get("role") for f in licence_facts(run, html, text).of("person")}
+    assert people == {"Alicia R. Moreno": "doctor", "Brian K. Osei": "superintendent", "Dana Lee": "prescriber"}
+
+
+def test_capital_letters_after_a_word_are_no_credential(run, html):
+    text = "Take Cialis Daily, DO NOT exceed one tablet. Pain Relief DOES work."
+    assert licence_facts(run, html, text).of("person") == []
