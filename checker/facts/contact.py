@@ -228,9 +228,14 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     domains = site_domains(site)
     hint = CCTLD_COUNTRY.get(registrable_domain(site.start_url).rsplit(".", 1)[-1])
     facts: dict[tuple, Fact] = {}
+    read: set[tuple[str, str]] = set()  # a header or footer repeated on every page gives its facts once
     for page in site.html_pages():
         previous = ""
         for block in page.blocks:
+            if (block.text, previous) in read:
+                previous = block.text if len(block.text) <= 80 else ""
+                continue
+            read.add((block.text, previous))
             for key, fact in _addresses(p, page, block.text, block.locator, previous, hint):
                 facts.setdefault(key, fact)
             for key, fact in _phones(p, page, block.text, block.locator, hint):

@@ -105,16 +105,23 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     claim_words = pack.lexicon.matcher("seal_claim_word")
     domains = site_domains(site)
     facts: dict[tuple, Fact] = {}
+    named: dict[str, Issuer | None] = {}  # badges and links repeat on every page: each label read once
+
+    def by_name(label: str) -> Issuer | None:
+        if label not in named:
+            named[label] = _by_name(known, label)
+        return named[label]
+
     for page in site.html_pages():
         block_text = {block.locator: block.text for block in page.blocks}
         image_links = set()
         for image in page.images:
             name = urlsplit(image.src).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            issuer = _by_name(known, f"{image.alt} | {image.title} | {name}") or _by_link(known, image.link_href)
+            issuer = by_name(f"{image.alt} | {image.title} | {name}") or _by_link(known, image.link_href)
             nearby = ""
             if issuer is None and not (image.alt or image.title):  # an unlabelled badge: read its caption
                 nearby = _nearby(block_text, image.locator)
-                issuer = _by_name(known, nearby) if claim_words.search(nearby) else None
+                issuer = by_name(nearby) if claim_words.search(nearby) else None
             if issuer is None:
                 continue
             if image.link_href:
@@ -130,7 +137,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if link.href in image_links or not link.href.startswith(("http://", "https://")):
                 continue
             label = f"{link.text} | {link.title}" if len(link.text) <= MAX_BADGE_TEXT else link.title
-            issuer = _by_name(known, label) or _by_link(known, link.href)
+            issuer = by_name(label) or _by_link(known, link.href)
             if issuer is None:
                 continue
             attrs = _attrs(issuer, link.href, domains, known, via="link", text=link.text)
