@@ -327,6 +327,9 @@ class Lexicon:
 
 def first_of(tagged: Iterable[tuple[str, Hit]], order: Sequence[str]) -> list[tuple[str, Hit]]:
     """Tagged hits left to right, dropping those that overlap an earlier one (earlier tag in `order` on a tie)."""
+    tagged = list(tagged)
+    if len(tagged) < 2:
+        return tagged
     rank = {tag: i for i, tag in enumerate(order)}
     found: list[tuple[str, Hit]] = []
     for tag, hit in sorted(tagged, key=lambda th: (th[1].start, rank.get(th[0], len(rank)), -th[1].end)):

@@ -148,7 +148,7 @@ def jurisdiction_scores(site: Site, facts: Facts, pack: RulePack) -> Counter[str
         if fact.get("issuer") != "imitation" and where != "INT":
             vote(where, 2 if fact.get("link_kind") == "register" else 0.5)
     cues = pack.compiled("jurisdiction_cues", _cues)
-    texts = [block.text for page in site.html_pages() for block in page.blocks]
+    texts = list(dict.fromkeys(block.text for page in site.html_pages() for block in page.blocks))
     for kind, weight in CUE_WEIGHTS:
         program = cues[kind]
         for jurisdiction in {m.lastgroup for text in texts for m in program.finditer(text)} if program else ():
