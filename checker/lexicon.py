@@ -129,12 +129,12 @@ class Scan:
     hits: dict[int, tuple[Hit, ...]] = field(default_factory=dict)
 
 
-SCAN_BUDGET = 8_000_000  # characters of text one `one_pass` keeps scans for; texts beyond it are matched directly
+SCAN_BUDGET = 2_000_000  # characters of text one `one_pass` keeps scans for (memory per check); then matched directly
 
 
 @dataclass
 class _Scans:
-    budget: int = SCAN_BUDGET
+    budget: int
     texts: dict[tuple[int, str], Scan] = field(default_factory=dict)  # (id of the lexicon, text)
 
 
@@ -149,7 +149,7 @@ def one_pass() -> Iterator[None]:
     if _SCANS.get() is not None:
         yield
         return
-    token = _SCANS.set(_Scans())
+    token = _SCANS.set(_Scans(budget=SCAN_BUDGET))
     try:
         yield
     finally:

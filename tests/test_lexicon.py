@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from checker import lexicon as lexicon_module
 from checker.engine.loader import load_pack
 from checker.errors import RuleError
 from checker.lexicon import Lexicon, Term, TermMatcher, UnknownList, first_of, load_lexicon, one_pass
@@ -178,3 +179,13 @@ def test_one_pass_finds_exactly_what_each_list_finds_alone():
                 )
         assert lexicon.scan(ONE_PASS_TEXTS[0]) is lexicon.scan(ONE_PASS_TEXTS[0])
     assert lexicon.scan(ONE_PASS_TEXTS[0]) is None  # nothing kept once the check is over
+
+
+def test_past_its_budget_one_pass_matches_each_text_directly(monkeypatch):
+    monkeypatch.setattr(lexicon_module, "SCAN_BUDGET", len(ONE_PASS_TEXTS[0]))
+    lexicon = load_pack().lexicon
+    alone = [[*lexicon.matcher("negation").finditer(text)] for text in ONE_PASS_TEXTS]
+    with one_pass():
+        assert lexicon.scan(ONE_PASS_TEXTS[0]) is not None
+        assert lexicon.scan(ONE_PASS_TEXTS[1]) is None  # nothing left for it
+        assert [[*lexicon.matcher("negation").finditer(text)] for text in ONE_PASS_TEXTS] == alone
