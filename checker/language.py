@@ -36,13 +36,20 @@ def fold(text: str) -> str:
     """Lowercase and strip accents, keeping every character in place (same length), so offsets still apply."""
     if text.isascii():
         return text.lower()
-    return "".join(_fold_char(c) for c in text)
+    return text.translate(_FOLDED)
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    base = unicodedata.normalize("NFD", char)[0].lower()
-    return base if len(base) == 1 else char
+class _FoldTable(dict):
+    """Code point -> folded character, for `str.translate`, each worked out the first time it is met."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        base = unicodedata.normalize("NFD", char)[0].lower()
+        folded = self[code] = base if len(base) == 1 else char
+        return folded
+
+
+_FOLDED = _FoldTable()
 
 
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:

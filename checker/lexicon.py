@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import re2
@@ -97,11 +99,11 @@ class Offsets:
         return self.char
 
 
-def group_spans(program: re2._Regexp, text: str) -> Iterator[tuple[int, int]]:
+def group_spans(program: re2._Regexp, text: str, data: bytes | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) of group 1 of each match, in character offsets, each search resuming where the last group
     ended (so a boundary character that a match consumed after its group can start the next). The text is encoded
-    once: linear in the text, whatever the number of hits."""
-    data = text.encode("utf-8")
+    once (or given encoded as `data`): linear in the text, whatever the number of hits."""
+    data = text.encode("utf-8") if data is None else data
     offsets = Offsets(data)
     pos = 0
     while pos <= len(data):
@@ -116,6 +118,44 @@ def group_spans(program: re2._Regexp, text: str) -> Iterator[tuple[int, int]]:
         pos = end
 
 
+@dataclass
+class Scan:
+    """One text as the lexicon sees it within `one_pass`: folded and encoded once, the lists that hit it found in
+    one pass over it, and each list's hits found once, whichever extractors and rules ask."""
+
+    folded: str
+    data: bytes  # the folded text in UTF-8
+    lists: frozenset[int]  # slots of the lists with a hit
+    hits: dict[int, tuple[Hit, ...]] = field(default_factory=dict)
+
+
+SCAN_BUDGET = 2_000_000  # characters of text one `one_pass` keeps scans for (memory per check); then matched directly
+
+
+@dataclass
+class _Scans:
+    budget: int
+    texts: dict[tuple[int, str], Scan] = field(default_factory=dict)  # (id of the lexicon, text)
+
+
+_SCANS: ContextVar[_Scans | None] = ContextVar("lexicon_scans", default=None)
+
+
+@contextmanager
+def one_pass() -> Iterator[None]:
+    """Within this block every text is folded once and matched against all lists of a lexicon in one pass; a list
+    then searches only texts it hits, and each list's hits in a text are found once. Nested blocks share the
+    outermost one's scans; they are dropped when it ends."""
+    if _SCANS.get() is not None:
+        yield
+        return
+    token = _SCANS.set(_Scans(budget=SCAN_BUDGET))
+    try:
+        yield
+    finally:
+        _SCANS.reset(token)
+
+
 class TermMatcher:
     """All terms of one list, in one RE2 program over folded text."""
 
@@ -124,6 +164,8 @@ class TermMatcher:
         self.terms = tuple(terms)
         self._phrases: dict[str, Term] = {}
         self._regexes: list[tuple[re2._Regexp, Term]] = []
+        self._scanner: Lexicon | None = None  # the lexicon whose one-pass scans cover this list, at `slot`
+        self.slot = -1
         alternatives: list[str] = []
         for term in self.terms:
             if term.regex or "*" in term.text:
@@ -140,25 +182,43 @@ class TermMatcher:
                 if key and key not in self._phrases:
                     self._phrases[key] = term
                     alternatives.append(_phrase_pattern(term.text))
-        self._program = (
-            re2.compile(f"(?:^|{BOUNDARY})((?:{'|'.join(alternatives)}))(?:$|{BOUNDARY})", OPTIONS)
-            if alternatives
-            else None
-        )
+        self.pattern = (
+            f"(?:^|{BOUNDARY})((?:{'|'.join(alternatives)}))(?:$|{BOUNDARY})" if alternatives else None
+        )  # fmt: skip
+        self._program = re2.compile(self.pattern, OPTIONS) if self.pattern else None
 
     def __repr__(self) -> str:
         return f"TermMatcher({self.name!r}, {len(self.terms)} terms)"
 
+    def _scan(self, text: str) -> Scan | None:
+        return self._scanner.scan(text) if self._scanner is not None else None
+
     def search(self, text: str) -> bool:
-        return bool(self._program and text and self._program.search(fold(text).encode("utf-8")))
+        if self._program is None or not text:
+            return False
+        scan = self._scan(text)
+        if scan is not None:
+            return self.slot in scan.lists
+        return bool(self._program.search(fold(text).encode("utf-8")))
 
     def finditer(self, text: str) -> Iterator[Hit]:
         """Every whole-word hit, left to right, longest term first where several start at the same place."""
         if self._program is None or not text:
-            return
-        original = fold(text)
-        for start, end in group_spans(self._program, original):
-            term = self._term_of(original[start:end])
+            return iter(())
+        scan = self._scan(text)
+        if scan is None:
+            return self._find(fold(text))
+        if self.slot not in scan.lists:
+            return iter(())
+        hits = scan.hits.get(self.slot)
+        if hits is None:
+            hits = scan.hits[self.slot] = tuple(self._find(scan.folded, scan.data))
+        return iter(hits)
+
+    def _find(self, folded: str, data: bytes | None = None) -> Iterator[Hit]:
+        assert self._program is not None
+        for start, end in group_spans(self._program, folded, data):
+            term = self._term_of(folded[start:end])
             if term is not None:
                 yield Hit(start=start, end=end, term=term.text, language=term.language)
 
@@ -189,6 +249,36 @@ class Lexicon:
     def __init__(self, lists: dict[str, list[Term]], digest: str = "") -> None:
         self.digest = digest
         self._matchers = {name: TermMatcher(name, terms) for name, terms in sorted(lists.items())}
+        self._set = self._one_program()
+
+    def _one_program(self) -> re2.Set | None:
+        """Every list's program in one RE2 set: which lists hit a text, in one pass over it."""
+        every = re2.Set.SearchSet(OPTIONS)
+        for matcher in self._matchers.values():
+            if matcher.pattern is not None:
+                matcher.slot = every.Add(matcher.pattern)
+        if not any(matcher.slot >= 0 for matcher in self._matchers.values()):
+            return None
+        every.Compile()
+        for matcher in self._matchers.values():
+            matcher._scanner = self
+        return every
+
+    def scan(self, text: str) -> Scan | None:
+        """The text's scan within `one_pass` (made on first use), or None outside it or past its budget."""
+        scans = _SCANS.get()
+        if scans is None or self._set is None:
+            return None
+        key = (id(self), text)
+        found = scans.texts.get(key)
+        if found is None:
+            if scans.budget < len(text):
+                return None
+            scans.budget -= len(text)
+            folded = fold(text)
+            data = folded.encode("utf-8")
+            found = scans.texts[key] = Scan(folded, data, frozenset(self._set.Match(data) or ()))
+        return found
 
     def has(self, name: str) -> bool:
         return name in self._matchers
@@ -215,8 +305,18 @@ class Lexicon:
     def first_hits(self, lists: Sequence[tuple[str, str]], text: str) -> list[tuple[str, Hit]]:
         """Hits of several lists, each tagged (tag, list name), left to right and never overlapping: where two
         start at the same place the earlier list wins, as in one alternation."""
-        return first_of(((tag, hit) for tag, name in lists for hit in self.matcher(name).finditer(text)),
-                        [tag for tag, _ in lists])  # fmt: skip
+        return first_of(self.tagged_hits(lists, text), [tag for tag, _ in lists])
+
+    def tagged_hits(self, lists: Sequence[tuple[str, str]], text: str) -> list[tuple[str, Hit]]:
+        """Every hit of several lists, each tagged (tag, list name), list by list; within `one_pass` only the
+        lists that hit the text are searched."""
+        scan = self.scan(text)
+        found: list[tuple[str, Hit]] = []
+        for tag, name in lists:
+            matcher = self.matcher(name)
+            if scan is None or matcher.slot in scan.lists:
+                found.extend((tag, hit) for hit in matcher.finditer(text))
+        return found
 
     def languages(self, name: str) -> list[str]:
         return sorted({t.language for t in self.matcher(name).terms})
@@ -227,6 +327,9 @@ class Lexicon:
 
 def first_of(tagged: Iterable[tuple[str, Hit]], order: Sequence[str]) -> list[tuple[str, Hit]]:
     """Tagged hits left to right, dropping those that overlap an earlier one (earlier tag in `order` on a tie)."""
+    tagged = list(tagged)
+    if len(tagged) < 2:
+        return tagged
     rank = {tag: i for i, tag in enumerate(order)}
     found: list[tuple[str, Hit]] = []
     for tag, hit in sorted(tagged, key=lambda th: (th[1].start, rank.get(th[0], len(rank)), -th[1].end)):

@@ -15,6 +15,7 @@ from checker.errors import RxcheckError
 from checker.facts import Facts
 from checker.facts.extract import extract_facts, guess_jurisdiction
 from checker.fetch import Fetcher
+from checker.lexicon import one_pass
 from checker.result import ErrorInfo, Finding, PageSummary, Result, asked_source
 from checker.sitetype import decide_site_type, untested_site_type
 from checker.snapshot import Site
@@ -68,9 +69,10 @@ class Checker:
 
     def assess(self, site: Site, jurisdiction: str = "auto") -> Result:
         """Facts, rules and verdict for a site already fetched."""
-        facts, ctx, findings = self.findings(site, jurisdiction)
+        with one_pass():  # facts, rules and site type share each block's lexicon matches
+            facts, ctx, findings = self.findings(site, jurisdiction)
+            site_type = decide_site_type(site, facts, findings, self.pack)
         source = "inferred" if jurisdiction == "auto" else "given"
-        site_type = decide_site_type(site, facts, findings, self.pack)
         judgement = judge(findings, site_type, self.policy)
         findings = sorted(judgement.findings, key=lambda f: (f.kind != "red_flag", -f.weight, f.rule))
         return Result(

@@ -200,9 +200,10 @@ class _TextSignals:
         for page in self.site.html_pages():
             context = heading_context(page)
             for i, block in enumerate(page.blocks):
-                if _quoted_block(block.locator):
+                found = list(matcher.finditer(block.text))
+                if not found or _quoted_block(block.locator):
                     continue
-                for hit in matcher.finditer(block.text):
+                for hit in found:
                     if self.status(block.text, hit.start, hit.end, context[i]) == "asserted":
                         yield _evidence(page, block.text, block.locator, hit.start, hit.end), hit.term
 

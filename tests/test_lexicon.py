@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from checker import lexicon as lexicon_module
 from checker.engine.loader import load_pack
 from checker.errors import RuleError
-from checker.lexicon import Lexicon, Term, TermMatcher, UnknownList, load_lexicon
+from checker.lexicon import Lexicon, Term, TermMatcher, UnknownList, first_of, load_lexicon, one_pass
 
 
 def matcher(*terms: str | dict, language: str = "en") -> TermMatcher:
@@ -146,3 +147,45 @@ def test_where_a_term_sits_opening_closing_whole():
     assert m.closing("from the shop") is None
     assert m.closing("from  ", lambda tail: not tail.strip()) is not None
     assert m.whole("Per-Unit") and not m.whole("per unit price")
+
+
+ONE_PASS_TEXTS = [
+    "In den Warenkorb – Kaufen Sie jetzt, Versand mit DHL. Zahlung per Überweisung oder Bitcoin.",
+    "No prescription needed! We accept Visa, Mastercard and PayPal; customs fees are not charged.",
+    "Ajouter au panier · Paiement par virement bancaire · Livraison discrète sans ordonnance",
+    "Beware of sites that sell without a prescription? « Ozempic sin receta, 60 €. Envío discreto »",
+    "",
+    "a" * 500,
+]
+
+
+def test_one_pass_finds_exactly_what_each_list_finds_alone():
+    lexicon = load_pack().lexicon
+    alone = {
+        (name, text): ([*lexicon.matcher(name).finditer(text)], lexicon.matcher(name).search(text))
+        for name in lexicon.names()
+        for text in ONE_PASS_TEXTS
+    }
+    assert any(hits for hits, _ in alone.values())
+    with one_pass():
+        for _ in range(2):  # the second time from the scans kept
+            for (name, text), (hits, found) in alone.items():
+                assert [*lexicon.matcher(name).finditer(text)] == hits, name
+                assert lexicon.matcher(name).search(text) == found, name
+                lists = [("x", name), ("y", "negation")]
+                assert lexicon.first_hits(lists, text) == first_of(
+                    [*(("x", h) for h in hits), *(("y", h) for h in lexicon.matcher("negation").finditer(text))],
+                    ["x", "y"],
+                )
+        assert lexicon.scan(ONE_PASS_TEXTS[0]) is lexicon.scan(ONE_PASS_TEXTS[0])
+    assert lexicon.scan(ONE_PASS_TEXTS[0]) is None  # nothing kept once the check is over
+
+
+def test_past_its_budget_one_pass_matches_each_text_directly(monkeypatch):
+    monkeypatch.setattr(lexicon_module, "SCAN_BUDGET", len(ONE_PASS_TEXTS[0]))
+    lexicon = load_pack().lexicon
+    alone = [[*lexicon.matcher("negation").finditer(text)] for text in ONE_PASS_TEXTS]
+    with one_pass():
+        assert lexicon.scan(ONE_PASS_TEXTS[0]) is not None
+        assert lexicon.scan(ONE_PASS_TEXTS[1]) is None  # nothing left for it
+        assert [[*lexicon.matcher("negation").finditer(text)] for text in ONE_PASS_TEXTS] == alone

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 TOKEN = re.compile(r"\s*(?:(\()|(\))|([A-Za-z_][A-Za-z0-9_]*)|(\S))")
 
@@ -37,8 +38,10 @@ class Node:
         return set().union(*(child.positive_names(inner) for child in self.children))
 
 
+@lru_cache(maxsize=4096)
 def parse_condition(text: str) -> Node:
-    """Parse `a and not (b or c)`. `and` binds tighter than `or`. Raises ValueError on a malformed condition."""
+    """Parse `a and not (b or c)`. `and` binds tighter than `or`. Raises ValueError on a malformed condition.
+    Parsed once per condition text (the tree is immutable), not once per site."""
     tokens = _tokenize(text)
     node, pos = _parse_or(tokens, 0)
     if pos != len(tokens):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -74,6 +75,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     field_part, field_name = lex.matcher("order_field_part"), lex.matcher("order_field_name")
     rx_order = lex.matcher("prescription_order_word")
 
+    @cache  # per site: the same labels on every page
     def is_cart(label: str) -> bool:
         return len(label) <= CART_TEXT_LIMIT and (
             cart_phrase.search(label) or _whole_label(cart_word, label) or _whole_label(buy_verb, label)
@@ -89,6 +91,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     def add(key: tuple, fact: Fact) -> None:
         facts.setdefault(key, fact)
 
+    read: set[tuple[str, bool]] = set()  # blocks whose steps and claims were read (heading: warning or not)
     for page in site.html_pages():
         context = heading_context(page)
         for i, block in enumerate(page.blocks):
@@ -108,6 +111,10 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     ("price_with_buy", page.final_url),
                     _commerce(page, "price_with_buy", text, evidence(page, text, block.locator), rx_order),
                 )
+            seen = (text, bool(cue.is_warning(context[i])))
+            if seen in read:  # a block repeated on every page: its steps and claims are in already
+                continue
+            read.add(seen)
             for kind, hit in _steps(pack, text):
                 status = cue.status(text, hit.start, hit.end, context[i])
                 attrs = {"type": kind, "via": "text", "status": status}

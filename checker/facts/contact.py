@@ -58,6 +58,7 @@ POSTCODES = [  # (country, pattern, needs a street before it)
 ]
 CC_PREFIX = {"D": "DE", "A": "AT", "CH": "CH", "F": "FR", "B": "BE", "L": "LU", "NL": "NL"}
 STREET_WINDOW = 150
+DIGIT = re.compile(r"\d")
 
 PHONE_PATTERNS = [
     re.compile(r"(?<![\w+])(?:\+|00)(?P<cc>\d{1,3})[\s.\-/]?(?:\(0\)\s?)?\(?\d{1,4}\)?(?:[\s.\-/]?\d{2,4}){2,5}(?!\d)"),
@@ -233,13 +234,19 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     domains = site_domains(site)
     hint = CCTLD_COUNTRY.get(registrable_domain(site.start_url).rsplit(".", 1)[-1])
     facts: dict[tuple, Fact] = {}
+    read: set[tuple[str, str]] = set()  # a header or footer repeated on every page gives its facts once
     for page in site.html_pages():
         previous = ""
         for block in page.blocks:
-            for key, fact in _addresses(p, page, block.text, block.locator, previous, hint):
-                facts.setdefault(key, fact)
-            for key, fact in _phones(p, page, block.text, block.locator, hint):
-                facts.setdefault(key, fact)
+            if (block.text, previous) in read:
+                previous = block.text if len(block.text) <= 80 else ""
+                continue
+            read.add((block.text, previous))
+            if DIGIT.search(block.text):  # every postcode and phone pattern needs a digit
+                for key, fact in _addresses(p, page, block.text, block.locator, previous, hint):
+                    facts.setdefault(key, fact)
+                for key, fact in _phones(p, page, block.text, block.locator, hint):
+                    facts.setdefault(key, fact)
             for key, fact in _emails(p.free_mail, page, block.text, block.locator, domains):
                 facts.setdefault(key, fact)
             for key, fact in _companies(p, page, block.text, block.locator):

@@ -14,6 +14,7 @@ import re2
 
 from checker.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
 from checker.facts._common import RE2_OPTIONS
+from checker.lexicon import one_pass
 from checker.result import Note
 from checker.snapshot import Site
 
@@ -38,11 +39,13 @@ EXTRACTORS: list[Extractor] = [
 def extract_facts(site: Site, pack: RulePack) -> Facts:
     """Every extractor's facts. One that fails is left out and named in `facts.notes`; the others still run."""
     facts = Facts()
-    for extractor in EXTRACTORS:
-        try:
-            facts.extend(list(extractor(site, pack)))
-        except Exception as exc:  # a bug or a pathological page must not cost the whole check
-            facts.notes.append(Note(stage="facts", name=extractor.__module__.rsplit(".", 1)[-1], message=_say(exc)))
+    with one_pass():
+        for extractor in EXTRACTORS:
+            try:
+                facts.extend(list(extractor(site, pack)))
+            except Exception as exc:  # a bug or a pathological page must not cost the whole check
+                name = extractor.__module__.rsplit(".", 1)[-1]
+                facts.notes.append(Note(stage="facts", name=name, message=_say(exc)))
     facts.extend(priced_offers(facts))
     return facts
 
@@ -145,7 +148,7 @@ def jurisdiction_scores(site: Site, facts: Facts, pack: RulePack) -> Counter[str
         if fact.get("issuer") != "imitation" and where != "INT":
             vote(where, 2 if fact.get("link_kind") == "register" else 0.5)
     cues = pack.compiled("jurisdiction_cues", _cues)
-    texts = [block.text for page in site.html_pages() for block in page.blocks]
+    texts = list(dict.fromkeys(block.text for page in site.html_pages() for block in page.blocks))
     for kind, weight in CUE_WEIGHTS:
         program = cues[kind]
         for jurisdiction in {m.lastgroup for text in texts for m in program.finditer(text)} if program else ():

@@ -20,7 +20,7 @@ Fact kinds:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +94,7 @@ class MedicineIndex:
             for name, kind in names:
                 self.terms.setdefault(_key(name), (med, kind))
         self.pattern = terms_pattern(self.terms)
+        self._domain_names: list[tuple[str, Medicine]] | None = None
 
     def find(self, text: str, folded: str | None = None) -> list[Mention]:
         folded = fold(text) if folded is None else folded
@@ -104,10 +105,11 @@ class MedicineIndex:
                 found.append(Mention(start, end, med, text[start:end], kind, _key(matched) in self.nonprescription))
         return found
 
-    def domain_names(self) -> Iterator[tuple[str, Medicine]]:
-        """Every name as it could appear in a domain label: lowercase, no spaces or hyphens."""
-        for term, (med, _) in self.terms.items():
-            yield re.sub(r"[^a-z0-9]", "", term), med
+    def domain_names(self) -> list[tuple[str, Medicine]]:
+        """Every name as it could appear in a domain label: lowercase, no spaces or hyphens (worked out once)."""
+        if self._domain_names is None:
+            self._domain_names = [(re.sub(r"[^a-z0-9]", "", term), med) for term, (med, _) in self.terms.items()]
+        return self._domain_names
 
 
 def _key(name: str) -> str:

@@ -93,7 +93,7 @@ def _spaces(tail: str) -> bool:
 
 def _methods_in(p: Patterns, lex: Lexicon, text: str) -> list[tuple[str, Hit]]:
     """Payment methods named in a text, left to right, never two for the same words (the first method on a tie)."""
-    tagged = [(method, hit) for method, name in p.text_lists for hit in lex.matcher(name).finditer(text)]
+    tagged = lex.tagged_hits(p.text_lists, text)
     if p.exact_case is not None:
         for m in p.exact_case.finditer(text):
             tagged.append((m.lastgroup, Hit(m.start(), m.end(), m.group(0), "")))
@@ -115,10 +115,15 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     generic_words = lex.matcher("generic_descriptor_word")
     facts: dict[tuple, Fact] = {}
     site_label = registrable_domain(site.start_url).split(".")[0].replace("-", "")
-    for page in site.html_pages():
+    read: set[tuple[str, bool]] = set()  # a block repeated on every page gives its facts once (its heading and
+    for page in site.html_pages():  # page title matter to them only as warning or not)
         context = heading_context(page)
         for i, block in enumerate(page.blocks):
             text = block.text
+            seen = (text, bool(cue.is_warning(context[i])))
+            if seen in read:
+                continue
+            read.add(seen)
             for method, hit in _methods_in(p, lex, text):
                 status = cue.status(text, hit.start, hit.end, context[i])
                 attrs = {"via": "text", "status": status}

@@ -73,11 +73,14 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             )
     table = _role_table(pack.reference.get("page_roles"))
     domains = site_domains(site)
+    roles: dict[tuple[str, str], str | None] = {}  # the same menu links on every page: each worked out once
     for page in site.html_pages():
         for link in page.links:
-            if not link.href.startswith(("http://", "https://")) or registrable_domain(link.href) not in domains:
-                continue
-            role = link_role(table, link.href, link.text or link.title)
+            key = (link.href, link.text or link.title)
+            if key not in roles:
+                own = link.href.startswith(("http://", "https://")) and registrable_domain(link.href) in domains
+                roles[key] = link_role(table, *key) if own else None
+            role = roles[key]
             if role is None or role in facts:
                 continue
             attrs = {"url": link.href, "crawled": False, "link_text": link.text}

@@ -105,16 +105,24 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     claim_words = pack.lexicon.matcher("seal_claim_word")
     domains = site_domains(site)
     facts: dict[tuple, Fact] = {}
+    names = pack.compiled("seal_names", lambda pack: _names_set(pack.issuers))
+    named: dict[str, Issuer | None] = {}  # badges and links repeat on every page: each label read once
+
+    def by_name(label: str) -> Issuer | None:
+        if label not in named:
+            named[label] = _by_name(known, label, names)
+        return named[label]
+
     for page in site.html_pages():
         block_text = {block.locator: block.text for block in page.blocks}
         image_links = set()
         for image in page.images:
             name = urlsplit(image.src).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            issuer = _by_name(known, f"{image.alt} | {image.title} | {name}") or _by_link(known, image.link_href)
+            issuer = by_name(f"{image.alt} | {image.title} | {name}") or _by_link(known, image.link_href)
             nearby = ""
             if issuer is None and not (image.alt or image.title):  # an unlabelled badge: read its caption
                 nearby = _nearby(block_text, image.locator)
-                issuer = _by_name(known, nearby) if claim_words.search(nearby) else None
+                issuer = by_name(nearby) if claim_words.search(nearby) else None
             if issuer is None:
                 continue
             if image.link_href:
@@ -130,7 +138,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if link.href in image_links or not link.href.startswith(("http://", "https://")):
                 continue
             label = f"{link.text} | {link.title}" if len(link.text) <= MAX_BADGE_TEXT else link.title
-            issuer = _by_name(known, label) or _by_link(known, link.href)
+            issuer = by_name(label) or _by_link(known, link.href)
             if issuer is None:
                 continue
             attrs = _attrs(issuer, link.href, domains, known, via="link", text=link.text)
@@ -164,8 +172,24 @@ def _nearby(block_text: dict[str, str], locator: str) -> str:
     return ""
 
 
-def _by_name(known: list[Issuer], label: str) -> Issuer | None:
+def _names_set(known: list[Issuer]) -> re2.Set | None:
+    """Every issuer's names in one RE2 set (slot i: known[i]; an issuer without names matches nothing)."""
+    if not any(issuer.aliases is not None for issuer in known):
+        return None
+    names = re2.Set.SearchSet(RE2_OPTIONS)
+    for issuer in known:
+        names.Add(issuer.aliases.pattern if issuer.aliases is not None else r"[^\x00-\x{10FFFF}]")
+    names.Compile()
+    return names
+
+
+def _by_name(known: list[Issuer], label: str, names: re2.Set | None = None) -> Issuer | None:
+    """The first issuer named in the label (its names found, its exclusions not). `names`, the `_names_set` of
+    `known`, finds the issuers named in one pass."""
     folded = fold(label).replace("_", " ")
+    if names is not None:
+        hit = set(names.Match(folded) or ())
+        known = [issuer for i, issuer in enumerate(known) if i in hit]
     for issuer in known:
         if issuer.aliases is not None and issuer.aliases.search(folded):
             if issuer.exclude is not None and issuer.exclude.search(folded):
