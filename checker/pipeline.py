@@ -40,13 +40,16 @@ class Checker:
         workers: int = 0,
     ) -> None:
         """`workers` > 1 assesses sites in that many processes (each loads the pack from `rules_dirs` once); 0 or
-        1 assesses them in this process. Either way the results are the same. Call `close()` when done."""
+        1 assesses them in this process. Either way the results are the same. The workers start at once (call this in
+        a module's `if __name__ == "__main__":` block, as multiprocessing requires); call `close()` when done."""
         if workers > 1 and pack is not None:
             raise ValueError("workers > 1 loads the pack from rules_dirs in each worker; it cannot take `pack`")
         self.pack: RulePack = pack or load_pack(rules_dirs)
         self.settings = CrawlSettings(max_pages=max_pages, deadline=deadline, obey_robots=obey_robots)
         self.policy = policy or Policy()
         self.pool = AssessPool(workers, rules_dirs, self.policy) if workers > 1 else None
+        if self.pool is not None:
+            self.pool.start()
 
     def close(self) -> None:
         """Stop the worker processes, if any."""

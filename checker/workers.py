@@ -62,6 +62,10 @@ def _start(rules_dirs: tuple[Path, ...], policy: Policy | None) -> None:
     _checker = Checker(rules_dirs=rules_dirs, policy=policy)
 
 
+def _ready() -> None:
+    """Nothing: submitted once per worker so that it starts (and loads the pack) before the first site needs it."""
+
+
 def _assess(fetched: FetchedSite, jurisdiction: str) -> Result:
     assert _checker is not None, "worker started without its initializer"
     return _checker.assess(fetched.site(), jurisdiction)
@@ -82,11 +86,20 @@ class AssessPool:
         self._initargs = (tuple(rules_dirs), policy)
         self._executor: ProcessPoolExecutor | None = None
 
+    def start(self) -> None:
+        """Start the workers now, so they load the pack while the first sites are fetched."""
+        pool = self._pool()
+        for _ in range(self.workers):
+            pool.submit(_ready)
+
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            # forkserver: the workers do not inherit the event loop's threads and sockets, as fork would
+            # forkserver: the workers do not inherit the event loop's threads and sockets, as fork would; the server
+            # imports rxcheck once, so each worker starts with it imported (and shares those pages)
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["checker.pipeline"])
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                self.workers, mp_context=context,
                 initializer=_start, initargs=self._initargs,
             )  # fmt: skip
         return self._executor
