@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,12 +57,35 @@ def default_workers() -> int:
 _checker: Checker | None = None  # the worker process's own, built once by `_start`
 
 
-def _start(rules_dirs: tuple[Path, ...], policy: Policy | None) -> None:
+def _start(rules_dirs: tuple[Path, ...], policy: Policy | None, parent: int) -> None:
     global _checker
     from checker.pipeline import Checker
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="rxcheck-parent-watch").start()
     _checker = Checker(rules_dirs=rules_dirs, policy=policy)
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when the audit that started it ends, however it ended (a SIGKILL runs no cleanup, and a
+    worker waiting for work would wait for ever: it holds its queue's other end itself)."""
+    try:
+        with open(os.pidfd_open(parent), "rb", buffering=0) as pidfd:  # readable once the parent has exited
+            select.select([pidfd], [], [])
+    except (AttributeError, OSError):  # no pidfd here: look every second
+        while os.getppid() != 1 and _alive(parent):
+            time.sleep(1)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _ready() -> None:
@@ -83,7 +109,7 @@ class AssessPool:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
-        self._initargs = (tuple(rules_dirs), policy)
+        self._initargs = (tuple(rules_dirs), policy, os.getpid())
         self._executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:

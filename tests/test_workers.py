@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from checker.audit import audit, read_urls
 from checker.fetch.archive import ArchiveFetcher
 from checker.pipeline import Checker
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 
 URLS = list(read_urls((FIXTURES / "urls.txt").read_text().splitlines()))[:10]
 
@@ -49,3 +53,37 @@ async def test_a_killed_worker_costs_no_result(pooled, checker, fixture_warc):
 def test_workers_take_the_pack_from_rules_dirs():
     with pytest.raises(ValueError, match="rules_dirs"):
         Checker(workers=2, pack=Checker().pack)
+
+
+STARTS_WORKERS = """
+import sys
+from checker.pipeline import Checker
+if __name__ == "__main__":
+    checker = Checker(workers=2)
+    for future in [checker.pool._pool().submit(__import__("os").getpid) for _ in range(8)]:
+        print(future.result(), flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_workers_end_when_the_audit_is_killed(tmp_path):
+    script = tmp_path / "starts_workers.py"
+    script.write_text(STARTS_WORKERS)
+    with subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}) as parent:  # fmt: skip
+        workers = {int(parent.stdout.readline()) for _ in range(8)}
+        assert parent.pid not in workers and workers
+        parent.kill()  # SIGKILL: no cleanup runs in the parent
+    for _ in range(300):  # a wait, not a timing bound: each worker notices within moments
+        if not any(_running(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
