@@ -14,6 +14,7 @@ import pytest
 from checker.audit import audit, read_urls
 from checker.fetch.archive import ArchiveFetcher
 from checker.pipeline import Checker
+from checker.snapshot import Page, Site
 from tests.conftest import FIXTURES, ROOT
 
 URLS = list(read_urls((FIXTURES / "urls.txt").read_text().splitlines()))[:10]
@@ -58,6 +59,7 @@ def test_workers_take_the_pack_from_rules_dirs():
 STARTS_WORKERS = """
 import sys
 from checker.pipeline import Checker
+from checker.snapshot import Page, Site
 if __name__ == "__main__":
     checker = Checker(workers=2)
     for future in [checker.pool._pool().submit(__import__("os").getpid) for _ in range(8)]:
@@ -87,3 +89,18 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+async def test_an_exception_in_a_worker_is_raised_here_as_itself(pooled):
+    page = Page(
+        url=URLS[0],
+        final_url=URLS[0],
+        status=200,
+        headers={},
+        content_type="text/html",
+        role="home",
+        redirects=[URLS[0]],
+        doc=None,
+    )  # fmt: skip (no response kept: the worker cannot read the page)
+    with pytest.raises(AttributeError):
+        await pooled.pool.assess(Site(url=URLS[0], start_url=URLS[0], pages=[page]))
