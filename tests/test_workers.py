@@ -59,7 +59,6 @@ def test_workers_take_the_pack_from_rules_dirs():
 STARTS_WORKERS = """
 import sys
 from checker.pipeline import Checker
-from checker.snapshot import Page, Site
 if __name__ == "__main__":
     checker = Checker(workers=2)
     for future in [checker.pool._pool().submit(__import__("os").getpid) for _ in range(8)]:
@@ -101,6 +100,6 @@ async def test_an_exception_in_a_worker_is_raised_here_as_itself(pooled):
         role="home",
         redirects=[URLS[0]],
         doc=None,
-    )  # fmt: skip (no response kept: the worker cannot read the page)
+    )  # no response kept: the worker cannot read the page
     with pytest.raises(AttributeError):
         await pooled.pool.assess(Site(url=URLS[0], start_url=URLS[0], pages=[page]))
