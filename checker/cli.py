@@ -195,11 +195,14 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def make_checker(rules: list[Path] | None, max_pages: int = 12, robots: bool = True, deadline: float = 60.0):
+def make_checker(
+    rules: list[Path] | None, max_pages: int = 12, robots: bool = True, deadline: float = 60.0, workers: int = 0
+):
     from checker.pipeline import Checker
 
     try:
-        return Checker(rules_dirs=rules or (), max_pages=max_pages, obey_robots=robots, deadline=deadline)
+        return Checker(rules_dirs=rules or (), max_pages=max_pages, obey_robots=robots, deadline=deadline,
+                       workers=workers)  # fmt: skip
     except RxcheckError as exc:
         fail(str(exc).splitlines()[0] + (" (run `rxcheck rules validate` for all problems)"
                                           if "\n" in str(exc) else ""))  # fmt: skip
@@ -292,6 +295,16 @@ def audit(
     concurrency: Annotated[
         int, typer.Option("--concurrency", metavar="N", min=1, max=256, help="Sites checked at once.")
     ] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=0,
+            max=64,
+            help="Processes that judge fetched sites (default: one per core; 0 or 1: in this process).",
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip URLs already in --out; append the rest.")] = False,
     proxy: ProxyOpt = None,
     ca_bundle: CaOpt = None,
@@ -346,9 +359,12 @@ def audit(
 
         report_out, out, fmt = out, sidecar_path(out), Format.jsonl
     limits = make_limits(ports, page_timeout, site_timeout, max_body_bytes)
-    checker = make_checker(rules, max_pages, robots, site_timeout)
+    from checker.workers import default_workers
+
+    checker = make_checker(rules, max_pages, robots, site_timeout, default_workers() if workers is None else workers)
     skip = done_urls(out, fmt.value) if resume and out else set()
     with ExitStack() as stack:
+        stack.callback(checker.close)
         if source == "-":
             lines = sys.stdin
             total = None

@@ -1,4 +1,4 @@
-"""HTML parsing, kept behind this one module so the parser can be swapped (e.g. for lxml alone).
+"""HTML parsing with lxml, kept behind this one module; BeautifulSoup only for CSS-selector checks.
 
 Every page is parsed exactly once into a `Document`: its visible text as blocks (each with the CSS path
 of the element that holds it, for evidence), its links, images, forms and JSON-LD.
@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, Tag
+from bs4.dammit import EncodingDetector
+from lxml import etree
+from lxml.etree import _Element
 
 MAX_JSON_LD_BYTES = 200_000
 MAX_JSON_LD_DEPTH = 64
@@ -61,6 +64,8 @@ INLINE = {
     "img", "br", "label",
 }  # fmt: skip
 SEPARATE = {"a", "button", "label", "option"}  # inline elements that are separate items on screen
+RUBY = {"rt", "rp"}  # ruby annotations: their text is not the page's text
+NOT_TEXT = ("script", "style", "template", *RUBY)  # nor is the text of these, wherever they are
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 SPACES = re.compile(r"\s+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -70,11 +75,12 @@ ID_SELECTOR = re.compile(r"[A-Za-z][\w-]*")
 class Located:
     """Something found on a page; its CSS locator is worked out only when asked for, then kept."""
 
-    element: Tag
+    element: _Element
+    steps: _Steps
 
     @cached_property
     def locator(self) -> str:
-        return css_path(self.element)
+        return css_path(self.element, steps=self.steps)
 
 
 @dataclass(frozen=True)
@@ -83,14 +89,16 @@ class Block(Located):
 
     text: str
     tag: str
-    element: Tag = field(repr=False, compare=False)
+    element: _Element = field(repr=False, compare=False)
+    steps: _Steps = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Link(Located):
     href: str
     text: str
-    element: Tag = field(repr=False, compare=False)
+    element: _Element = field(repr=False, compare=False)
+    steps: _Steps = field(repr=False, compare=False)
     title: str = ""
 
 
@@ -100,7 +108,8 @@ class Image(Located):
     alt: str
     title: str
     link_href: str | None
-    element: Tag = field(repr=False, compare=False)
+    element: _Element = field(repr=False, compare=False)
+    steps: _Steps = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,8 @@ class Form(Located):
     has_file_input: bool
     input_names: tuple[str, ...]
     text: str
-    element: Tag = field(repr=False, compare=False)
+    element: _Element = field(repr=False, compare=False)
+    steps: _Steps = field(repr=False, compare=False)
 
 
 @dataclass
@@ -124,15 +134,21 @@ class Document:
     images: list[Image] = field(default_factory=list)
     forms: list[Form] = field(default_factory=list)
     json_ld: list[dict] = field(default_factory=list)
-    root: Tag | None = None  # kept for CSS-selector checks
+    root: _Element | None = None  # the lxml tree the page was read from
     notes: list[str] = field(default_factory=list)  # what was skipped or cut, one line each
+    markup: bytes = field(default=b"", repr=False)  # what was parsed, for CSS-selector checks
 
     @property
     def text(self) -> str:
         return "\n".join(block.text for block in self.blocks)
 
+    @cached_property
+    def soup(self) -> BeautifulSoup | None:
+        """The page as BeautifulSoup, built only for pages a CSS-selector check reads (soupsieve needs it)."""
+        return BeautifulSoup(self.markup, "lxml") if self.markup else None
+
     def select(self, selector: str) -> list[Tag]:
-        return self.root.select(selector) if self.root is not None else []
+        return self.soup.select(selector) if self.soup is not None else []
 
 
 def clean(text: str) -> str:
@@ -140,101 +156,161 @@ def clean(text: str) -> str:
     return SPACES.sub(" ", CONTROL.sub("", text)).strip()
 
 
-def css_path(element: Tag, max_depth: int = MAX_LOCATOR_DEPTH) -> str:
-    """A CSS selector that finds `element`: its nearest id, then tag:nth-of-type steps.
+class _Steps:
+    """Each located element's step below its parent (`tag` or `tag:nth-of-type(n)`), worked out once per parent.
 
-    At most `max_depth` steps are walked up (deeper, the locator starts "… > "), and nothing is stored on the
-    elements but each parent's sibling positions, so locating elements costs memory proportional to the page,
-    however deep a hostile page nests.
-    """
-    steps: list[str] = []
-    node: Tag = element
-    while True:
-        node_id = node.attrs.get("id")
+    Keeps the children it has seen, so their ids stay theirs (and lxml hands back the same element objects)."""
+
+    def __init__(self) -> None:
+        self._of: dict[int, tuple[list, dict[int, str]]] = {}
+
+    def step(self, parent: _Element | Tag, child: _Element | Tag) -> str:
+        known = self._of.get(id(parent))
+        if known is None:
+            children = _element_children(parent)
+            totals: dict[str, int] = {}
+            for c in children:
+                name = _name(c)
+                totals[name] = totals.get(name, 0) + 1
+            seen: dict[str, int] = {}
+            steps = {}
+            for c in children:
+                name = _name(c)
+                seen[name] = seen.get(name, 0) + 1
+                steps[id(c)] = f"{name}:nth-of-type({seen[name]})" if totals[name] > 1 else name
+            known = self._of[id(parent)] = ([parent, *children], steps)
+        return known[1][id(child)]
+
+
+def _name(node: _Element | Tag) -> str:
+    return node.name if isinstance(node, Tag) else node.tag
+
+
+def _element_children(node: _Element | Tag) -> list:
+    if isinstance(node, Tag):
+        return [c for c in node.children if isinstance(c, Tag)]
+    return [c for c in node if isinstance(c.tag, str)]
+
+
+def _parent(node: _Element | Tag) -> _Element | Tag | None:
+    if isinstance(node, Tag):
         parent = node.parent
+        return None if parent is None or parent.name in (None, "[document]") else parent
+    return node.getparent()
+
+
+def css_path(element: _Element | Tag, max_depth: int = MAX_LOCATOR_DEPTH, steps: _Steps | None = None) -> str:
+    """A CSS selector that finds `element` (of the lxml tree, or of `Document.soup`): its nearest id, then
+    tag:nth-of-type steps.
+
+    At most `max_depth` steps are walked up (deeper, the locator starts "… > "), and nothing is kept but each
+    parent's sibling positions (in `steps`, shared by the elements of one page), so locating elements costs memory
+    proportional to the page, however deep a hostile page nests.
+    """
+    steps = steps or _Steps()
+    path: list[str] = []
+    node = element
+    while True:
+        node_id = node.get("id")
+        parent = _parent(node)
         if isinstance(node_id, str) and ID_SELECTOR.fullmatch(node_id):
-            steps.append(f"#{node_id}")
+            path.append(f"#{node_id}")
             break
-        if node.name in ("html", "body") or parent is None or parent.name in (None, "[document]"):
-            steps.append(node.name)
+        if _name(node) in ("html", "body") or parent is None:
+            path.append(_name(node))
             break
-        if len(steps) >= max_depth:
-            steps.append("…")
+        if len(path) >= max_depth:
+            path.append("…")
             break
-        steps.append(_step(parent, node))
+        path.append(steps.step(parent, node))
         node = parent
-    path = " > ".join(reversed(steps))
-    return path if len(path) <= MAX_LOCATOR else "… > " + path[-MAX_LOCATOR:].split(" > ", 1)[-1]
+    joined = " > ".join(reversed(path))
+    return joined if len(joined) <= MAX_LOCATOR else "… > " + joined[-MAX_LOCATOR:].split(" > ", 1)[-1]
 
 
-def _step(parent: Tag, child: Tag) -> str:
-    steps = parent.__dict__.get("_rx_child_steps")
-    if steps is None:
-        children = [c for c in parent.children if isinstance(c, Tag)]
-        totals: dict[str, int] = {}
-        for c in children:
-            totals[c.name] = totals.get(c.name, 0) + 1
-        seen: dict[str, int] = {}
-        steps = {}
-        for c in children:
-            seen[c.name] = seen.get(c.name, 0) + 1
-            steps[id(c)] = f"{c.name}:nth-of-type({seen[c.name]})" if totals[c.name] > 1 else c.name
-        parent.__dict__["_rx_child_steps"] = steps
-    return steps[id(child)]
+def _is_hidden(element: _Element) -> bool:
+    if element.get("hidden") is not None:
+        return True
+    style = element.get("style")
+    return style is not None and bool(HIDDEN_STYLE.search(style))
 
 
-def _is_hidden(tag: Tag) -> bool:
-    style = tag.get("style")
-    return tag.has_attr("hidden") or (isinstance(style, str) and bool(HIDDEN_STYLE.search(style)))
-
-
-def _visible_nodes(root: Tag) -> Iterator[Tag | NavigableString]:
-    """Visible tags and text in document order, skipping invisible and hidden subtrees. Iterative, so a page
-    nested thousands of levels deep cannot exhaust the stack."""
-    stack = [iter(root.children)]
+def _visible(root: _Element) -> Iterator[tuple[_Element, str | None, bool]]:
+    """What a reader sees below `root`, in document order: (element, None, in_ruby) for each visible element, and
+    (parent, text, False) for each run of text, skipping invisible and hidden subtrees, comments, and the text of
+    ruby annotations (which BeautifulSoup does not count as text either). Iterative, so a page nested thousands of
+    levels deep cannot exhaust the stack."""
+    if root.text:
+        yield root, root.text, False
+    stack: list[tuple[_Element, Iterator[_Element], bool]] = [(root, iter(root), False)]
     while stack:
-        for child in stack[-1]:
-            if isinstance(child, Tag):
-                if child.name in INVISIBLE or _is_hidden(child):
-                    continue
-                yield child
-                stack.append(iter(child.children))
+        parent, children, ruby = stack[-1]
+        for child in children:
+            tag = child.tag
+            if isinstance(tag, str) and tag not in INVISIBLE and not _is_hidden(child):
+                inner = ruby or tag in RUBY
+                yield child, None, inner
+                if child.text and not inner:
+                    yield child, child.text, False
+                stack.append((child, iter(child), inner))
                 break
-            if type(child) is NavigableString:
-                yield child
+            if child.tail and not ruby:
+                yield parent, child.tail, False
         else:
             stack.pop()
+            if stack and parent.tail and not stack[-1][2]:
+                yield stack[-1][0], parent.tail, False
 
 
-def _block_of(node: Tag) -> Tag:
-    while node.name in INLINE and node.parent is not None:
-        node = node.parent
+def _text_of(element: _Element, in_ruby: bool) -> str:
+    """The element's text as BeautifulSoup's `get_text(" ")` gives it: every run of text below it, hidden or not,
+    but none of comments, scripts, styles, templates or ruby annotations."""
+    if in_ruby:
+        return ""
+    if next(element.iter(*NOT_TEXT), None) is None:
+        return " ".join(element.itertext())
+    texts = [element.text or ""]
+    stack = [(element, iter(element))]
+    while stack:
+        for child in stack[-1][1]:
+            if isinstance(child.tag, str) and child.tag not in NOT_TEXT:
+                texts.append(child.text or "")
+                stack.append((child, iter(child)))
+                break
+            texts.append(child.tail or "")
+        else:
+            done = stack.pop()[0]
+            if stack:
+                texts.append(done.tail or "")
+    return " ".join(texts)
+
+
+def _block_of(node: _Element) -> _Element:
+    while node.tag in INLINE:
+        parent = node.getparent()
+        if parent is None:
+            break
+        node = parent
     return node
 
 
-def _text_blocks(body: Tag, limits: ParseLimits, notes: list[str]) -> list[Block]:
-    pieces: dict[int, tuple[Tag, list[str]]] = {}
-    last_parent: dict[int, Tag | None] = {}
-    for node in _visible_nodes(body):
-        if isinstance(node, Tag):
-            if node.name != "br" or node.parent is None:
-                continue
-            text = "\n"
-        else:
-            text = str(node)
-            if not text.strip():
-                continue
-        block = _block_of(node.parent)
+def _text_blocks(
+    items: list[tuple[_Element, str]], limits: ParseLimits, notes: list[str], steps: _Steps
+) -> list[Block]:
+    pieces: dict[int, tuple[_Element, list[str]]] = {}
+    last_parent: dict[int, _Element | None] = {}
+    for parent, text in items:
+        block = _block_of(parent)
         if id(block) not in pieces:
             if text == "\n":
                 continue
             pieces[id(block)] = (block, [])
         texts = pieces[id(block)][1]
         previous = last_parent.get(id(block))
-        crossing = previous is not None and previous is not node.parent
-        if crossing and {previous.name, node.parent.name} & SEPARATE and not texts[-1][-1:].isspace():
+        crossing = previous is not None and previous is not parent
+        if crossing and {previous.tag, parent.tag} & SEPARATE and not texts[-1][-1:].isspace():
             texts.append(" ")  # two links or buttons side by side: "Generic Viagra Buy now", not "ViagraBuy now"
-        last_parent[id(block)] = node.parent
+        last_parent[id(block)] = parent
         texts.append(text)
     blocks = []
     kept = total = count = 0
@@ -247,7 +323,7 @@ def _text_blocks(body: Tag, limits: ParseLimits, notes: list[str]) -> list[Block
         if kept < limits.max_text_chars and len(blocks) < limits.max_blocks:
             text = text[: limits.max_text_chars - kept]
             kept += len(text)
-            blocks.append(Block(text=text, tag=element.name, element=element))
+            blocks.append(Block(text=text, tag=element.tag, element=element, steps=steps))
     if total > kept:
         notes.append(
             f"text cut: {total:,} characters of visible text in {count:,} blocks; "
@@ -256,10 +332,12 @@ def _text_blocks(body: Tag, limits: ParseLimits, notes: list[str]) -> list[Block
     return blocks
 
 
-def _json_ld(soup: BeautifulSoup, limits: ParseLimits, notes: list[str]) -> list[dict]:
+def _json_ld(root: _Element, limits: ParseLimits, notes: list[str]) -> list[dict]:
     found: list[dict] = []
-    for script in soup.find_all("script", type="application/ld+json"):
-        raw = script.string or ""
+    for script in root.iter("script"):
+        if script.get("type") != "application/ld+json":
+            continue
+        raw = (script.text or "") if len(script) == 0 else ""
         if len(raw) > limits.max_json_ld_bytes:
             notes.append(f"JSON-LD block of {len(raw):,} characters skipped (at most {limits.max_json_ld_bytes:,})")
             continue
@@ -312,74 +390,89 @@ def _parse(body: bytes | str, url: str, limits: ParseLimits) -> Document:
         if len(body) > limits.max_parse_bytes:
             body = body[: limits.max_parse_bytes]
             notes.append(f"markup cut: {size:,} bytes, the first {limits.max_parse_bytes:,} without scripts parsed")
-    soup = BeautifulSoup(body, "lxml")
-    doc = Document(url=url, root=soup, notes=notes)
+    root = _tree(body)
+    if root is None:
+        return Document(url=url, notes=notes)
+    steps = _Steps()
+    doc = Document(url=url, root=root, notes=notes, markup=body)
     base = url
-    base_tag = soup.find("base", href=True)
-    if isinstance(base_tag, Tag):
-        href = str(base_tag["href"]).strip()
+    base_tag = next((b for b in root.iter("base") if b.get("href") is not None), None)
+    if base_tag is not None:
+        href = base_tag.get("href", "").strip()
         joined = _join(url, href)
         if joined is None:
             notes.append(f"malformed URL in <base href> skipped: {href[:80]!r}")
         base = joined or url
-    if soup.title and soup.title.string:
-        doc.title = clean(soup.title.string)
-    html = soup.find("html")
-    if isinstance(html, Tag):
-        doc.lang = str(html.get("lang") or "").lower()
-    description = soup.find("meta", attrs={"name": "description"})
-    if isinstance(description, Tag):
-        doc.meta_description = clean(str(description.get("content") or ""))
-    doc.json_ld = _json_ld(soup, limits, notes)
+    title = next(root.iter("title"), None)
+    if title is not None and len(title) == 0 and title.text:
+        doc.title = clean(title.text)
+    html = root if root.tag == "html" else next(root.iter("html"), None)
+    if html is not None:
+        doc.lang = (html.get("lang") or "").lower()
+    description = next((m for m in root.iter("meta") if m.get("name") == "description"), None)
+    if description is not None:
+        doc.meta_description = clean(description.get("content") or "")
+    doc.json_ld = _json_ld(root, limits, notes)
 
-    body_tag = soup.body or soup
-    doc.blocks = _text_blocks(body_tag, limits, notes)
+    body_tag = next(root.iter("body"), root)
+    texts: list[tuple[_Element, str]] = []
+    found: list[tuple[_Element, bool]] = []
+    for element, text, in_ruby in _visible(body_tag):
+        if text is not None:
+            if text.strip():
+                texts.append((element, text))
+        elif element.tag == "br":
+            parent = element.getparent()
+            if parent is not None:
+                texts.append((parent, "\n"))
+        elif element.tag in ("a", "img", "form"):
+            found.append((element, in_ruby))
+    doc.blocks = _text_blocks(texts, limits, notes, steps)
     bad_urls: list[str] = []
     over = {"links": 0, "images": 0, "forms": 0}
-    for tag in _visible_nodes(body_tag):
-        if not isinstance(tag, Tag) or tag.name not in ("a", "img", "form"):
-            continue
-        kind = {"a": "links", "img": "images", "form": "forms"}[tag.name]
+    for tag, in_ruby in found:
+        kind = {"a": "links", "img": "images", "form": "forms"}[tag.tag]
         if len(getattr(doc, kind)) >= limits.max_links:
             over[kind] += 1
             continue
-        if tag.name == "a" and tag.get("href"):
-            href = _absolute(base, str(tag["href"]), bad_urls)
+        if tag.tag == "a" and tag.get("href"):
+            href = _absolute(base, tag.get("href"), bad_urls)
             if href:
                 doc.links.append(
                     Link(
                         href=href,
-                        text=clean(tag.get_text(" ")) or _alt_text(tag),
+                        text=clean(_text_of(tag, in_ruby)) or _alt_text(tag),
                         element=tag,
-                        title=clean(str(tag.get("title") or "")),
+                        steps=steps,
+                        title=clean(tag.get("title") or ""),
                     )
                 )
-        elif tag.name == "img":
-            src = str(tag.get("src") or tag.get("data-src") or "")
-            anchor = tag.find_parent("a", href=True)
+        elif tag.tag == "img":
+            src = tag.get("src") or tag.get("data-src") or ""
+            anchor = next((a for a in tag.iterancestors("a") if a.get("href") is not None), None)
             known_bad = len(bad_urls)
             absolute_src = _absolute(base, src, bad_urls)
             doc.images.append(
                 Image(
                     src=absolute_src or ("" if len(bad_urls) > known_bad else src),
-                    alt=clean(str(tag.get("alt") or "")),
-                    title=clean(str(tag.get("title") or "")),
-                    link_href=_absolute(base, str(anchor["href"]), []) if anchor else None,
+                    alt=clean(tag.get("alt") or ""),
+                    title=clean(tag.get("title") or ""),
+                    link_href=_absolute(base, anchor.get("href"), []) if anchor is not None else None,
                     element=tag,
+                    steps=steps,
                 )
             )
-        elif tag.name == "form":
-            action = _absolute(base, str(tag.get("action") or ""), bad_urls) or url
+        elif tag.tag == "form":
+            action = _absolute(base, tag.get("action") or "", bad_urls) or url
             doc.forms.append(
                 Form(
                     action=action,
-                    method=str(tag.get("method") or "get").lower(),
-                    has_file_input=tag.find("input", attrs={"type": "file"}) is not None,
-                    input_names=tuple(
-                        str(i.get("name")) for i in tag.find_all(["input", "select", "textarea"]) if i.get("name")
-                    ),
-                    text=clean(tag.get_text(" "))[:500],
+                    method=(tag.get("method") or "get").lower(),
+                    has_file_input=any(i.get("type") == "file" for i in tag.iter("input")),
+                    input_names=tuple(i.get("name") for i in tag.iter("input", "select", "textarea") if i.get("name")),
+                    text=clean(_text_of(tag, in_ruby))[:500],
                     element=tag,
+                    steps=steps,
                 )
             )
     for kind, skipped in over.items():
@@ -391,9 +484,78 @@ def _parse(body: bytes | str, url: str, limits: ParseLimits) -> Document:
     return doc
 
 
-def _alt_text(tag: Tag) -> str:
-    img = tag.find("img")
-    return clean(str(img.get("alt") or "")) if isinstance(img, Tag) else ""
+def _tree(body: bytes) -> _Element | None:
+    """The page's element tree, decoded as BeautifulSoup would: a byte-order mark, then the declared encoding, then
+    a guessed one, then UTF-8, then Windows-1252, the first lxml accepts."""
+    detector = EncodingDetector(body, is_html=True)
+    for encoding in detector.encodings:
+        try:
+            root = _parse_tree(detector.markup, encoding, None)
+            if root is not None and _AT_DEPTH_LIMIT(root):  # libxml2 builds no deeper: build it from the events
+                root = _parse_tree(detector.markup, encoding, _EventTree())
+            return root
+        except (UnicodeDecodeError, LookupError, etree.ParserError):
+            continue
+    return None
+
+
+def _parse_tree(markup: bytes, encoding: str, target: _EventTree | None) -> _Element | None:
+    parser = etree.HTMLParser(recover=True, encoding=encoding, target=target)
+    parser.feed(markup)
+    try:
+        return parser.close()
+    except etree.XMLSyntaxError:  # nothing to parse (only whitespace or comments)
+        return None
+
+
+MAX_TREE_DEPTH = 256  # libxml2 builds trees this deep, and reports every parse event however deep
+_AT_DEPTH_LIMIT = etree.XPath("boolean(" + "/*" * MAX_TREE_DEPTH + ")")
+
+
+class _EventTree:
+    """An lxml tree built from the parser's events, for a page nested deeper than `MAX_TREE_DEPTH`. Attributes lxml
+    refuses (`xmlns:og`, odd characters) are dropped, odd tag names read as `unknown`, comments are left out (a
+    comment between two runs of text in a link joins them without a space)."""
+
+    def __init__(self) -> None:
+        self.root: _Element | None = None
+        self.open: list[_Element] = []
+        self.last: _Element | None = None  # the element just closed, whose tail text comes next
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if self.root is not None and not self.open:
+            return  # a second top-level element: libxml2 builds none either
+        try:  # SubElement, not append: append walks up every ancestor (a cycle check), quadratic when deep
+            element = etree.SubElement(self.open[-1], tag) if self.open else etree.Element(tag)
+        except ValueError:
+            element = etree.SubElement(self.open[-1], "unknown") if self.open else etree.Element("unknown")
+        for key, value in attrib.items():
+            try:
+                element.set(key, value)
+            except ValueError:
+                continue
+        if self.root is None:
+            self.root = element
+        self.open.append(element)
+        self.last = None
+
+    def end(self, tag: str) -> None:
+        if self.open:
+            self.last = self.open.pop()
+
+    def data(self, text: str) -> None:
+        if self.last is not None:
+            self.last.tail = (self.last.tail or "") + text
+        elif self.open:
+            self.open[-1].text = (self.open[-1].text or "") + text
+
+    def close(self) -> _Element | None:
+        return self.root
+
+
+def _alt_text(tag: _Element) -> str:
+    img = next(tag.iter("img"), None)
+    return clean(img.get("alt") or "") if img is not None else ""
 
 
 def _join(base: str, href: str) -> str | None:

@@ -21,6 +21,7 @@ from checker.sitetype import decide_site_type, untested_site_type
 from checker.snapshot import Site
 from checker.urls import normalize_url
 from checker.verdict import UNREACHABLE_SCORE, Policy, judge, operator_override
+from checker.workers import AssessPool
 
 JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
 
@@ -37,10 +38,24 @@ class Checker:
         obey_robots: bool = True,
         policy: Policy | None = None,
         pack: RulePack | None = None,
+        workers: int = 0,
     ) -> None:
+        """`workers` > 1 assesses sites in that many processes (each loads the pack from `rules_dirs` once); 0 or
+        1 assesses them in this process. Either way the results are the same. The workers start at once (call this in
+        a module's `if __name__ == "__main__":` block, as multiprocessing requires); call `close()` when done."""
+        if workers > 1 and pack is not None:
+            raise ValueError("workers > 1 loads the pack from rules_dirs in each worker; it cannot take `pack`")
         self.pack: RulePack = pack or load_pack(rules_dirs)
         self.settings = CrawlSettings(max_pages=max_pages, deadline=deadline, obey_robots=obey_robots)
         self.policy = policy or Policy()
+        self.pool = AssessPool(workers, rules_dirs, self.policy) if workers > 1 else None
+        if self.pool is not None:
+            self.pool.start()
+
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        if self.pool is not None:
+            self.pool.close()
 
     async def check(self, url: str, fetcher: Fetcher, *, jurisdiction: str = "auto") -> Result:
         """Check one site. Never raises for a bad URL or a dead site: the result says `unreachable` and why."""
@@ -65,6 +80,8 @@ class Checker:
             site = await Crawler(fetcher, self.pack.roles, self.settings).crawl(url, start_url)
         except RxcheckError as exc:
             return self.failed(url, exc, jurisdiction)
+        if self.pool is not None:
+            return await self.pool.assess(site, jurisdiction)
         return await asyncio.to_thread(self.assess, site, jurisdiction)
 
     def assess(self, site: Site, jurisdiction: str = "auto") -> Result:

@@ -25,6 +25,7 @@ class Page:
     redirects: list[str]
     doc: Document | None  # None when the response is not HTML
     truncated: bool = False
+    source: FetchResult | None = field(default=None, repr=False, compare=False)  # the response parsed
 
     @classmethod
     def from_fetch(cls, result: FetchResult, role: str, limits: ParseLimits = DEFAULT_PARSE_LIMITS) -> Page:
@@ -42,6 +43,7 @@ class Page:
             redirects=result.redirect_chain,
             doc=doc,
             truncated=result.truncated,
+            source=result,
         )
 
     @property

@@ -64,3 +64,20 @@ def test_oversized_pages_lose_scripts_first_then_are_cut():
 def test_adjacent_links_read_apart_but_styled_words_stay_whole():
     doc = parse_html(b"<div><a>Sildenafil 50mg</a><a>Buy now</a></div><p>pre<b>fix</b>ed</p>", "https://x.example/")
     assert [b.text for b in doc.blocks] == ["Sildenafil 50mg Buy now", "prefixed"]
+
+
+def test_text_reads_as_beautifulsoup_read_it():
+    page = b"""<html><body><p>Ruby <ruby>Kanji<rt>kan ji</rt></ruby> end<!-- note -->.</p>
+    <a href="/a">Buy<!-- x -->now <script>var s;</script><span hidden>hidden</span></a>
+    <p>caf\xc3\xa9</p></body></html>"""
+    doc = parse_html(page, "https://x.example/")
+    assert [b.text for b in doc.blocks] == ["Ruby end.", "Kanji", "Buynow", "café"]  # ruby annotations left out
+    assert doc.links[0].text == "Buy now hidden"  # a link's text is all of it, hidden parts too
+
+
+def test_pages_deeper_than_libxml2_builds_keep_ids_links_and_locators():
+    deep = b"<div>" * 400 + b'<p id="deep">Buy <a href="/x" xmlns:og="y">here</a></p>' + b"</div>" * 400
+    doc = parse_html(b'<html><body><div id="top">' + deep + b"</div></body></html>", "https://x.example/")
+    assert [(b.text, b.locator) for b in doc.blocks] == [("Buy here", "#deep")]
+    assert [(link.href, link.locator) for link in doc.links] == [("https://x.example/x", "#deep > a")]
+    assert doc.select("#deep > a")[0].get_text() == "here"
