@@ -1,0 +1,47 @@
+"""The first check of one site in a process that has already loaded the rule pack, as `rxcheck serve` has when a
+browser extension asks for a site nobody has checked yet (`GET /v1/verdict`, not cached).
+
+    python -m bench.first_check URL [--proxy URL] [--allow-private] [--proxy-resolves-names]
+
+Prints one JSON line: the seconds the pack took to load (paid once per process) and the seconds of the check itself
+(crawl, parse, facts, rules, verdict), with the verdict and the pages fetched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+from checker.fetch.factory import open_fetcher
+from checker.pipeline import Checker
+
+
+async def first_check(url: str, **fetcher_options: object) -> dict:
+    started = time.perf_counter()
+    checker = Checker()
+    loaded = time.perf_counter()
+    async with open_fetcher(**fetcher_options) as fetcher:
+        result = await checker.check(url, fetcher)
+    done = time.perf_counter()
+    return {"load_s": loaded - started, "check_s": done - loaded, "verdict": result.verdict, "pages": len(result.pages)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.first_check", description=__doc__.split("\n\n")[0])
+    parser.add_argument("url")
+    parser.add_argument("--proxy")
+    parser.add_argument("--allow-private", action="store_true")
+    parser.add_argument("--proxy-resolves-names", action="store_true")
+    args = parser.parse_args()
+    options = {
+        "proxy": args.proxy,
+        "allow_private": args.allow_private,
+        "proxy_resolves_names": args.proxy_resolves_names,
+    }
+    print(json.dumps(asyncio.run(first_check(args.url, **options))))
+
+
+if __name__ == "__main__":
+    main()
