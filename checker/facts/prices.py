@@ -103,7 +103,7 @@ class Prices:
             if not m:
                 break
 
-            part = _decoder(m)
+            part = _decoder(m, g)
             if m.group("amt") is not None:
                 symbol, code, raw = part("sym"), part("code"), part("amt")
                 start, end = m.start(g["sym"] if symbol is not None else g["code"]), m.end(g["amt"])
@@ -148,11 +148,11 @@ class Prices:
         return {"per_unit": round(best[0], 4), "market": best[1].get("market"), "source": best[1].get("source")}
 
 
-def _decoder(m: Any) -> Callable[[str], str | None]:
-    """A match on bytes read back as text, group by group."""
+def _decoder(m: Any, groups: dict[str, int]) -> Callable[[str], str | None]:
+    """A match on bytes read back as text, group by group (by number: re2 rebuilds its name table on every lookup)."""
 
     def part(name: str) -> str | None:
-        value = m.group(name)
+        value = m.group(groups[name])
         return value.decode("utf-8") if value is not None else None
 
     return part
