@@ -82,8 +82,8 @@ def wrk(port: int, paths: list[str], seconds: int, folder: Path) -> dict:
                           f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout  # fmt: skip
     return {
         "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)),  # not "+/- Stdev 88.50%"
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1)),
         "non_2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)) else 0,
         "errors": (m.group(0) if (m := re.search(r"Socket errors:.*", out)) else ""),
     }

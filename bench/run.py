@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PARTS = ("scrapy", "rxcheck", "memory", "cost", "api", "first-check")
 CONCURRENCY = 16
+WORKERS: int | None = None  # rxcheck audit --workers (None: its default, one per core)
 HOSTS_MOUNT = False  # set by main: whether children get the farm's /etc/hosts (see in_farm)
 TARGETS = {
     "ratio": "rxcheck/Scrapy >= 1.0 (aim 1.5)",
@@ -88,7 +89,8 @@ def rxcheck_options(nginx: Nginx) -> list[str]:
 
 
 def rxcheck_audit(nginx: Nginx, urls: Path, out: Path) -> Measured:
-    command = [sys.executable, "-m", "checker", "audit", str(urls), "--concurrency", str(CONCURRENCY),
+    workers = [] if WORKERS is None else ["--workers", str(WORKERS)]
+    command = [sys.executable, "-m", "checker", "audit", str(urls), "--concurrency", str(CONCURRENCY), *workers,
                *rxcheck_options(nginx), "--out", str(out)]  # fmt: skip
     return run(in_farm(command, nginx.farm), env=clean_env(), cwd=ROOT)
 
@@ -262,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, help="alternating rounds of Scrapy and rxcheck (default 2; --quick 1)")
     parser.add_argument("--short-sites", type=int, help="sites of the short audit for the memory figure (default 50)")
     parser.add_argument("--only", action="append", choices=[*PARTS, "audit"], help="run only these parts")
+    parser.add_argument("--workers", type=int, help="rxcheck audit --workers (default: rxcheck's own, one per core)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few sites, one round, short wrk runs")
     parser.add_argument(
         "--system-dns",
@@ -270,8 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--json", type=Path, help="write the figures here (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
-    global HOSTS_MOUNT
+    global HOSTS_MOUNT, WORKERS
     HOSTS_MOUNT = not args.system_dns and can_bind_hosts()
+    WORKERS = args.workers
     sites = args.sites or (20 if args.quick else 150)
     rounds = args.rounds or (1 if args.quick else 2)
     short = args.short_sites or max(1, sites // 3)
@@ -279,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
                                                                             else (o,))}  # fmt: skip
     figures: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                      "options": {"sites": sites, "rounds": rounds, "short_sites": short, "parts": sorted(parts),
-                                 "quick": args.quick, "concurrency": CONCURRENCY,
+                                 "quick": args.quick, "concurrency": CONCURRENCY, "workers": WORKERS,
                                  "farm_names": "/etc/hosts" if HOSTS_MOUNT else "proxy"}}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="rxcheck-bench-") as tmp:
         work = Path(tmp)
