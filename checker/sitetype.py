@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from checker.engine.loader import RulePack
 
 ORDER_SIGNALS = ("cart_button", "checkout_link", "order_form", "product_offer_jsonld", "message_order", "order_link")
-IDENTITY_MARKS = ("©", "(c)", "copyright")
+COPYRIGHT_SIGNS = ("©", "(c)")  # and the lexicon's `rights_notice` words ("Copyright", "alle Rechte vorbehalten")
 QUOTE_TAGS = {"blockquote", "q"}
 
 
@@ -118,7 +118,7 @@ def decide_site_type(site: Site, facts: Facts, findings: list[Finding], pack: Ru
         elif item in policy.other_types:
             found.add("publisher_schema", Evidence(url=page.final_url, snippet=f"JSON-LD @type {item}",
                                                    locator="script[type='application/ld+json']"))  # fmt: skip
-    for _page, identity in _identity_texts(site):
+    for _page, identity in _identity_texts(site, lexicon):
         if not language.is_warning(identity.snippet) and _proper_name(identity.snippet, lexicon):
             found.add("names_itself_pharmacy", identity)
         if lexicon.matcher("other_identity").search(identity.snippet):
@@ -300,8 +300,9 @@ def _walk_json_ld(items: list[Any], depth: int) -> Iterator[dict]:
                 yield from _walk_json_ld(graph, depth + 1)
 
 
-def _identity_texts(site: Site) -> Iterator[tuple[Page, Evidence]]:
+def _identity_texts(site: Site, lexicon: Lexicon) -> Iterator[tuple[Page, Evidence]]:
     """Where a site names itself: the title and first heading of its start and home pages, and copyright lines."""
+    rights = lexicon.matcher("rights_notice")
     pages = [p for i, p in enumerate(site.html_pages()) if i == 0 or p.role == "home"]
     for page in pages:
         if page.title:
@@ -310,7 +311,8 @@ def _identity_texts(site: Site) -> Iterator[tuple[Page, Evidence]]:
         if heading is not None:
             yield page, Evidence(url=page.final_url, snippet=heading.text[:300], locator=heading.locator)
         for block in page.blocks:
-            if len(block.text) < 300 and any(mark in block.text.lower() for mark in IDENTITY_MARKS):
+            short = len(block.text) < 300
+            if short and (any(sign in block.text.lower() for sign in COPYRIGHT_SIGNS) or rights.search(block.text)):
                 yield page, Evidence(url=page.final_url, snippet=block.text, locator=block.locator)
 
 

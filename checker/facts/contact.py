@@ -132,9 +132,6 @@ TOLL_FREE = re.compile(
     r"^(?:(?:1)?8(?:00|33|44|55|66|77|88)|44800|44808|0800|0808|49800|33800|33805|31800|32800|353180|3531800|1800)"
 )
 
-EMAIL = re.compile(
-    r"(?i)\b[\w.+\-]+(?:@|\s?[\[(]at[\])]\s?)[a-z0-9\-]+(?:(?:\.|\s?[\[(]dot[\])]\s?)[a-z0-9\-]+)*(?:\.|\s?[\[(]dot[\])]\s?)[a-z]{2,}\b"
-)
 
 PHONE_WORD_REACH = 20  # a phone word at most this far before the number, with no digit between
 WORD = r"[\pL\pN_&'’\-]+(?:\.[\pL\pN_&'’\-]+)*"  # inner dots only: "Ltd." ends a name, "pharma.com" does not
@@ -169,6 +166,9 @@ class Patterns:
     lead_words: TermMatcher
     not_after_form: TermMatcher
     free_mail: FreeMail
+    email: re2._Regexp  # an address, also written "name [at] shop (dot) com" with the lexicon's words
+    disguised_at: re2._Regexp
+    disguised_dot: re2._Regexp
     pack: RulePack  # for the licence numbers next to a company
 
 
@@ -204,6 +204,9 @@ def _patterns(pack: RulePack) -> Patterns:
     all_forms = "|".join(f"(?:{f})" for entry in pack.reference.get("legal_forms") or [] for f in entry["forms"])
     name_word = rf"(?:[\p{{Lu}}0-9]{WORD}|\p{{Lu}}|&|{lex.alternation('name_particle')})"
     company = rf"(?P<name>(?:{name_word}\s+){{0,5}}\p{{Lu}}{WORD}),?\s+(?P<form>{all_forms})"
+    at = rf"\s?[\[(](?i:{lex.alternation('email_at_word')})[\])]\s?"
+    dot = rf"\s?[\[(](?i:{lex.alternation('email_dot_word')})[\])]\s?"
+    email = rf"(?i)\b[\w.+\-]+(?:@|{at})[a-z0-9\-]+(?:(?:\.|{dot})[a-z0-9\-]+)*(?:\.|{dot})[a-z]{{2,}}\b"
     return Patterns(
         countries=TermMatcher("countries", [Term(name, "") for name in country_of]),
         country_of={_folded(name): code for name, code in country_of.items()},
@@ -218,6 +221,9 @@ def _patterns(pack: RulePack) -> Patterns:
         not_after_form=lex.matcher("not_after_legal_form"),
         pack=pack,
         free_mail=FreeMail(frozenset(free.get("domains", [])), frozenset(free.get("names", []))),
+        email=re2.compile(email, OPTIONS),
+        disguised_at=re2.compile(at, OPTIONS),
+        disguised_dot=re2.compile(dot, OPTIONS),
     )
 
 
@@ -247,7 +253,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                     facts.setdefault(key, fact)
                 for key, fact in _phones(p, page, block.text, block.locator, hint):
                     facts.setdefault(key, fact)
-            for key, fact in _emails(p.free_mail, page, block.text, block.locator, domains):
+            for key, fact in _emails(p, page, block.text, block.locator, domains):
                 facts.setdefault(key, fact)
             for key, fact in _companies(p, page, block.text, block.locator):
                 facts.setdefault(key, fact)
@@ -447,14 +453,11 @@ def _nanp_country(area: str, toll_free: bool) -> str | None:
 # --- emails ---
 
 
-def _emails(
-    free_mail: FreeMail, page: Page, text: str, locator: str, domains: set[str]
-) -> Iterator[tuple[tuple, Fact]]:
-    for m in EMAIL.finditer(text):
-        address = re.sub(r"\s?[\[(]at[\])]\s?", "@", m.group(0), flags=re.I)
-        address = re.sub(r"\s?[\[(]dot[\])]\s?", ".", address, flags=re.I)
+def _emails(p: Patterns, page: Page, text: str, locator: str, domains: set[str]) -> Iterator[tuple[tuple, Fact]]:
+    for m in p.email.finditer(text):
+        address = p.disguised_dot.sub(".", p.disguised_at.sub("@", m.group(0)))
         if "@" in address:
-            yield _email_fact(free_mail, page, address, text, locator, domains, m.span())
+            yield _email_fact(p.free_mail, page, address, text, locator, domains, m.span())
 
 
 def _email_fact(
