@@ -13,31 +13,31 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
-from api.auth import KeyRing
-from api.bodylimit import BodyLimitMiddleware
-from api.cache import VerdictCache
-from api.cors import JSONErrorCORSMiddleware
-from api.deps import Services
-from api.distributed import QueuedAudits
-from api.errors import install_error_handlers
-from api.fastpath import CachedVerdictMiddleware
-from api.headerlimit import HeaderLimitMiddleware
-from api.headers import SecurityHeadersMiddleware
-from api.jobs import AuditRunner, Audits
-from api.models import RuleInfo
-from api.ratelimit import RateLimiter
-from api.routes_audits import router as audits_router
-from api.routes_lists import router as lists_router
-from api.routes_meta import health_router, rules_router
-from api.routes_verdict import router as verdict_router
-from api.settings import Settings
-from api.storage import open_storage
-from api.storage.postgres import PostgresStorage
-from api.verdicts import SiteChecker, VerdictService
-from checker.fetch import Fetcher
-from checker.fetch.factory import open_fetcher
-from checker.fetch.guard import effective_ports
-from checker.fetch.limits import FetchLimits
+from rxcheck.api.auth import KeyRing
+from rxcheck.api.bodylimit import BodyLimitMiddleware
+from rxcheck.api.cache import VerdictCache
+from rxcheck.api.cors import JSONErrorCORSMiddleware
+from rxcheck.api.deps import Services
+from rxcheck.api.distributed import QueuedAudits
+from rxcheck.api.errors import install_error_handlers
+from rxcheck.api.fastpath import CachedVerdictMiddleware
+from rxcheck.api.headerlimit import HeaderLimitMiddleware
+from rxcheck.api.headers import SecurityHeadersMiddleware
+from rxcheck.api.jobs import AuditRunner, Audits
+from rxcheck.api.models import RuleInfo
+from rxcheck.api.ratelimit import RateLimiter
+from rxcheck.api.routes_audits import router as audits_router
+from rxcheck.api.routes_lists import router as lists_router
+from rxcheck.api.routes_meta import health_router, rules_router
+from rxcheck.api.routes_verdict import router as verdict_router
+from rxcheck.api.settings import Settings
+from rxcheck.api.storage import open_storage
+from rxcheck.api.storage.postgres import PostgresStorage
+from rxcheck.api.verdicts import SiteChecker, VerdictService
+from rxcheck.fetch import Fetcher
+from rxcheck.fetch.factory import open_fetcher
+from rxcheck.fetch.guard import effective_ports
+from rxcheck.fetch.limits import FetchLimits
 
 API_VERSION = "1.0.0"
 
@@ -76,14 +76,14 @@ def create_app(
 ) -> FastAPI:
     """The API application. `settings` default to the environment (`Settings.from_env()`).
 
-    `checker` defaults to `checker.pipeline.Checker` over the settings' rule directories (a broken rule pack
+    `checker` defaults to `rxcheck.pipeline.Checker` over the settings' rule directories (a broken rule pack
     raises `RuleError` here, before serving); `fetcher` defaults to replaying `settings.replay` or, without
     it, a guarded live fetcher. Both are built once and shared by all requests; the app closes only a fetcher
     it built itself.
     """
     settings = settings or Settings.from_env()
     if checker is None:
-        from checker.pipeline import Checker
+        from rxcheck.pipeline import Checker
 
         checker = Checker(
             rules_dirs=settings.rules_dirs, max_pages=settings.max_pages, deadline=crawl_deadline(settings)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from api.errors import ApiError
-from checker.errors import RxcheckError
+from rxcheck.api.errors import ApiError
+from rxcheck.errors import RxcheckError
 
 MAX_LISTED = 100  # refused entries listed in one answer; the message gives the full count
 

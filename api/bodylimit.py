@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_response
+from rxcheck.api.errors import error_response
 
 
 class BodyTooLarge(HTTPException):

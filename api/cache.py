@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from pydantic_core import to_json
 
-from api.storage import CachedRow, Storage
-from checker.result import Result
+from rxcheck.api.storage import CachedRow, Storage
+from rxcheck.result import Result
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from api.errors import error_response
+from rxcheck.api.errors import error_response
 
 
 class JSONErrorCORSMiddleware(CORSMiddleware):

@@ -10,14 +10,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import KeyRing, bearer_token
-from api.errors import ApiError
-from api.jobs import Audits
-from api.models import RuleInfo
-from api.ratelimit import RateLimiter
-from api.settings import Settings
-from api.storage import Storage
-from api.verdicts import VerdictService
+from rxcheck.api.auth import KeyRing, bearer_token
+from rxcheck.api.errors import ApiError
+from rxcheck.api.jobs import Audits
+from rxcheck.api.models import RuleInfo
+from rxcheck.api.ratelimit import RateLimiter
+from rxcheck.api.settings import Settings
+from rxcheck.api.storage import Storage
+from rxcheck.api.verdicts import VerdictService
 
 
 @dataclass

@@ -33,13 +33,13 @@ from typing import Any
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.jobs import Job
 
-from api.settings import Settings
-from api.storage import StoreError, URLs, describe, is_postgres_url, open_storage
-from api.storage.postgres import PostgresStorage
-from api.verdicts import VerdictService
-from checker.errors import InvalidURL
-from checker.facts.domain import registrable_domain
-from checker.urls import normalize_url
+from rxcheck.api.settings import Settings
+from rxcheck.api.storage import StoreError, URLs, describe, is_postgres_url, open_storage
+from rxcheck.api.storage.postgres import PostgresStorage
+from rxcheck.api.verdicts import VerdictService
+from rxcheck.errors import InvalidURL
+from rxcheck.facts.domain import registrable_domain
+from rxcheck.urls import normalize_url
 
 log = logging.getLogger("rxcheck.worker")
 

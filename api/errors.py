@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.headers import NO_STORE, NOSNIFF
+from rxcheck.api.headers import NO_STORE, NOSNIFF
 
 log = logging.getLogger("rxcheck.api")
 

@@ -16,12 +16,12 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import bearer_token
-from api.deps import Services, charge_request
-from api.errors import ApiError, error_response
-from api.models import JurisdictionCode, normalize_jurisdiction
-from api.routes_verdict import verdict_response
-from api.verdicts import Lookup
+from rxcheck.api.auth import bearer_token
+from rxcheck.api.deps import Services, charge_request
+from rxcheck.api.errors import ApiError, error_response
+from rxcheck.api.models import JurisdictionCode, normalize_jurisdiction
+from rxcheck.api.routes_verdict import verdict_response
+from rxcheck.api.verdicts import Lookup
 
 PATH = "/v1/verdict"
 PARAMS = frozenset({"url", "jurisdiction", "fresh"})

@@ -1,6 +1,6 @@
 """Which URLs the API agrees to check, decided before anything is fetched.
 
-Two steps, both from `checker.fetch.guard`:
+Two steps, both from `rxcheck.fetch.guard`:
 
 1. `static_target` (every mode, every request, no I/O): normalise the URL, then refuse what its text alone
    shows is unacceptable: a scheme other than http/https, more than 2048 characters, no host, `localhost`
@@ -22,8 +22,8 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from checker.fetch.guard import DEFAULT_PORTS, check_url, resolve_checked
-from checker.urls import normalize_url
+from rxcheck.fetch.guard import DEFAULT_PORTS, check_url, resolve_checked
+from rxcheck.urls import normalize_url
 
 
 @lru_cache(maxsize=4096)  # a pure function of its text, asked again for every cached lookup of the same URL

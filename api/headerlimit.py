@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import error_response
+from rxcheck.api.errors import error_response
 
 
 class HeaderLimitMiddleware:

@@ -1,8 +1,8 @@
 """Headers on every response: `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless the route
 set its own (verdicts do, from their cache lifetime; see `verdict_cache_control`).
 
-Error responses built by `api.errors.error_response` carry the same headers themselves, because Starlette answers
-unexpected exceptions outside the middleware stack.
+Error responses built by `rxcheck.api.errors.error_response` carry the same headers themselves, because Starlette
+answers unexpected exceptions outside the middleware stack.
 """
 
 from __future__ import annotations

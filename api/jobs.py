@@ -21,9 +21,9 @@ import uuid
 from collections.abc import AsyncIterable
 from typing import Protocol
 
-from api.storage import PendingURL, Storage, URLs
-from api.turns import first_turn
-from api.verdicts import VerdictService
+from rxcheck.api.storage import PendingURL, Storage, URLs
+from rxcheck.api.turns import first_turn
+from rxcheck.api.verdicts import VerdictService
 
 log = logging.getLogger("rxcheck.api")
 

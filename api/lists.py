@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from api.storage import JudgedSite, Storage
-from checker.errors import InvalidURL
-from checker.urls import normalize_url
+from rxcheck.api.storage import JudgedSite, Storage
+from rxcheck.errors import InvalidURL
+from rxcheck.urls import normalize_url
 
 ListName = Literal["rogue", "suspicious", "legitimate"]
 LIST_NAMES: tuple[ListName, ...] = ("rogue", "suspicious", "legitimate")

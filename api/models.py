@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from checker.result import Result
+from rxcheck.result import Result
 
 JurisdictionCode = Literal["auto", "GB", "EU", "US", "CA"]  # as checker.pipeline.JURISDICTIONS
 

@@ -14,17 +14,26 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.audit_urls import URLChecks, check_audit_urls
-from api.deps import Services, get_audits, get_services, get_store, get_verdicts, json_body, rate_limit, require_key
-from api.errors import ApiError, error_responses
-from api.jobs import Audits
-from api.models import AuditCreated, AuditRequest, AuditStatus, Jurisdiction
-from api.storage import AuditRow, QuotaExceeded, Storage, URLs
-from api.storage.postgres import PostgresStorage
-from api.verdicts import VerdictService
-from checker import report_html
-from checker.audit import read_urls
-from checker.result import VERDICT_RANK, Result
+from rxcheck import report_html
+from rxcheck.api.audit_urls import URLChecks, check_audit_urls
+from rxcheck.api.deps import (
+    Services,
+    get_audits,
+    get_services,
+    get_store,
+    get_verdicts,
+    json_body,
+    rate_limit,
+    require_key,
+)
+from rxcheck.api.errors import ApiError, error_responses
+from rxcheck.api.jobs import Audits
+from rxcheck.api.models import AuditCreated, AuditRequest, AuditStatus, Jurisdiction
+from rxcheck.api.storage import AuditRow, QuotaExceeded, Storage, URLs
+from rxcheck.api.storage.postgres import PostgresStorage
+from rxcheck.api.verdicts import VerdictService
+from rxcheck.audit import read_urls
+from rxcheck.result import VERDICT_RANK, Result
 
 RESULTS_PAGE = 200
 

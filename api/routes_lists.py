@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Services, get_services, get_store, rate_limit, verdict_access
-from api.errors import ApiError, error_responses
-from api.lists import PREFIX_BYTES, ListName, ListService
-from api.storage import Storage
+from rxcheck.api.deps import Services, get_services, get_store, rate_limit, verdict_access
+from rxcheck.api.errors import ApiError, error_responses
+from rxcheck.api.lists import PREFIX_BYTES, ListName, ListService
+from rxcheck.api.storage import Storage
 
 router = APIRouter(
     prefix="/v1",

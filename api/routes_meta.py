@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import Services, get_services, get_store, rate_limit
-from api.errors import ApiError, error_responses
-from api.models import Health, RulesResponse
-from api.storage import DATABASE_ERRORS, Storage
+from rxcheck.api.deps import Services, get_services, get_store, rate_limit
+from rxcheck.api.errors import ApiError, error_responses
+from rxcheck.api.models import Health, RulesResponse
+from rxcheck.api.storage import DATABASE_ERRORS, Storage
 
 log = logging.getLogger("rxcheck.api")
 

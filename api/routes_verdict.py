@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import CrawlCharge, Services, crawl_charge, get_services, get_verdicts, rate_limit, verdict_access
-from api.errors import ApiError, error_responses
-from api.headers import verdict_cache_control
-from api.models import Jurisdiction, VerdictResponse
-from api.verdicts import Lookup, VerdictService
-from checker.errors import BlockedAddress, FetchTimeout, InvalidURL
+from rxcheck.api.deps import CrawlCharge, Services, crawl_charge, get_services, get_verdicts, rate_limit, verdict_access
+from rxcheck.api.errors import ApiError, error_responses
+from rxcheck.api.headers import verdict_cache_control
+from rxcheck.api.models import Jurisdiction, VerdictResponse
+from rxcheck.api.verdicts import Lookup, VerdictService
+from rxcheck.errors import BlockedAddress, FetchTimeout, InvalidURL
 
 router = APIRouter(
     prefix="/v1",

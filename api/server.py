@@ -1,14 +1,14 @@
 """Run the API with uvicorn: `serve(host, port, replay=..., db=..., rules_dirs=...)`.
 
-`rxcheck serve` calls `serve`; `python -m api.server [--host H] [--port P] [--replay WARC] [--db PATH]
+`rxcheck serve` calls `serve`; `python -m rxcheck.api.server [--host H] [--port P] [--replay WARC] [--db PATH]
 [--rules DIR]` does the same without the CLI. Settings not given as arguments come from `RXCHECK_*`
 environment variables (`api/settings.py`). A broken rule pack (`RuleError`), an invalid setting
 (`SettingsError`) or an unusable database (`StoreError`), all `RxcheckError`s with a one-line message, is
 raised before the port is bound.
 
-uvicorn runs the h11 parser with read deadlines (`api.protocol`): a request's headers must arrive within
+uvicorn runs the h11 parser with read deadlines (`rxcheck.api.protocol`): a request's headers must arrive within
 `header_timeout_s` (408, closed) and its body within `body_timeout_s`; a head larger than `max_header_bytes` is
-refused (h11 stops buffering it: 400 and closed; or 431 from `api.headerlimit` when it arrived whole), as is one
+refused (h11 stops buffering it: 400 and closed; or 431 from `rxcheck.api.headerlimit` when it arrived whole), as is one
 with more than `max_headers` fields (431). h11 is slower per request than httptools, uvicorn's default; it is
 the parser that bounds what it buffers.
 """
@@ -26,11 +26,11 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from api.app import create_app
-from api.protocol import guarded_h11
-from api.settings import Settings
-from api.storage import open_storage
-from checker.errors import RxcheckError
+from rxcheck.api.app import create_app
+from rxcheck.api.protocol import guarded_h11
+from rxcheck.api.settings import Settings
+from rxcheck.api.storage import open_storage
+from rxcheck.errors import RxcheckError
 
 
 def serve(
@@ -93,7 +93,7 @@ def uvicorn_config(
     forwarded_allow_ips: str | None = None,
 ) -> uvicorn.Config:
     """uvicorn's configuration for the API: the h11 parser, whose header-block limit is `max_header_bytes`, with
-    the header and body deadlines of `api.protocol`, the keep-alive timeout, and no WebSocket upgrades."""
+    the header and body deadlines of `rxcheck.api.protocol`, the keep-alive timeout, and no WebSocket upgrades."""
     return uvicorn.Config(
         app,
         host=host,
@@ -115,7 +115,7 @@ async def _check_database(db: str | Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m api.server", description="Run the rxcheck API server.")
+    parser = argparse.ArgumentParser(prog="python -m rxcheck.api.server", description="Run the rxcheck API server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--replay", type=Path, help="replay this WARC instead of fetching the network")

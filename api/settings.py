@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from api.storage import is_postgres_url
-from checker.errors import RxcheckError
+from rxcheck.api.storage import is_postgres_url
+from rxcheck.errors import RxcheckError
 
 ENV_PREFIX = "RXCHECK_"
 

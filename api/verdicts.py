@@ -13,22 +13,22 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
-from api.cache import CachedVerdict, CacheKey, VerdictCache
-from api.guard import resolved_target, static_target
-from api.singleflight import SingleFlight
-from checker.errors import BlockedAddress, FetchTimeout, RxcheckError
-from checker.fetch import Fetcher
-from checker.fetch.guard import DEFAULT_PORTS
-from checker.fetch.slots import KeyedSlots
-from checker.result import ErrorInfo, Result, asked_source
-from checker.urls import site_key
-from checker.verdict import UNREACHABLE_SCORE
+from rxcheck.api.cache import CachedVerdict, CacheKey, VerdictCache
+from rxcheck.api.guard import resolved_target, static_target
+from rxcheck.api.singleflight import SingleFlight
+from rxcheck.errors import BlockedAddress, FetchTimeout, RxcheckError
+from rxcheck.fetch import Fetcher
+from rxcheck.fetch.guard import DEFAULT_PORTS
+from rxcheck.fetch.slots import KeyedSlots
+from rxcheck.result import ErrorInfo, Result, asked_source
+from rxcheck.urls import site_key
+from rxcheck.verdict import UNREACHABLE_SCORE
 
 log = logging.getLogger("rxcheck.api")
 
 
 class SiteChecker(Protocol):
-    """What the API needs of `checker.pipeline.Checker`."""
+    """What the API needs of `rxcheck.pipeline.Checker`."""
 
     async def check(self, url: str, fetcher: Fetcher, *, jurisdiction: str = "auto") -> Result: ...
 

@@ -17,13 +17,13 @@ from contextlib import AsyncExitStack
 
 from procrastinate import App
 
-from api.cache import VerdictCache
-from api.distributed import CONTEXT_KEY, QUEUE, WorkerServices, make_app
-from api.settings import Settings
-from api.storage import StoreError, describe, is_postgres_url, open_storage
-from api.storage.postgres import PostgresStorage
-from api.verdicts import VerdictService
-from checker.fetch.factory import open_fetcher
+from rxcheck.api.cache import VerdictCache
+from rxcheck.api.distributed import CONTEXT_KEY, QUEUE, WorkerServices, make_app
+from rxcheck.api.settings import Settings
+from rxcheck.api.storage import StoreError, describe, is_postgres_url, open_storage
+from rxcheck.api.storage.postgres import PostgresStorage
+from rxcheck.api.verdicts import VerdictService
+from rxcheck.fetch.factory import open_fetcher
 
 log = logging.getLogger("rxcheck.worker")
 
@@ -34,8 +34,8 @@ async def run_worker(settings: Settings, *, concurrency: int, name: str | None =
     """Run jobs until interrupted. Raises `StoreError` when the database is not a reachable PostgreSQL."""
     if not is_postgres_url(settings.db_path):
         raise StoreError(f"workers need a PostgreSQL database (--db postgresql://...), not {settings.db_path}")
-    from api.app import crawl_deadline
-    from checker.pipeline import Checker
+    from rxcheck.api.app import crawl_deadline
+    from rxcheck.pipeline import Checker
 
     checker = Checker(rules_dirs=settings.rules_dirs, max_pages=settings.max_pages, deadline=crawl_deadline(settings))
     async with AsyncExitStack() as stack:

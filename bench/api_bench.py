@@ -3,12 +3,12 @@ a burst of 200 concurrent cached lookups from one address under the default rate
 
     python -m bench.api_bench [--seconds 10] [--warm 40]
 
-1. `python -m api.server --replay fixtures/sites.warc.gz` on a fresh SQLite file, rate limits off, its cache filled
-   with `--warm` fixture sites (one lookup each crawls the replayed site); then `wrk --latency -c 64` sends cached
-   lookups for those sites in turn.
+1. `python -m rxcheck.api.server --replay fixtures/sites.warc.gz` on a fresh SQLite file, rate limits off, its cache
+   filled with `--warm` fixture sites (one lookup each crawls the replayed site); then `wrk --latency -c 64` sends
+   cached lookups for those sites in turn.
 2. `python -m bench.api_bench --minimal-app`: a FastAPI app with one route returning the same verdict body (a dict,
-   serialised per request as FastAPI does), under the same uvicorn settings as the API (`api.server.uvicorn_config`:
-   the same h11 protocol class, one worker, the same log level); the same wrk run.
+   serialised per request as FastAPI does), under the same uvicorn settings as the API
+   (`rxcheck.api.server.uvicorn_config`: the same h11 protocol class, one worker, the same log level); the same wrk run.
 3. The API again on the same database (its cache still filled) with the DEFAULT rate limits: 200 concurrent cached
    lookups from 127.0.0.1 (all should be 200), then 10 concurrent `fresh=true` lookups (crawls: some should be 429).
 """
@@ -65,7 +65,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def api_server(port: int, db: Path, extra_env: dict[str, str]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RXCHECK_")} | extra_env
-    command = [sys.executable, "-m", "api.server", "--port", str(port), "--replay", str(WARC), "--db", str(db),
+    command = [sys.executable, "-m", "rxcheck.api.server", "--port", str(port), "--replay", str(WARC), "--db", str(db),
                "--log-level", LOG_LEVEL]  # fmt: skip
     return start(command, port, env)
 
@@ -162,8 +162,8 @@ def minimal_app(body_file: Path, port: int) -> None:
     import uvicorn
     from fastapi import FastAPI
 
-    from api.server import uvicorn_config
-    from api.settings import Settings
+    from rxcheck.api.server import uvicorn_config
+    from rxcheck.api.settings import Settings
 
     body = json.loads(body_file.read_bytes())
     app = FastAPI()

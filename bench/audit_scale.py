@@ -32,7 +32,7 @@ def run(size: int) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "checker", "audit", str(listing), "--replay", str(WARC), "--out",
+            [sys.executable, "-m", "rxcheck", "audit", str(listing), "--replay", str(WARC), "--out",
              str(Path(tmp) / "out.jsonl"), "--concurrency", "8"],
             check=True, stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -16,10 +16,10 @@ import asyncio
 import time
 from pathlib import Path
 
-from api.distributed import queue_audit
-from api.settings import Settings
-from api.storage import open_storage
-from checker.audit import read_urls
+from rxcheck.api.distributed import queue_audit
+from rxcheck.api.settings import Settings
+from rxcheck.api.storage import open_storage
+from rxcheck.audit import read_urls
 
 
 async def main() -> None:

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 from bench.farm import dense_rows
-from checker.engine.loader import load_pack
-from checker.facts.extract import extract_facts
-from checker.fetch.archive import ArchiveFetcher
-from checker.parse import parse_html
-from checker.pipeline import Checker
-from checker.snapshot import Page, Site
+from rxcheck.engine.loader import load_pack
+from rxcheck.facts.extract import extract_facts
+from rxcheck.fetch.archive import ArchiveFetcher
+from rxcheck.parse import parse_html
+from rxcheck.pipeline import Checker
+from rxcheck.snapshot import Page, Site
 
 ROOT = Path(__file__).resolve().parent.parent
 DENSE_ROWS = 300
@@ -42,7 +42,7 @@ def text_kb(site: Site) -> float:
 
 
 async def fixture_sites(checker: Checker) -> list[Site]:
-    from checker.crawl import Crawler
+    from rxcheck.crawl import Crawler
 
     urls = [line.strip() for line in (ROOT / "fixtures" / "urls.txt").read_text().splitlines() if line.strip()]
     async with ArchiveFetcher(ROOT / "fixtures" / "sites.warc.gz") as fetcher:

@@ -14,8 +14,8 @@ import asyncio
 import json
 import time
 
-from checker.fetch.factory import open_fetcher
-from checker.pipeline import Checker
+from rxcheck.fetch.factory import open_fetcher
+from rxcheck.pipeline import Checker
 
 
 async def first_check(url: str, **fetcher_options: object) -> dict:

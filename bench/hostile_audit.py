@@ -53,7 +53,7 @@ def reexec_in_namespace() -> None:
 
 def main() -> int:
     reexec_in_namespace()
-    rxcheck = [sys.executable, "-m", "checker"]
+    rxcheck = [sys.executable, "-m", "rxcheck"]
     farm = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "hostile" / "hostile_farm.py")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,

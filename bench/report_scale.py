@@ -31,7 +31,7 @@ SCREENSHOT = ROOT / "docs" / "screenshots" / "report.png"
 
 def rxcheck(*args: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "checker", *args], check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "rxcheck", *args], check=True, cwd=ROOT)
     return time.perf_counter() - start
 
 

@@ -90,7 +90,7 @@ def rxcheck_options(nginx: Nginx) -> list[str]:
 
 def rxcheck_audit(nginx: Nginx, urls: Path, out: Path) -> Measured:
     workers = [] if WORKERS is None else ["--workers", str(WORKERS)]
-    command = [sys.executable, "-m", "checker", "audit", str(urls), "--concurrency", str(CONCURRENCY), *workers,
+    command = [sys.executable, "-m", "rxcheck", "audit", str(urls), "--concurrency", str(CONCURRENCY), *workers,
                *rxcheck_options(nginx), "--out", str(out)]  # fmt: skip
     return run(in_farm(command, nginx.farm), env=clean_env(), cwd=ROOT)
 
@@ -171,7 +171,7 @@ def first_check(nginx: Nginx, farm: Farm, rounds: int) -> dict:
     """`rxcheck check` of the slow 12-page site, end to end (process start to exit), and the CLI's startup alone
     (`rxcheck check --help`); the best of `rounds` runs of each."""
     env = clean_env()
-    command = in_farm([sys.executable, "-m", "checker", "check", farm.slow_url, "--json", *rxcheck_options(nginx)],
+    command = in_farm([sys.executable, "-m", "rxcheck", "check", farm.slow_url, "--json", *rxcheck_options(nginx)],
                       farm)  # fmt: skip
     checks = []
     for _ in range(rounds):
@@ -180,7 +180,7 @@ def first_check(nginx: Nginx, farm: Farm, rounds: int) -> dict:
         if measured.returncode not in (0, 1):
             raise SystemExit(f"rxcheck check failed: {measured.stderr.strip()[-800:]}")
         checks.append({"seconds": measured.seconds, "pages": nginx.served(mark).html_pages})
-    help_command = [sys.executable, "-m", "checker", "check", "--help"]
+    help_command = [sys.executable, "-m", "rxcheck", "check", "--help"]
     startup = min(run(help_command, env=env, cwd=ROOT).seconds for _ in range(rounds))
     loaded = []  # the same check in a process that has loaded the pack, as `rxcheck serve` answers a new site
     for _ in range(rounds):

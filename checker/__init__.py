@@ -1,6 +1,6 @@
 """rxcheck: online pharmacy legitimacy checker.
 
-from checker import Checker, check_sync, open_fetcher, to_text
+from rxcheck import Checker, check_sync, open_fetcher, to_text
 
 result = check_sync("https://www.hartwellpharmacy.co.uk/", replay="fixtures/sites.warc.gz")
 print(to_text(result))
@@ -16,7 +16,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from checker.errors import (
+    from rxcheck.errors import (
         BlockedAddress,
         FetchError,
         FetchTimeout,
@@ -25,29 +25,29 @@ if TYPE_CHECKING:
         RuleError,
         RxcheckError,
     )  # fmt: skip
-    from checker.fetch.factory import open_fetcher
-    from checker.pipeline import Checker
-    from checker.report import to_text
-    from checker.result import Evidence, Finding, Result
-    from checker.sync import check_sync
+    from rxcheck.fetch.factory import open_fetcher
+    from rxcheck.pipeline import Checker
+    from rxcheck.report import to_text
+    from rxcheck.result import Evidence, Finding, Result
+    from rxcheck.sync import check_sync
 
 __version__ = "0.1.0"
 
-# The public names, imported when first used, so `import checker.<stage>` (and the command line) loads only what it
+# The public names, imported when first used, so `import rxcheck.<stage>` (and the command line) loads only what it
 # needs.
 _HOMES = {
-    "BlockedAddress": "checker.errors", "FetchError": "checker.errors", "FetchTimeout": "checker.errors",
-    "InvalidURL": "checker.errors", "NotInArchive": "checker.errors", "RuleError": "checker.errors",
-    "RxcheckError": "checker.errors", "open_fetcher": "checker.fetch.factory", "Checker": "checker.pipeline",
-    "Evidence": "checker.result", "Finding": "checker.result", "Result": "checker.result",
-    "check_sync": "checker.sync", "to_text": "checker.report",
+    "BlockedAddress": "rxcheck.errors", "FetchError": "rxcheck.errors", "FetchTimeout": "rxcheck.errors",
+    "InvalidURL": "rxcheck.errors", "NotInArchive": "rxcheck.errors", "RuleError": "rxcheck.errors",
+    "RxcheckError": "rxcheck.errors", "open_fetcher": "rxcheck.fetch.factory", "Checker": "rxcheck.pipeline",
+    "Evidence": "rxcheck.result", "Finding": "rxcheck.result", "Result": "rxcheck.result",
+    "check_sync": "rxcheck.sync", "to_text": "rxcheck.report",
 }  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(import_module(_HOMES[name]), name)
-    raise AttributeError(f"module 'checker' has no attribute {name!r}")
+    raise AttributeError(f"module 'rxcheck' has no attribute {name!r}")
 
 
 __all__ = [

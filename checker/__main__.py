@@ -1,3 +1,3 @@
-from checker.console import main
+from rxcheck.console import main
 
 main()

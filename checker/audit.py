@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from checker.errors import InvalidURL
-from checker.fetch import Fetcher
-from checker.fetch.guard import normalize_target
-from checker.pipeline import Checker
-from checker.result import ErrorInfo, Result, asked_source
-from checker.urls import normalize_url
-from checker.verdict import UNREACHABLE_SCORE
+from rxcheck.errors import InvalidURL
+from rxcheck.fetch import Fetcher
+from rxcheck.fetch.guard import normalize_target
+from rxcheck.pipeline import Checker
+from rxcheck.result import ErrorInfo, Result, asked_source
+from rxcheck.urls import normalize_url
+from rxcheck.verdict import UNREACHABLE_SCORE
 
 log = logging.getLogger(__name__)
 

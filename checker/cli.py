@@ -12,11 +12,11 @@ from typing import Annotated
 
 import typer
 
-from checker import report
-from checker.cli_help import PlainCommand, PlainGroup
-from checker.errors import RxcheckError
-from checker.fetch.factory import open_fetcher
-from checker.result import VERDICT_RANK
+from rxcheck import report
+from rxcheck.cli_help import PlainCommand, PlainGroup
+from rxcheck.errors import RxcheckError
+from rxcheck.fetch.factory import open_fetcher
+from rxcheck.result import VERDICT_RANK
 
 app = typer.Typer(
     name="rxcheck",
@@ -34,8 +34,8 @@ def _version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
 
-        from checker import __version__
-        from checker.engine.loader import load_pack
+        from rxcheck import __version__
+        from rxcheck.engine.loader import load_pack
 
         try:
             installed = version("rxcheck")
@@ -198,7 +198,7 @@ def fail(message: str, code: int = 2) -> None:
 def make_checker(
     rules: list[Path] | None, max_pages: int = 12, robots: bool = True, deadline: float = 60.0, workers: int = 0
 ):
-    from checker.pipeline import Checker
+    from rxcheck.pipeline import Checker
 
     try:
         return Checker(rules_dirs=rules or (), max_pages=max_pages, obey_robots=robots, deadline=deadline,
@@ -209,7 +209,7 @@ def make_checker(
 
 
 def make_limits(ports: str | None, page_timeout: float, site_timeout: float, max_body_bytes: int):
-    from checker.fetch.limits import ANY_PORT, FetchLimits
+    from rxcheck.fetch.limits import ANY_PORT, FetchLimits
 
     allowed: frozenset[int] | None = None
     if ports is not None and ports.strip().lower() == "any":
@@ -250,7 +250,7 @@ def check(
     max_body_bytes: MaxBodyOpt = 3_000_000,
 ) -> None:
     """Check one pharmacy website and explain the verdict."""
-    from checker.urls import normalize_url
+    from rxcheck.urls import normalize_url
 
     try:
         normalize_url(url)
@@ -334,8 +334,8 @@ def audit(
     With --queue, the list is streamed into the database instead and the audit's id printed; follow it with
     `GET /v1/audits/` and that id (using --api-key's key).
     """
-    from checker.audit import audit as run_audit
-    from checker.audit import audit_urls, done_urls, write_line
+    from rxcheck.audit import audit as run_audit
+    from rxcheck.audit import audit_urls, done_urls, write_line
 
     if queue:
         _queue_audit(source, db, api_key, jurisdiction.value)
@@ -355,11 +355,11 @@ def audit(
     if fmt is Format.html:  # results stream to a JSON Lines sidecar; the report is written from it at the end
         if out is None:
             fail("--format html needs --out (the report is a file)")
-        from checker.report_html import sidecar_path
+        from rxcheck.report_html import sidecar_path
 
         report_out, out, fmt = out, sidecar_path(out), Format.jsonl
     limits = make_limits(ports, page_timeout, site_timeout, max_body_bytes)
-    from checker.workers import default_workers
+    from rxcheck.workers import default_workers
 
     checker = make_checker(rules, max_pages, robots, site_timeout, default_workers() if workers is None else workers)
     skip = done_urls(out, fmt.value) if resume and out else set()
@@ -429,7 +429,7 @@ def html_report(
 
 
 def _write_html_report(results: Path, out: Path) -> None:
-    from checker.report_html import write_report
+    from rxcheck.report_html import write_report
 
     try:
         summary = write_report(results, out)
@@ -446,10 +446,10 @@ def _write_html_report(results: Path, out: Path) -> None:
 
 
 def _queue_audit(source: str, db: str | None, api_key: str | None, jurisdiction: str) -> None:
-    from api.auth import KeyRing
-    from api.distributed import queue_audit
-    from api.settings import Settings
-    from checker.audit import read_urls
+    from rxcheck.api.auth import KeyRing
+    from rxcheck.api.distributed import queue_audit
+    from rxcheck.api.settings import Settings
+    from rxcheck.audit import read_urls
 
     try:
         settings = Settings.from_env(db_path=db)
@@ -507,8 +507,8 @@ def rules_validate(
 ) -> None:
     """Check a whole pack: every rule file, its patterns and selectors, `overrides.yaml` and reference files.
     Problems (exit 1) are listed on stdout with file and line; warnings (on stderr) name what is never used."""
-    from checker.engine.loader import validate_pack
-    from checker.reference import bundled_rules_dir
+    from rxcheck.engine.loader import validate_pack
+    from rxcheck.reference import bundled_rules_dir
 
     directories = _rule_dirs(rules, directory) or [bundled_rules_dir()]
     for missing in (d for d in directories if not d.is_dir()):
@@ -538,7 +538,7 @@ def rules_validate(
 def rules_test(rules: RulesOpt = None, directory: FormerDirArg = None) -> None:
     """Run the test cases each rule carries (`tests: match / no_match` in the rule file): those of the --rules
     packs, or of the bundled pack."""
-    from checker.engine.ruletests import run_rule_tests
+    from rxcheck.engine.ruletests import run_rule_tests
 
     try:
         outcomes = run_rule_tests(_rule_dirs(rules, directory))
@@ -567,7 +567,7 @@ def rules_schema() -> None:
     """Print the JSON Schema that rule files follow."""
     import json
 
-    from checker.engine.loader import json_schema
+    from rxcheck.engine.loader import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
 
@@ -581,7 +581,7 @@ def serve(
     rules: RulesOpt = None,
 ) -> None:
     """Run the HTTP API (verdicts for browser extensions, audit jobs)."""
-    from api.server import serve as run_server
+    from rxcheck.api.server import serve as run_server
 
     if replay is not None and not replay.is_file():
         fail(f"no such archive: {replay}")
@@ -607,8 +607,8 @@ def worker(
     """Run distributed audit jobs from a PostgreSQL database (start as many as you like, on any machine)."""
     import logging
 
-    from api.settings import Settings
-    from api.worker import run_worker
+    from rxcheck.api.settings import Settings
+    from rxcheck.api.worker import run_worker
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")

@@ -5,7 +5,7 @@ import sys
 
 def main() -> None:
     try:
-        from checker.cli import app
+        from rxcheck.cli import app
 
         app()
     except KeyboardInterrupt:

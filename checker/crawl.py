@@ -6,12 +6,12 @@ import asyncio
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from checker.discover import Candidate, RoleMatcher, choose_links
-from checker.errors import FetchError, FetchTimeout, HTTPStatusError, NoContent, NotHTML, RobotsDisallowed
-from checker.fetch import Fetcher
-from checker.fetch.robots import RobotsPolicy
-from checker.snapshot import Page, Site
-from checker.urls import registrable_domain
+from rxcheck.discover import Candidate, RoleMatcher, choose_links
+from rxcheck.errors import FetchError, FetchTimeout, HTTPStatusError, NoContent, NotHTML, RobotsDisallowed
+from rxcheck.fetch import Fetcher
+from rxcheck.fetch.robots import RobotsPolicy
+from rxcheck.snapshot import Page, Site
+from rxcheck.urls import registrable_domain
 
 # How many pages of each role one site may contribute (the home page is always first).
 PAGES_PER_ROLE = {"product": 3, "category": 1}

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from checker.parse import Link
-from checker.urls import registrable_domain
+from rxcheck.parse import Link
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.facts.medicines import MedicineIndex
-    from checker.reference import Reference
+    from rxcheck.facts.medicines import MedicineIndex
+    from rxcheck.reference import Reference
 
 SEGMENT_SPLIT = re.compile(r"[/\-_.?=&]+")
 SKIP_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".css", ".js", ".ico", ".zip", ".mp4", ".woff")

@@ -17,10 +17,10 @@ from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from checker.snapshot import Page
+from rxcheck.snapshot import Page
 
 if TYPE_CHECKING:
-    from checker.lexicon import Lexicon
+    from rxcheck.lexicon import Lexicon
 
 # A sentence ends at a line break, a " | " separator, or [.!?…] and a space before what can open a sentence: a
 # capital letter of any script, a digit, or an opening mark (¿ and ¡ open Spanish questions and exclamations).

@@ -26,8 +26,8 @@ from pathlib import Path
 import re2
 import yaml
 
-from checker.errors import RuleError
-from checker.language import fold
+from rxcheck.errors import RuleError
+from rxcheck.language import fold
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 OPTIONS = re2.Options()

@@ -6,22 +6,22 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from checker.crawl import Crawler, CrawlSettings
-from checker.engine.evaluate import evaluate
-from checker.engine.loader import RulePack, load_pack
-from checker.engine.matchers import Context
-from checker.engine.schema import Rule
-from checker.errors import RxcheckError
-from checker.facts import Facts
-from checker.facts.extract import extract_facts, guess_jurisdiction
-from checker.fetch import Fetcher
-from checker.lexicon import one_pass
-from checker.result import ErrorInfo, Finding, PageSummary, Result, asked_source
-from checker.sitetype import decide_site_type, untested_site_type
-from checker.snapshot import Site
-from checker.urls import normalize_url
-from checker.verdict import UNREACHABLE_SCORE, Policy, judge, operator_override
-from checker.workers import AssessPool
+from rxcheck.crawl import Crawler, CrawlSettings
+from rxcheck.engine.evaluate import evaluate
+from rxcheck.engine.loader import RulePack, load_pack
+from rxcheck.engine.matchers import Context
+from rxcheck.engine.schema import Rule
+from rxcheck.errors import RxcheckError
+from rxcheck.facts import Facts
+from rxcheck.facts.extract import extract_facts, guess_jurisdiction
+from rxcheck.fetch import Fetcher
+from rxcheck.lexicon import one_pass
+from rxcheck.result import ErrorInfo, Finding, PageSummary, Result, asked_source
+from rxcheck.sitetype import decide_site_type, untested_site_type
+from rxcheck.snapshot import Site
+from rxcheck.urls import normalize_url
+from rxcheck.verdict import UNREACHABLE_SCORE, Policy, judge, operator_override
+from rxcheck.workers import AssessPool
 
 JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
 

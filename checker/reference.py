@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from checker.safeyaml import LOADER, load_yaml
+from rxcheck.safeyaml import LOADER, load_yaml
 
 __all__ = ["LOADER", "Reference", "bundled_rules_dir", "load_reference"]
 

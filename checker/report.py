@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from checker.result import Finding, Result, SiteType
+from rxcheck.result import Finding, Result, SiteType
 
 CSV_FIELDS = [
     "url", "final_url", "verdict", "risk_score", "jurisdiction", "rules_version", "checked_at",

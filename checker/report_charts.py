@@ -8,10 +8,10 @@ import altair as alt
 import vl_convert
 from markupsafe import Markup
 
-from checker.report import VERDICT_LABELS
+from rxcheck.report import VERDICT_LABELS
 
 if TYPE_CHECKING:
-    from checker.report_html import Summary
+    from rxcheck.report_html import Summary
 
 VERDICT_COLOURS = {
     "rogue": "#d1434b",
@@ -80,7 +80,7 @@ def verdict_chart(summary: Summary) -> Markup:
 
 
 def score_chart(summary: Summary) -> Markup:
-    from checker.report_html import SCORE_BIN
+    from rxcheck.report_html import SCORE_BIN
 
     rows = []
     for i, n in enumerate(summary.score_bins):

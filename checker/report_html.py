@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from checker.errors import RxcheckError
-from checker.report import VERDICT_EXPLAINED, VERDICT_LABELS, jurisdiction_label
-from checker.result import Result
+from rxcheck.errors import RxcheckError
+from rxcheck.report import VERDICT_EXPLAINED, VERDICT_LABELS, jurisdiction_label
+from rxcheck.result import Result
 
 VERDICT_ORDER = ("rogue", "suspicious", "unreachable", "legitimate", "not_a_pharmacy")  # worst first
 SITE_TYPES = ("pharmacy", "information", "unknown")
@@ -248,7 +248,7 @@ class _Assets:
 
 
 def _asset(name: str) -> str:
-    return resources.files("checker").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("rxcheck").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def _sha256(text: str) -> str:
@@ -264,7 +264,7 @@ def _load_assets() -> _Assets:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("checker", "templates"),
+        loader=jinja2.PackageLoader("rxcheck", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -296,7 +296,7 @@ def _macros() -> Any:
 
 def render_head(summary: Summary, *, source: str, generated: datetime | None = None) -> str:
     """The document up to the first site section: summary, charts and the table of all sites."""
-    from checker.report_charts import summary_charts
+    from rxcheck.report_charts import summary_charts
 
     return str(
         _macros().head(

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from checker.errors import RuleError
+from rxcheck.errors import RuleError
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_YAML_BYTES = 5_000_000

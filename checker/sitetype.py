@@ -19,17 +19,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from checker.facts import Fact, Facts
-from checker.facts.commerce import links_out
-from checker.facts.domain import site_domains
-from checker.language import Language, heading_context, snippet
-from checker.lexicon import Lexicon
-from checker.result import Evidence, Finding, SiteType, SiteTypeEvidence
-from checker.snapshot import Page, Site, not_found
-from checker.urls import registrable_domain
+from rxcheck.facts import Fact, Facts
+from rxcheck.facts.commerce import links_out
+from rxcheck.facts.domain import site_domains
+from rxcheck.language import Language, heading_context, snippet
+from rxcheck.lexicon import Lexicon
+from rxcheck.result import Evidence, Finding, SiteType, SiteTypeEvidence
+from rxcheck.snapshot import Page, Site, not_found
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 ORDER_SIGNALS = ("cart_button", "checkout_link", "order_form", "product_offer_jsonld", "message_order", "order_link")
 COPYRIGHT_SIGNS = ("©", "(c)")  # and the lexicon's `rights_notice` words ("Copyright", "alle Rechte vorbehalten")

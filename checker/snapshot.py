@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from checker.fetch import FetchResult
-from checker.parse import DEFAULT_PARSE_LIMITS, Block, Document, Image, Link, ParseLimits, parse_html
-from checker.result import Evidence
+from rxcheck.fetch import FetchResult
+from rxcheck.parse import DEFAULT_PARSE_LIMITS, Block, Document, Image, Link, ParseLimits, parse_html
+from rxcheck.result import Evidence
 
 PAGES_LISTED_CHARS = 200  # how much of the list of pages checked an absence note shows
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}

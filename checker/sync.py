@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from checker.fetch.factory import open_fetcher
-from checker.pipeline import Checker
-from checker.result import Result
+from rxcheck.fetch.factory import open_fetcher
+from rxcheck.pipeline import Checker
+from rxcheck.result import Result
 
 
 def check_sync(

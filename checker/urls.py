@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import tldextract
 
-from checker.errors import InvalidURL
+from rxcheck.errors import InvalidURL
 
 MAX_URL_LENGTH = 2048
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # the shipped suffix list: offline

@@ -29,9 +29,9 @@ import math
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from checker.engine.schema import DomainOverride, Overrides
-from checker.facts.domain import registrable_domain
-from checker.result import Evidence, Finding, SiteType
+from rxcheck.engine.schema import DomainOverride, Overrides
+from rxcheck.facts.domain import registrable_domain
+from rxcheck.result import Evidence, Finding, SiteType
 
 BANDS = {"rogue": (70, 100), "suspicious": (35, 69), "legitimate": (0, 34), "not_a_pharmacy": (0, 0)}
 UNREACHABLE_SCORE = 50

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checker.fetch import FetchResult
-from checker.snapshot import Page, Site
+from rxcheck.fetch import FetchResult
+from rxcheck.snapshot import Page, Site
 
 if TYPE_CHECKING:
-    from checker.pipeline import Checker
-    from checker.result import Result
-    from checker.verdict import Policy
+    from rxcheck.pipeline import Checker
+    from rxcheck.result import Result
+    from rxcheck.verdict import Policy
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ _checker: Checker | None = None  # the worker process's own, built once by `_sta
 
 def _start(rules_dirs: tuple[Path, ...], policy: Policy | None, parent: int) -> None:
     global _checker
-    from checker.pipeline import Checker
+    from rxcheck.pipeline import Checker
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="rxcheck-parent-watch").start()
@@ -123,7 +123,7 @@ class AssessPool:
             # forkserver: the workers do not inherit the event loop's threads and sockets, as fork would; the server
             # imports rxcheck once, so each worker starts with it imported (and shares those pages)
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["checker.pipeline"])
+            context.set_forkserver_preload(["rxcheck.pipeline"])
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context,
                 initializer=_start, initargs=self._initargs,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sites import build_site, page
 
-from checker.snapshot import Site
+from rxcheck.snapshot import Site
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -27,7 +27,7 @@ def fixture_warc() -> Path:
 
 @pytest.fixture(scope="session")
 def checker():
-    from checker.pipeline import Checker
+    from rxcheck.pipeline import Checker
 
     return Checker()
 

@@ -97,7 +97,7 @@ def fixture_audit(folder: Path, warc: Path, labels: list[dict[str, str]]) -> tup
     """`rxcheck audit --format html` over one fixture site of each label, plus one the archive does not hold."""
     from typer.testing import CliRunner
 
-    from checker.cli import app
+    from rxcheck.cli import app
 
     kinds = sorted({row["label"] for row in labels})
     urls = [next(row["url"] for row in labels if row["label"] == kind) for kind in kinds]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from checker.parse import parse_html
-from checker.snapshot import Page, Site
+from rxcheck.parse import parse_html
+from rxcheck.snapshot import Page, Site
 
 
 def build_site(pages: dict[str, tuple[str, str]], *, redirects: dict[str, list[str]] | None = None) -> Site:

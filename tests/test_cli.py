@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from checker.cli import app
+from rxcheck.cli import app
 
 runner = CliRunner()
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -99,7 +99,7 @@ def test_short_help_option():
 
 def test_an_audit_whose_reader_goes_away_ends_quietly(fixture_warc):
     """`rxcheck audit ... | head -1`: the closed pipe ends the audit at once, with no traceback."""
-    command = (f"{shlex.quote(sys.executable)} -m checker audit {shlex.quote(str(FIXTURES / 'urls.txt'))}"
+    command = (f"{shlex.quote(sys.executable)} -m rxcheck audit {shlex.quote(str(FIXTURES / 'urls.txt'))}"
                f" --replay {shlex.quote(str(fixture_warc))} --concurrency 2 | head -1")  # fmt: skip
     finished = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=300)
     assert json.loads(finished.stdout)["url"].startswith("https://")
@@ -222,7 +222,7 @@ def test_audit_lists_as_pasted_from_spreadsheets(tmp_path, fixture_warc):
 @pytest.mark.parametrize("after", [0.3, 1.5])
 def test_ctrl_c_while_loading_or_checking_ends_without_a_traceback(after, fixture_warc):
     started = subprocess.Popen(
-        [sys.executable, "-m", "checker", "check", "--replay", str(fixture_warc), "https://www.hartwellpharmacy.co.uk/"],
+        [sys.executable, "-m", "rxcheck", "check", "--replay", str(fixture_warc), "https://www.hartwellpharmacy.co.uk/"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -15,19 +15,19 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from checker import report
-from checker.audit import audit
-from checker.cli import app
-from checker.pipeline import Checker
-from checker.report_html import write_report
-from checker.result import Result
+from rxcheck import report
+from rxcheck.audit import audit
+from rxcheck.cli import app
+from rxcheck.pipeline import Checker
+from rxcheck.report_html import write_report
+from rxcheck.result import Result
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 HARTWELL = "https://www.hartwellpharmacy.co.uk/"
 # What an installed `rxcheck` runs: its console entry point, under its own name.
-ENTRY_POINT = "import sys; sys.argv[0] = 'rxcheck'; from checker.console import main; main()"
+ENTRY_POINT = "import sys; sys.argv[0] = 'rxcheck'; from rxcheck.console import main; main()"
 
 
 def run(*args: str, **kwargs):

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from checker.fetch.archive import ArchiveFetcher
-from checker.snapshot import Page
+from rxcheck.fetch.archive import ArchiveFetcher
+from rxcheck.snapshot import Page
 
 CLASSES = ["legitimate", "suspicious", "rogue", "not_a_pharmacy", "unreachable"]
 

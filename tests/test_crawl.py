@@ -2,10 +2,10 @@
 
 import pytest
 
-from checker.crawl import Crawler, CrawlSettings
-from checker.engine.loader import load_pack
-from checker.errors import FetchError
-from checker.fetch.live import LiveFetcher
+from rxcheck.crawl import Crawler, CrawlSettings
+from rxcheck.engine.loader import load_pack
+from rxcheck.errors import FetchError
+from rxcheck.fetch.live import LiveFetcher
 
 MATCHER = load_pack().roles
 SHOP = "https://www.shop.example.co.uk"

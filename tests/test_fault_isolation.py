@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from checker.engine.ruletests import site_from_test
-from checker.engine.schema import RuleTest
-from checker.facts import extract
-from checker.pipeline import Checker
+from rxcheck.engine.ruletests import site_from_test
+from rxcheck.engine.schema import RuleTest
+from rxcheck.facts import extract
+from rxcheck.pipeline import Checker
 
 ROGUE = """<html><head><title>Cheap pills</title></head><body>
 <h1>Buy Viagra online without prescription</h1>
@@ -35,7 +35,7 @@ def test_a_failing_extractor_is_noted_and_the_check_goes_on(monkeypatch):
 def test_a_failing_rule_is_noted_and_the_others_still_judge(monkeypatch):
     checker = Checker()
     victim = checker.pack.get("pay-no-card-payment")
-    import checker.engine.evaluate as evaluate
+    import rxcheck.engine.evaluate as evaluate
 
     real = evaluate.evaluate_rule
 

@@ -5,9 +5,9 @@ import tracemalloc
 
 import pytest
 
-from checker.fetch.live import LiveFetcher
-from checker.parse import MAX_BLOCKS, MAX_TEXT_CHARS, parse_html
-from checker.result import Result
+from rxcheck.fetch.live import LiveFetcher
+from rxcheck.parse import MAX_BLOCKS, MAX_TEXT_CHARS, parse_html
+from rxcheck.result import Result
 
 SHOP = "https://www.pills.example.com"
 ROGUE = (

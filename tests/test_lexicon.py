@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checker import lexicon as lexicon_module
-from checker.engine.loader import load_pack
-from checker.errors import RuleError
-from checker.lexicon import Lexicon, Term, TermMatcher, UnknownList, first_of, load_lexicon, one_pass
+from rxcheck import lexicon as lexicon_module
+from rxcheck.engine.loader import load_pack
+from rxcheck.errors import RuleError
+from rxcheck.lexicon import Lexicon, Term, TermMatcher, UnknownList, first_of, load_lexicon, one_pass
 
 
 def matcher(*terms: str | dict, language: str = "en") -> TermMatcher:
@@ -123,14 +123,14 @@ def _local_pack(tmp_path, list_name: str = "animals"):
 
 
 def test_a_rule_names_a_lexicon_list_and_its_tests_pass(tmp_path):
-    from checker.engine.ruletests import run_rule_tests
+    from rxcheck.engine.ruletests import run_rule_tests
 
     outcomes = run_rule_tests([_local_pack(tmp_path)])
     assert [(o.expected, o.passed) for o in outcomes] == [("match", True), ("no_match", True)]
 
 
 def test_a_rule_naming_an_unknown_list_fails_at_load_and_validate(tmp_path):
-    from checker.engine.loader import validate_dir
+    from rxcheck.engine.loader import validate_dir
 
     _local_pack(tmp_path, "no_such_list")
     with pytest.raises(RuleError, match=r"content-zebra.yaml: checks.zebra: no lexicon list 'no_such_list'"):

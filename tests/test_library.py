@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-import checker
-from checker import Checker, RxcheckError, check_sync, to_text
+import rxcheck
+from rxcheck import Checker, RxcheckError, check_sync, to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 HARTWELL = "https://www.hartwellpharmacy.co.uk/"
@@ -14,7 +14,7 @@ HARTWELL = "https://www.hartwellpharmacy.co.uk/"
 
 def test_check_sync_checks_a_site_from_the_fixture_archive(fixture_warc):
     result = check_sync(HARTWELL, replay=fixture_warc)
-    assert isinstance(result, checker.Result)
+    assert isinstance(result, rxcheck.Result)
     assert (result.verdict, result.jurisdiction, result.jurisdiction_source) == ("legitimate", "GB", "inferred")
     assert to_text(result).startswith(f"{HARTWELL}: LEGITIMATE")
 

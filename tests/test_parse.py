@@ -1,4 +1,4 @@
-from checker.parse import parse_html
+from rxcheck.parse import parse_html
 
 HTML = b"""<html lang="en-GB"><head><title> Hartwell  Pharmacy </title>
 <meta name="description" content="Your local pharmacy">

@@ -2,8 +2,8 @@
 
 import pytest
 
-from checker.fetch.live import LiveFetcher
-from checker.pipeline import Checker
+from rxcheck.fetch.live import LiveFetcher
+from rxcheck.pipeline import Checker
 
 SHOP = "https://www.pills.example.com"
 ROGUE_HOME = """<html><head><title>Cheap pills</title></head><body>

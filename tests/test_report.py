@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from checker.report import csv_header, printable, to_csv_row, to_text
-from checker.result import ErrorInfo, Evidence, Finding, PageSummary, Result
+from rxcheck.report import csv_header, printable, to_csv_row, to_text
+from rxcheck.result import ErrorInfo, Evidence, Finding, PageSummary, Result
 
 TITLE_ESCAPE = "\x1b]0;PWNED-TITLE\x07"
 

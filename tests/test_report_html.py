@@ -15,8 +15,8 @@ import pytest
 from report_data import HOSTILE, JS_URL, finding, fixture_audit, generate, hostile_result, result
 from typer.testing import CliRunner
 
-from checker.cli import app
-from checker.report_html import is_web_url, render, summarise, write_report
+from rxcheck.cli import app
+from rxcheck.report_html import is_web_url, render, summarise, write_report
 
 runner = CliRunner()
 OUR_SCRIPTS = 2  # the summary as JSON, and the optional filtering script
@@ -214,7 +214,7 @@ def test_sites_added_between_the_two_passes_are_not_shown_half_counted() -> None
     first = [json.dumps(result(f"https://s{n}.example/")) for n in range(3)]
     summary = summarise(first)
     grown = first + [json.dumps(result("https://late.example/"))]
-    from checker.report_html import SiteReader
+    from rxcheck.report_html import SiteReader
 
     html = "".join(render(summary, SiteReader().sites(grown), source="x"))
 
@@ -250,7 +250,7 @@ def test_the_report_and_its_charts_render_with_no_network_at_all(tmp_path: Path)
         tmp_path / "r.jsonl", [result(), result("https://r.example/", "rogue", 90, findings=[finding()])]
     )
     out = tmp_path / "r.html"
-    command = [sys.executable, "-m", "checker", "report", str(results), "--out", str(out)]
+    command = [sys.executable, "-m", "rxcheck", "report", str(results), "--out", str(out)]
     ran = subprocess.run(["unshare", "--net", *command], capture_output=True, text=True, timeout=300)
 
     assert ran.returncode == 0, ran.stderr

@@ -4,8 +4,8 @@ from collections import defaultdict
 
 import pytest
 
-from checker.engine.loader import load_pack
-from checker.engine.ruletests import run_rule_tests
+from rxcheck.engine.loader import load_pack
+from rxcheck.engine.ruletests import run_rule_tests
 
 OUTCOMES = defaultdict(list)
 for outcome in run_rule_tests():

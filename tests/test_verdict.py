@@ -2,9 +2,9 @@
 
 import pytest
 
-from checker.engine.schema import Overrides
-from checker.result import Evidence, Finding, SiteType, SiteTypeEvidence
-from checker.verdict import BANDS, judge, operator_override
+from rxcheck.engine.schema import Overrides
+from rxcheck.result import Evidence, Finding, SiteType, SiteTypeEvidence
+from rxcheck.verdict import BANDS, judge, operator_override
 
 
 def finding(rule: str, kind: str = "red_flag", severity: str = "medium", weight: float = 10, category: str = "content",

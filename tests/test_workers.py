@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from checker.audit import audit, read_urls
-from checker.fetch.archive import ArchiveFetcher
-from checker.pipeline import Checker
-from checker.snapshot import Page, Site
+from rxcheck.audit import audit, read_urls
+from rxcheck.fetch.archive import ArchiveFetcher
+from rxcheck.pipeline import Checker
+from rxcheck.snapshot import Page, Site
 from tests.conftest import FIXTURES, ROOT
 
 URLS = list(read_urls((FIXTURES / "urls.txt").read_text().splitlines()))[:10]
@@ -58,7 +58,7 @@ def test_workers_take_the_pack_from_rules_dirs():
 
 STARTS_WORKERS = """
 import sys
-from checker.pipeline import Checker
+from rxcheck.pipeline import Checker
 if __name__ == "__main__":
     checker = Checker(workers=2)
     for future in [checker.pool._pool().submit(__import__("os").getpid) for _ in range(8)]:

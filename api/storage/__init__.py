@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from checker.errors import RxcheckError
+from rxcheck.errors import RxcheckError
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -256,10 +256,10 @@ async def open_storage(db: str | Path, *, pool_size: int = 10) -> Storage:
     `pool_size` bounds PostgreSQL's connection pool (SQLite uses one connection).
     """
     if is_postgres_url(db):
-        from api.storage.postgres import PostgresStorage
+        from rxcheck.api.storage.postgres import PostgresStorage
 
         return await PostgresStorage.open(str(db), pool_size=pool_size)
-    from api.storage.sqlite import SQLiteStorage
+    from rxcheck.api.storage.sqlite import SQLiteStorage
 
     return await SQLiteStorage.open(Path(db))
 

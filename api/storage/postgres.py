@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from api.storage import (
+from rxcheck.api.storage import (
     AuditRow,
     CachedRow,
     JudgedSite,
@@ -31,7 +31,7 @@ from api.storage import (
     batches,
     describe,
 )
-from api.turns import first_turn
+from rxcheck.api.turns import first_turn
 
 BATCH = 1000
 CONNECT_TIMEOUT_S = 10
@@ -253,7 +253,7 @@ class PostgresStorage(Storage):
     async def reserve_turns(conn: psycopg.AsyncConnection, owner: str, count: int, *, serving: int | None) -> int:
         """Reserve `count` consecutive turns for `owner`'s next jobs, in the caller's transaction; returns the first.
 
-        `serving` is the earliest turn still waiting in the queue (None: nothing waits). See `api.turns`."""
+        `serving` is the earliest turn still waiting in the queue (None: nothing waits). See `rxcheck.api.turns`."""
         await conn.execute("INSERT INTO audit_turns (owner) VALUES (%s) ON CONFLICT DO NOTHING", (owner,))
         cur = await conn.execute("SELECT next_turn FROM audit_turns WHERE owner = %s FOR UPDATE", (owner,))
         row = await cur.fetchone()

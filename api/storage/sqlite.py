@@ -21,7 +21,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from api.storage import (
+from rxcheck.api.storage import (
     AuditRow,
     CachedRow,
     JudgedSite,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from checker.engine.condition import parse_condition
-from checker.engine.matchers import Context, run_check
-from checker.engine.schema import Rule
-from checker.result import Evidence, Finding, Note
-from checker.snapshot import not_found
+from rxcheck.engine.condition import parse_condition
+from rxcheck.engine.matchers import Context, run_check
+from rxcheck.engine.schema import Rule
+from rxcheck.result import Evidence, Finding, Note
+from rxcheck.snapshot import not_found
 
 
 def applies(rule: Rule, jurisdiction: str) -> bool:

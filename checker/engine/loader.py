@@ -15,20 +15,20 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from checker.discover import RoleMatcher
-from checker.engine.packlint import override_warnings, rule_warnings, stray_files
-from checker.engine.patterns import pattern_faults, text_matches
-from checker.engine.schema import Overrides, Rule
-from checker.engine.vocabulary import page_roles
-from checker.errors import RuleError
-from checker.facts.medicines import MedicineIndex
-from checker.facts.prices import Prices
-from checker.facts.seals import Issuer, issuers_from
-from checker.language import Language
-from checker.lexicon import Lexicon, load_lexicon
-from checker.reference import Reference, bundled_rules_dir, load_reference
-from checker.safeyaml import load_yaml
-from checker.sitetype import SiteTypePolicy
+from rxcheck.discover import RoleMatcher
+from rxcheck.engine.packlint import override_warnings, rule_warnings, stray_files
+from rxcheck.engine.patterns import pattern_faults, text_matches
+from rxcheck.engine.schema import Overrides, Rule
+from rxcheck.engine.vocabulary import page_roles
+from rxcheck.errors import RuleError
+from rxcheck.facts.medicines import MedicineIndex
+from rxcheck.facts.prices import Prices
+from rxcheck.facts.seals import Issuer, issuers_from
+from rxcheck.language import Language
+from rxcheck.lexicon import Lexicon, load_lexicon
+from rxcheck.reference import Reference, bundled_rules_dir, load_reference
+from rxcheck.safeyaml import load_yaml
+from rxcheck.sitetype import SiteTypePolicy
 
 PACK_VERSION = "2026.11"
 NOT_RULES = {"reference", "tests"}

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from checker.engine.schema import (
+from rxcheck.engine.schema import (
     Check,
     FactCheck,
     ImageCheck,
@@ -19,16 +19,16 @@ from checker.engine.schema import (
     TextMatch,
     UrlCheck,
 )  # fmt: skip
-from checker.engine.text import PageText, TextProgram, compile_regex, text_program
-from checker.facts import Facts
-from checker.language import Language, snippet
-from checker.parse import css_path
-from checker.result import Evidence, Note
-from checker.snapshot import Page, Site
-from checker.urls import registrable_domain
+from rxcheck.engine.text import PageText, TextProgram, compile_regex, text_program
+from rxcheck.facts import Facts
+from rxcheck.language import Language, snippet
+from rxcheck.parse import css_path
+from rxcheck.result import Evidence, Note
+from rxcheck.snapshot import Page, Site
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 MAX_EVIDENCE = 5
 

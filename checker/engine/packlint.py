@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from checker.engine.schema import Overrides, Rule
-from checker.engine.vocabulary import fact_kinds
+from rxcheck.engine.schema import Overrides, Rule
+from rxcheck.engine.vocabulary import fact_kinds
 
 PACK_FILES = {"overrides.yaml"}
 

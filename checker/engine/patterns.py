@@ -1,6 +1,6 @@
 """Compiling every pattern and CSS selector of a rule at load, so a broken rule fails there and never at match time.
 
-Regular expressions compile with RE2 (`checker.engine.text`), the same function the matchers use; CSS selectors
+Regular expressions compile with RE2 (`rxcheck.engine.text`), the same function the matchers use; CSS selectors
 with soupsieve, the library behind `Document.select`.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import soupsieve
 
-from checker.engine.schema import Rule, TextMatch
-from checker.engine.text import compile_any, compile_regex
+from rxcheck.engine.schema import Rule, TextMatch
+from rxcheck.engine.text import compile_any, compile_regex
 
 Location = list[str | int]
 

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.discover import RoleMatcher
-from checker.engine.loader import load_pack, rule_files
-from checker.engine.schema import Rule, RuleTest
-from checker.fetch import Exchange, FetchResult
-from checker.pipeline import Checker
-from checker.snapshot import Page, Site
-from checker.urls import normalize_url
+from rxcheck.discover import RoleMatcher
+from rxcheck.engine.loader import load_pack, rule_files
+from rxcheck.engine.schema import Rule, RuleTest
+from rxcheck.fetch import Exchange, FetchResult
+from rxcheck.pipeline import Checker
+from rxcheck.snapshot import Page, Site
+from rxcheck.urls import normalize_url
 
 HTML = (("content-type", "text/html; charset=utf-8"),)
 

@@ -187,7 +187,7 @@ class Rule(Strict):
 
     @model_validator(mode="after")
     def _references_known(self) -> Rule:
-        from checker.engine.condition import parse_condition
+        from rxcheck.engine.condition import parse_condition
 
         tree = parse_condition(self.condition)
         unknown = tree.names() - set(self.checks)

@@ -14,10 +14,10 @@ from functools import lru_cache
 
 import re2
 
-from checker.language import Language, heading_context, sentence_spans
-from checker.lexicon import TermMatcher
-from checker.parse import Block
-from checker.snapshot import Page
+from rxcheck.language import Language, heading_context, sentence_spans
+from rxcheck.lexicon import TermMatcher
+from rxcheck.parse import Block
+from rxcheck.snapshot import Page
 
 RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.case_sensitive = False

@@ -11,7 +11,7 @@ import re
 import sys
 from functools import lru_cache
 
-from checker.reference import Reference
+from rxcheck.reference import Reference
 
 CRAWLER_ROLES = ("home", "other")  # the start page, and a page no role of the table fits
 KIND_ITEM = re.compile(r"^\s*- `([a-z_]+)`:", re.M)
@@ -21,7 +21,7 @@ KIND_INLINE = re.compile(r"Fact kind `([a-z_]+)`")
 @lru_cache(maxsize=1)
 def fact_kinds() -> frozenset[str]:
     """Every fact kind some extractor documents."""
-    from checker.facts.extract import EXTRACTORS
+    from rxcheck.facts.extract import EXTRACTORS
 
     kinds: set[str] = set()
     for module_name in dict.fromkeys(extractor.__module__ for extractor in EXTRACTORS):

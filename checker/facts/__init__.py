@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.result import Evidence, Note
+from rxcheck.result import Evidence, Note
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator
 
 import re2
 
-from checker.language import fold, heading_context, sentence_bounds, snippet
-from checker.lexicon import group_spans
-from checker.parse import Block
-from checker.result import Evidence
-from checker.snapshot import Page, Site
+from rxcheck.language import fold, heading_context, sentence_bounds, snippet
+from rxcheck.lexicon import group_spans
+from rxcheck.parse import Block
+from rxcheck.result import Evidence
+from rxcheck.snapshot import Page, Site
 
 PRICE_HINT = re.compile(
     r"(?:[$£€₹¥]|\b(?:USD|EUR|GBP|CAD|AUD|CHF|INR)\b)\s?\d|\d(?:[.,]\d{2})?\s?(?:[€£$]|\b(?:EUR|USD|GBP|CHF)\b)"

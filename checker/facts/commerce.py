@@ -31,17 +31,17 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, evidence, fold, heading_context, sentence_bounds
-from checker.facts.domain import site_domains
-from checker.facts.medicines import MedicineIndex, Mention
-from checker.lexicon import Hit, TermMatcher
-from checker.result import Evidence
-from checker.snapshot import Page, Site
-from checker.urls import registrable_domain
+from rxcheck.facts import Fact
+from rxcheck.facts._common import PRICE_HINT, evidence, fold, heading_context, sentence_bounds
+from rxcheck.facts.domain import site_domains
+from rxcheck.facts.medicines import MedicineIndex, Mention
+from rxcheck.lexicon import Hit, TermMatcher
+from rxcheck.result import Evidence
+from rxcheck.snapshot import Page, Site
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 CART_TEXT_LIMIT = 40
 PRICED_BLOCK = 200

@@ -25,19 +25,19 @@ from urllib.parse import unquote
 
 import re2
 
-from checker.facts import Fact
-from checker.facts._common import RE2_OPTIONS as OPTIONS
-from checker.facts._common import evidence
-from checker.facts.domain import site_domains
-from checker.facts.licences import find_licences
-from checker.language import fold
-from checker.lexicon import Hit, Term, TermMatcher
-from checker.result import Evidence
-from checker.snapshot import Page, Site
-from checker.urls import registrable_domain
+from rxcheck.facts import Fact
+from rxcheck.facts._common import RE2_OPTIONS as OPTIONS
+from rxcheck.facts._common import evidence
+from rxcheck.facts.domain import site_domains
+from rxcheck.facts.licences import find_licences
+from rxcheck.language import fold
+from rxcheck.lexicon import Hit, Term, TermMatcher
+from rxcheck.result import Evidence
+from rxcheck.snapshot import Page, Site
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 CCTLD_COUNTRY = {"uk": "GB", "gb": "GB", "us": "US", "ca": "CA", "de": "DE", "nl": "NL", "fr": "FR", "be": "BE",
                  "at": "AT", "ch": "CH", "ie": "IE", "es": "ES", "it": "IT", "lu": "LU", "in": "IN"}  # fmt: skip

@@ -25,14 +25,14 @@ from urllib.parse import urlsplit
 
 import re2
 
-from checker.facts import Fact
-from checker.facts._common import RE2_OPTIONS
-from checker.result import Evidence
-from checker.snapshot import Site
-from checker.urls import host_parts, registrable_domain
+from rxcheck.facts import Fact
+from rxcheck.facts._common import RE2_OPTIONS
+from rxcheck.result import Evidence
+from rxcheck.snapshot import Site
+from rxcheck.urls import host_parts, registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 
 LABEL_SPLIT = re.compile(r"[-0-9]+")

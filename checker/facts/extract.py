@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import re2
 
-from checker.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
-from checker.facts._common import RE2_OPTIONS
-from checker.lexicon import one_pass
-from checker.result import Note
-from checker.snapshot import Site
+from rxcheck.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
+from rxcheck.facts._common import RE2_OPTIONS
+from rxcheck.lexicon import one_pass
+from rxcheck.result import Note
+from rxcheck.snapshot import Site
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 Extractor = Callable[[Site, "RulePack"], Iterable[Fact]]
 

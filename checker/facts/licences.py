@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 import re2
 
-from checker.errors import RuleError
-from checker.facts import Fact
-from checker.facts._common import RE2_OPTIONS, evidence, fold, heading_context
-from checker.lexicon import Lexicon, Term
-from checker.snapshot import Site
+from rxcheck.errors import RuleError
+from rxcheck.facts import Fact
+from rxcheck.facts._common import RE2_OPTIONS, evidence, fold, heading_context
+from rxcheck.lexicon import Lexicon, Term
+from rxcheck.snapshot import Site
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 NUMBER = re.compile(
     r"(?:[A-Z]{1,4}[\s-]?)?\d(?:[\d.\-/]|\s(?=\d))*\d(?:[A-Z]{1,3}\d{0,2})?\b|\b\d\b"

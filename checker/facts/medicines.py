@@ -24,14 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, evidence, find_terms, fold, terms_pattern
-from checker.language import Language
-from checker.lexicon import TermMatcher
-from checker.snapshot import Page, Site
+from rxcheck.facts import Fact
+from rxcheck.facts._common import PRICE_HINT, evidence, find_terms, fold, terms_pattern
+from rxcheck.language import Language
+from rxcheck.lexicon import TermMatcher
+from rxcheck.snapshot import Page, Site
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 ORIGINATOR_MARKETS = ("US", "GB", "EU", "CA")
 SHORT_BLOCK = 80  # a heading, button, link or product card, not a paragraph

@@ -28,17 +28,17 @@ from urllib.parse import urlsplit
 
 import re2
 
-from checker.facts import Fact
-from checker.facts._common import RE2_OPTIONS as OPTIONS
-from checker.facts._common import evidence, fold, heading_context
-from checker.lexicon import Hit, Lexicon, TermMatcher, first_of
-from checker.parse import Form
-from checker.result import Evidence
-from checker.snapshot import Page, Site
-from checker.urls import registrable_domain
+from rxcheck.facts import Fact
+from rxcheck.facts._common import RE2_OPTIONS as OPTIONS
+from rxcheck.facts._common import evidence, fold, heading_context
+from rxcheck.lexicon import Hit, Lexicon, TermMatcher, first_of
+from rxcheck.parse import Form
+from rxcheck.result import Evidence
+from rxcheck.snapshot import Page, Site
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 MAX_LOGO_TEXT = 40
 FEE_NEGATION_REACH = 20  # "no" at most this far before a fee

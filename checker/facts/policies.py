@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from checker.facts import Fact
-from checker.facts.domain import site_domains
-from checker.result import Evidence
-from checker.snapshot import Site
-from checker.urls import registrable_domain
+from rxcheck.facts import Fact
+from rxcheck.facts.domain import site_domains
+from rxcheck.result import Evidence
+from rxcheck.snapshot import Site
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 POLICY_ROLES = (
     "returns",

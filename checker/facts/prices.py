@@ -30,15 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 import re2
 
-from checker.facts import Fact
-from checker.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
-from checker.facts.medicines import MedicineIndex, Mention, generic_before
-from checker.lexicon import Lexicon, Offsets
-from checker.parse import Block
-from checker.snapshot import Page, Site
+from rxcheck.facts import Fact
+from rxcheck.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
+from rxcheck.facts.medicines import MedicineIndex, Mention, generic_before
+from rxcheck.lexicon import Lexicon, Offsets
+from rxcheck.parse import Block
+from rxcheck.snapshot import Page, Site
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 AMOUNT = r"\d{1,3}(?:[.,'\x{00a0}\x{202f}]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 UNIT_NAMES = ("pill", "tablet", "capsule", "piece", "pen", "vial", "injection", "ml", "box")  # lexicon unit_<name>

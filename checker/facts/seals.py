@@ -35,15 +35,15 @@ from urllib.parse import unquote, urlsplit
 
 import re2
 
-from checker.facts import Fact
-from checker.facts._common import RE2_OPTIONS, evidence, fold, terms_pattern
-from checker.facts.domain import site_domains
-from checker.result import Evidence
-from checker.snapshot import Site
-from checker.urls import registrable_domain
+from rxcheck.facts import Fact
+from rxcheck.facts._common import RE2_OPTIONS, evidence, fold, terms_pattern
+from rxcheck.facts.domain import site_domains
+from rxcheck.result import Evidence
+from rxcheck.snapshot import Site
+from rxcheck.urls import registrable_domain
 
 if TYPE_CHECKING:
-    from checker.engine.loader import RulePack
+    from rxcheck.engine.loader import RulePack
 
 MAX_BADGE_TEXT = 100
 TEXT_CLAIM_ISSUERS = ("legitscript", "nabp", "cipa", "pharmacychecker")

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from checker.errors import BlockedAddress, FetchError, ProtocolFailed, RedirectLoop, TooManyRedirects
+from rxcheck.errors import BlockedAddress, FetchError, ProtocolFailed, RedirectLoop, TooManyRedirects
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class FetchResult:
 
 
 class Fetcher(Protocol):
-    """Anything that can fetch a URL, following redirects. Raises `checker.errors.FetchError`."""
+    """Anything that can fetch a URL, following redirects. Raises `rxcheck.errors.FetchError`."""
 
     async def fetch(self, url: str) -> FetchResult: ...
 

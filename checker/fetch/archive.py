@@ -25,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from checker.errors import (
+from rxcheck.errors import (
     BlockedAddress,
     ConnectFailed,
     DNSError,
@@ -39,8 +39,8 @@ from checker.errors import (
     TooLarge,
     TooManyRedirects,
 )
-from checker.fetch import Exchange, Fetcher, FetchResult, follow_redirects, partial_fetch
-from checker.fetch.guard import normalize_target
+from rxcheck.fetch import Exchange, Fetcher, FetchResult, follow_redirects, partial_fetch
+from rxcheck.fetch.guard import normalize_target
 
 ORIGINAL_HEADER_PREFIX = "X-Rxcheck-Original-"
 ERROR_CONTENT_TYPE = "application/vnd.rxcheck.fetch-error+json"

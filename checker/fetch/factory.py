@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from checker.fetch import Fetcher
-from checker.fetch.archive import ArchiveFetcher, RecordingFetcher, WarcWriter
-from checker.fetch.limits import FetchLimits
-from checker.fetch.live import LiveFetcher
+from rxcheck.fetch import Fetcher
+from rxcheck.fetch.archive import ArchiveFetcher, RecordingFetcher, WarcWriter
+from rxcheck.fetch.limits import FetchLimits
+from rxcheck.fetch.live import LiveFetcher
 
 
 @asynccontextmanager

@@ -26,8 +26,8 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from checker.errors import BlockedAddress, DNSError, InvalidURL
-from checker.fetch.ranges import (
+from rxcheck.errors import BlockedAddress, DNSError, InvalidURL
+from rxcheck.fetch.ranges import (
     INTERNAL_SUFFIXES,
     IPV4_MAPPED,
     LOCAL_NAMES,
@@ -55,7 +55,7 @@ class UnresolvableHost(DNSError):
 def forbidden_reason(ip: IPAddress | str, *, allow_private: bool = False) -> str | None:
     """Why `ip` must not be contacted ("loopback", "link-local", ...), or None if it may be.
 
-    `allow_private` lifts only the loopback and private ranges (see `checker.fetch.ranges`).
+    `allow_private` lifts only the loopback and private ranges (see `rxcheck.fetch.ranges`).
     """
     ip = ipaddress.ip_address(ip)
     if isinstance(ip, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(ip)) is not None:

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from checker.discover import registrable_domain
-from checker.errors import (
+from rxcheck.discover import registrable_domain
+from rxcheck.errors import (
     BlockedAddress,
     ConnectFailed,
     DNSError,
@@ -31,8 +31,8 @@ from checker.errors import (
     TLSFailed,
     TooLarge,
 )
-from checker.fetch import Exchange, FetchResult, PartialFetch, follow_redirects
-from checker.fetch.guard import (
+from rxcheck.fetch import Exchange, FetchResult, PartialFetch, follow_redirects
+from rxcheck.fetch.guard import (
     DEFAULT_POOL_LIMITS,
     GuardedTransport,
     UnresolvableHost,
@@ -45,8 +45,8 @@ from checker.fetch.guard import (
     public_only,
     resolve_checked,
 )
-from checker.fetch.limits import DEFAULT_LIMITS, FetchLimits
-from checker.fetch.slots import KeyedSlots
+from rxcheck.fetch.limits import DEFAULT_LIMITS, FetchLimits
+from rxcheck.fetch.slots import KeyedSlots
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class LiveFetcher:
     connect time since the proxy resolves the name; every hop's host is resolved and checked just
     before it is handed to the proxy instead, and a name that does not resolve is refused unless
     `proxy_resolves_names` says the proxy may resolve names this machine cannot (then only names
-    outside the deny-list of `checker.fetch.ranges` pass). A `transport` given explicitly (tests) is
+    outside the deny-list of `rxcheck.fetch.ranges` pass). A `transport` given explicitly (tests) is
     used as it is, without the connect-time check.
     """
 

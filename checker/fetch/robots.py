@@ -16,8 +16,8 @@ from collections import OrderedDict
 import httpx
 from protego import Protego
 
-from checker.errors import RxcheckError
-from checker.fetch import Fetcher
+from rxcheck.errors import RxcheckError
+from rxcheck.fetch import Fetcher
 
 _ROBOTS_TYPES = ("", "text/plain")
 ROBOTS_DEADLINE = 5.0  # seconds for robots.txt, redirects included: a site that cannot answer it has none

@@ -1,6 +1,6 @@
 """Test doubles and helpers for the API tests.
 
-`FakeChecker` stands in for `checker.pipeline.Checker` (same `pack` and `check` interface) so the API is
+`FakeChecker` stands in for `rxcheck.pipeline.Checker` (same `pack` and `check` interface) so the API is
 tested without crawling; the end-to-end test (`test_server_e2e.py`) runs the real pipeline. Every test
 gets a fake resolver (conftest.py): nothing resolves names over the network.
 """
@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.exceptions import StarletteDeprecationWarning
 
-from api.app import create_app
-from api.settings import Settings
-from checker.fetch import FetchResult
-from checker.result import Evidence, Finding, Result
+from rxcheck.api.app import create_app
+from rxcheck.api.settings import Settings
+from rxcheck.fetch import FetchResult
+from rxcheck.result import Evidence, Finding, Result
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the `httpx2` package for its TestClient; the `httpx` it falls back to works.

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from api_doubles import PUBLIC_ADDRESS, RESOLVES, FakeChecker, FakeFetcher, TestClient, settings_for
 
-from api.app import create_app
+from rxcheck.api.app import create_app
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +21,7 @@ def fake_resolver(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         looked_up.append(host)
         return RESOLVES.get(host, [PUBLIC_ADDRESS])
 
-    monkeypatch.setattr("checker.fetch.guard._getaddrinfo", getaddrinfo)
+    monkeypatch.setattr("rxcheck.fetch.guard._getaddrinfo", getaddrinfo)
     return looked_up
 
 

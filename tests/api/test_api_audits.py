@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from api_doubles import API_KEY, AUTH, FakeChecker, TestClient, wait_for_audit
 
-from checker.verdict import UNREACHABLE_SCORE
+from rxcheck.verdict import UNREACHABLE_SCORE
 
 
 def submit(client: TestClient, urls: list[str], **extra: object) -> str:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from api_doubles import AUTH, FakeChecker, TestClient, running_app, settings_for
 
-from api.cache import CacheKey, VerdictCache
-from api.models import CacheInfo, VerdictResponse
-from api.storage.sqlite import SQLiteStorage
-from api.verdicts import VerdictService
-from checker.result import Result
+from rxcheck.api.cache import CacheKey, VerdictCache
+from rxcheck.api.models import CacheInfo, VerdictResponse
+from rxcheck.api.storage.sqlite import SQLiteStorage
+from rxcheck.api.verdicts import VerdictService
+from rxcheck.result import Result
 
 KEY = CacheKey("pharmacy.example", "auto", "test")
 

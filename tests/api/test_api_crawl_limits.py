@@ -10,7 +10,7 @@ from typing import Any
 
 from api_doubles import AUTH, FakeChecker, TestClient, running_app, settings_for
 
-from api.settings import Settings
+from rxcheck.api.settings import Settings
 
 LIMITS = (
     "ip_rate_per_min", "ip_burst", "key_rate_per_min", "key_burst",

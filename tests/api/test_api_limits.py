@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from api_doubles import AUTH, TestClient
 
-from api.auth import KeyRing, bearer_token
-from api.ratelimit import RateLimiter
+from rxcheck.api.auth import KeyRing, bearer_token
+from rxcheck.api.ratelimit import RateLimiter
 
 
 def test_rate_limit_per_address_answers_429_with_retry_after(make_client: Callable[..., TestClient]) -> None:

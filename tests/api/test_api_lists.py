@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 from api_doubles import AUTH, TestClient, wait_for_audit
 
-from api.lists import canonical_host, host_expressions, hosts_version, list_version
-from api.storage import CachedRow
-from checker.errors import InvalidURL
-from checker.result import Result
+from rxcheck.api.lists import canonical_host, host_expressions, hosts_version, list_version
+from rxcheck.api.storage import CachedRow
+from rxcheck.errors import InvalidURL
+from rxcheck.result import Result
 
 
 def sha(expression: str) -> str:
@@ -24,7 +24,7 @@ def sha(expression: str) -> str:
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The lists' clock: `clock[0] += s` moves it on (the lists rebuild every `lists_refresh_s`)."""
     now = [time.time()]
-    monkeypatch.setattr("api.routes_lists.clock", lambda: now[0])
+    monkeypatch.setattr("rxcheck.api.routes_lists.clock", lambda: now[0])
     return now
 
 

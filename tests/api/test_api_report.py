@@ -5,11 +5,11 @@ from __future__ import annotations
 import lxml.html
 from api_doubles import AUTH, TestClient, wait_for_audit
 
-from checker.report_html import content_security_policy
+from rxcheck.report_html import content_security_policy
 
 
 def test_the_report_of_a_finished_audit_shows_every_site(client: TestClient, monkeypatch) -> None:
-    monkeypatch.setattr("api.routes_audits.RESULTS_PAGE", 3)  # the two passes each read several pages
+    monkeypatch.setattr("rxcheck.api.routes_audits.RESULTS_PAGE", 3)  # the two passes each read several pages
     urls = ["https://pharmacy.example/", "rogue-pills.example", "dead-shop.example", "javascript:alert(1)",
             "rogue-two.example"]  # fmt: skip
     # The API refuses a list holding a URL that cannot be checked; one stored otherwise (queued from the command line,

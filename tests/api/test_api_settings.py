@@ -10,9 +10,9 @@ from typing import get_args
 import pytest
 from api_doubles import RULES_VERSION, TestClient
 
-from api.models import JurisdictionCode
-from api.settings import Settings, SettingsError
-from api.storage import StoreError, open_storage
+from rxcheck.api.models import JurisdictionCode
+from rxcheck.api.settings import Settings, SettingsError
+from rxcheck.api.storage import StoreError, open_storage
 
 
 def test_defaults() -> None:
@@ -79,7 +79,7 @@ def test_invalid_values_name_the_variable(env: dict[str, str], named: str) -> No
 
 
 def test_api_jurisdictions_are_the_checkers() -> None:
-    pipeline = pytest.importorskip("checker.pipeline")
+    pipeline = pytest.importorskip("rxcheck.pipeline")
 
     assert set(get_args(JurisdictionCode)) == set(pipeline.JURISDICTIONS)
 
@@ -145,7 +145,7 @@ def test_the_app_fails_fast_on_a_bad_db_path(make_client: Callable[..., TestClie
 
 
 def test_fetch_guard_settings_from_the_environment() -> None:
-    from api.app import fetch_limits
+    from rxcheck.api.app import fetch_limits
 
     settings = Settings.from_env(
         {"RXCHECK_PORTS": "80,443,8080", "RXCHECK_PROXY_RESOLVES_NAMES": "1", "RXCHECK_PAGE_DEADLINE_S": "7"}

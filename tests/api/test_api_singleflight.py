@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from api.singleflight import SingleFlight
+from rxcheck.api.singleflight import SingleFlight
 
 
 async def test_concurrent_calls_share_one_task() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from api_doubles import AUTH, FakeChecker, TestClient, running_app, settings_for
 
-from checker.result import Result
+from rxcheck.result import Result
 
 
 def test_verdict_is_a_result_with_cache_info(client: TestClient, checker: FakeChecker) -> None:

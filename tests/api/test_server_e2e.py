@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from checker.urls import normalize_url
+from rxcheck.urls import normalize_url
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -56,7 +56,7 @@ def server(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "PYTHONPATH": str(REPO),
     }
     log = (tmp / "server.log").open("wb")
-    command = [sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "rxcheck.api.server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--replay", str(archive), "--db", str(tmp / "e2e.sqlite")]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=30)

@@ -19,8 +19,8 @@ import pytest
 import uvicorn
 from api_doubles import FakeChecker, FakeFetcher, settings_for
 
-from api.app import create_app
-from api.server import uvicorn_config
+from rxcheck.api.app import create_app
+from rxcheck.api.server import uvicorn_config
 
 GIVE_UP_S = 30.0  # far past every deadline below: reaching it means the server never cut the client off
 

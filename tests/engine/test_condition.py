@@ -1,6 +1,6 @@
 import pytest
 
-from checker.engine.condition import parse_condition
+from rxcheck.engine.condition import parse_condition
 
 
 @pytest.mark.parametrize(

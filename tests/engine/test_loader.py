@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.engine.loader import load_pack, validate_dir
-from checker.errors import RuleError
+from rxcheck.engine.loader import load_pack, validate_dir
+from rxcheck.errors import RuleError
 
 GOOD_RULE = """\
 id: {id}

@@ -7,11 +7,11 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from checker.cli import app
-from checker.engine.loader import load_pack, validate_pack
-from checker.errors import RuleError
-from checker.reference import load_reference
-from checker.safeyaml import MAX_YAML_NODES
+from rxcheck.cli import app
+from rxcheck.engine.loader import load_pack, validate_pack
+from rxcheck.errors import RuleError
+from rxcheck.reference import load_reference
+from rxcheck.safeyaml import MAX_YAML_NODES
 
 HEAD = """\
 id: {id}

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import re2
 
-from checker.engine.evaluate import evaluate
-from checker.engine.loader import load_pack, validate_pack
-from checker.engine.matchers import Context
-from checker.engine.vocabulary import fact_kinds
-from checker.facts.extract import extract_facts
-from checker.fetch import Exchange, FetchResult
-from checker.pipeline import Checker
-from checker.snapshot import Page, Site
+from rxcheck.engine.evaluate import evaluate
+from rxcheck.engine.loader import load_pack, validate_pack
+from rxcheck.engine.matchers import Context
+from rxcheck.engine.vocabulary import fact_kinds
+from rxcheck.facts.extract import extract_facts
+from rxcheck.fetch import Exchange, FetchResult
+from rxcheck.pipeline import Checker
+from rxcheck.snapshot import Page, Site
 
 HEAD = """\
 id: {id}

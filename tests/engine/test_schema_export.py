@@ -1,7 +1,7 @@
 import json
 
-from checker.engine.loader import json_schema
-from checker.reference import bundled_rules_dir
+from rxcheck.engine.loader import json_schema
+from rxcheck.reference import bundled_rules_dir
 
 
 def test_exported_json_schema_is_up_to_date():

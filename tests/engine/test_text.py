@@ -1,9 +1,9 @@
 import pytest
 
-from checker.engine.loader import load_pack
-from checker.engine.text import PageText, compile_any, text_program
-from checker.fetch import Exchange, FetchResult
-from checker.snapshot import Page
+from rxcheck.engine.loader import load_pack
+from rxcheck.engine.text import PageText, compile_any, text_program
+from rxcheck.fetch import Exchange, FetchResult
+from rxcheck.snapshot import Page
 
 LANGUAGE = load_pack().language
 NO_RX = text_program(

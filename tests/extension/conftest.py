@@ -118,7 +118,7 @@ def _start_api(tmp: Path, name: str, **settings: str) -> tuple[subprocess.Popen[
     env = {**os.environ, "RXCHECK_IP_RATE_PER_MIN": "0", "RXCHECK_CRAWL_IP_RATE_PER_MIN": "0"} | settings
     env |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     log = tmp / f"{name}.log"
-    command = [sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "rxcheck.api.server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--replay", str(FIXTURES / "sites.warc.gz"), "--db", str(tmp / f"{name}.sqlite")]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)

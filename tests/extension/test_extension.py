@@ -22,7 +22,7 @@ from harness import (
     worker_errors,
 )
 
-from api.lists import full_hash, host_expressions, hosts_version
+from rxcheck.api.lists import full_hash, host_expressions, hosts_version
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sites import build_site
 
-from checker.engine.loader import RulePack, load_pack
-from checker.facts import Facts
-from checker.reference import Reference, load_reference
-from checker.snapshot import Site
+from rxcheck.engine.loader import RulePack, load_pack
+from rxcheck.facts import Facts
+from rxcheck.reference import Reference, load_reference
+from rxcheck.snapshot import Site
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 

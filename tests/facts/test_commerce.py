@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import commerce
+from rxcheck.facts import commerce
 
 
 def commerce_facts(run, html, body: str, url: str = "https://shop.com/p", role: str = "product"):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import contact
+from rxcheck.facts import contact
 
 
 def contact_facts(run, html, body: str, url: str = "https://www.shop.co.uk/contact"):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import domain
+from rxcheck.facts import domain
 
 HOME = "<html><body><p>Welcome</p></body></html>"
 

@@ -4,8 +4,8 @@ import importlib
 
 import pytest
 
-from checker.facts import Facts
-from checker.facts.extract import EXTRACTORS, extract_facts, guess_jurisdiction
+from rxcheck.facts import Facts
+from rxcheck.facts.extract import EXTRACTORS, extract_facts, guess_jurisdiction
 
 
 def page(body: str, lang: str = "en") -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import licences
+from rxcheck.facts import licences
 
 
 def licence_facts(run, html, text: str, url: str = "https://www.shop.co.uk/about"):
@@ -212,8 +212,8 @@ def test_schemes_and_people_are_data(tmp_path):
     """A pack's licences.yaml names its registers and their formats; its lexicon the role words before a name."""
     from sites import build_site
 
-    from checker.engine.loader import load_pack
-    from checker.facts import Facts
+    from rxcheck.engine.loader import load_pack
+    from rxcheck.facts import Facts
 
     reference = tmp_path / "reference"
     (reference / "lexicon").mkdir(parents=True)

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from checker.facts import extract
-from checker.facts.extract import extract_facts
+from rxcheck.facts import extract
+from rxcheck.facts.extract import extract_facts
 
 N = 10_000
 SCALE = 4

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import medicines
-from checker.facts.medicines import MedicineIndex
+from rxcheck.facts import medicines
+from rxcheck.facts.medicines import MedicineIndex
 
 # Sentences from the project's seed article (shared/domain/seed-article.txt): a patient guide, not a shop.
 SEED_ARTICLE = """\

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import payment
+from rxcheck.facts import payment
 
 
 def payment_facts(run, html, body: str, url: str = "https://shop.com/payment", role: str = "payment"):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import policies
+from rxcheck.facts import policies
 
 FOOTER = """<footer>
 <a href="/impressum">Impressum</a> <a href="/datenschutz">Datenschutz</a> <a href="/agb">AGB</a>

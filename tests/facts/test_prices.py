@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import Facts, prices
-from checker.facts.prices import parse_amount
+from rxcheck.facts import Facts, prices
+from rxcheck.facts.prices import parse_amount
 
 
 def price_facts(run, html, body: str, role: str = "product", title: str = ""):
@@ -225,7 +225,7 @@ def test_unit_and_pack_words_come_from_the_lexicon(tmp_path):
     """A pack adds a language's unit words as data: "por 10 comprimidos" reads as a pack of 10 tablets."""
     from sites import build_site
 
-    from checker.engine.loader import load_pack
+    from rxcheck.engine.loader import load_pack
 
     lexicon = tmp_path / "reference" / "lexicon"
     lexicon.mkdir(parents=True)

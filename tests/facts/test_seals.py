@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.facts import seals
+from rxcheck.facts import seals
 
 
 def seal_facts(run, html, body: str, url: str = "https://shop.com/"):

@@ -10,11 +10,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from checker.errors import BlockedAddress, FetchError, FetchTimeout, NotInArchive, TooLarge, TooManyRedirects
-from checker.fetch import Exchange, FetchResult, partial_fetch
-from checker.fetch.archive import ArchiveFetcher, RecordingFetcher, WarcWriter
-from checker.fetch.limits import FetchLimits
-from checker.fetch.live import LiveFetcher
+from rxcheck.errors import BlockedAddress, FetchError, FetchTimeout, NotInArchive, TooLarge, TooManyRedirects
+from rxcheck.fetch import Exchange, FetchResult, partial_fetch
+from rxcheck.fetch.archive import ArchiveFetcher, RecordingFetcher, WarcWriter
+from rxcheck.fetch.limits import FetchLimits
+from rxcheck.fetch.live import LiveFetcher
 
 
 @pytest.fixture(autouse=True)

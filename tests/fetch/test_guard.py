@@ -10,9 +10,9 @@ import httpcore
 import pytest
 from pytest_httpx import HTTPXMock
 
-from checker.errors import BlockedAddress, FetchError, InvalidURL, TLSFailed
-from checker.fetch import guard, partial_fetch
-from checker.fetch.guard import (
+from rxcheck.errors import BlockedAddress, FetchError, InvalidURL, TLSFailed
+from rxcheck.fetch import guard, partial_fetch
+from rxcheck.fetch.guard import (
     GuardedBackend,
     UnresolvableHost,
     check_url,
@@ -20,8 +20,8 @@ from checker.fetch.guard import (
     is_forbidden_ip,
     resolve_checked,
 )
-from checker.fetch.limits import ANY_PORT, FetchLimits
-from checker.fetch.live import LiveFetcher
+from rxcheck.fetch.limits import ANY_PORT, FetchLimits
+from rxcheck.fetch.live import LiveFetcher
 
 PUBLIC_IP = "93.184.216.34"
 ANY_PORT_LIMITS = FetchLimits(ports=ANY_PORT)  # the test servers listen on ephemeral ports

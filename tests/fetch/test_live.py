@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock, IteratorStream
 
-from checker.errors import (
+from rxcheck.errors import (
     BlockedAddress,
     FetchError,
     FetchTimeout,
@@ -17,9 +17,9 @@ from checker.errors import (
     RedirectLoop,
     TooLarge,
 )
-from checker.fetch import guard, partial_fetch
-from checker.fetch.limits import DEFAULT_USER_AGENT, FetchLimits
-from checker.fetch.live import LiveFetcher
+from rxcheck.fetch import guard, partial_fetch
+from rxcheck.fetch.limits import DEFAULT_USER_AGENT, FetchLimits
+from rxcheck.fetch.live import LiveFetcher
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
@@ -391,7 +391,7 @@ async def test_503_and_429_are_retried_a_bounded_number_of_times_without_long_wa
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr("checker.fetch.live.asyncio.sleep", sleep)
+    monkeypatch.setattr("rxcheck.fetch.live.asyncio.sleep", sleep)
     headers = {"Retry-After": retry_after} if retry_after else {}
     httpx_mock.add_response(url="https://shop.example/", status_code=status, headers=headers, is_reusable=True)
     async with LiveFetcher() as live:

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 from pytest_httpx import HTTPXMock
 
-from checker.errors import FetchError, FetchTimeout, NotInArchive
-from checker.fetch import Exchange, FetchResult
-from checker.fetch.archive import ArchiveFetcher, RecordingFetcher, WarcWriter
-from checker.fetch.live import LiveFetcher
-from checker.fetch.robots import RobotsPolicy
+from rxcheck.errors import FetchError, FetchTimeout, NotInArchive
+from rxcheck.fetch import Exchange, FetchResult
+from rxcheck.fetch.archive import ArchiveFetcher, RecordingFetcher, WarcWriter
+from rxcheck.fetch.live import LiveFetcher
+from rxcheck.fetch.robots import RobotsPolicy
 
 ROBOTS = b"""\
 User-agent: *
@@ -198,8 +198,8 @@ async def test_aclose_cancels_the_loads_still_running() -> None:
 
 
 async def test_a_crawl_past_its_deadline_leaves_nothing_running() -> None:
-    from checker.crawl import Crawler, CrawlSettings
-    from checker.engine.loader import load_pack
+    from rxcheck.crawl import Crawler, CrawlSettings
+    from rxcheck.engine.loader import load_pack
 
     fetcher = HangingFetcher()
     crawler = Crawler(fetcher, load_pack().roles, CrawlSettings(deadline=0.1))

@@ -23,7 +23,7 @@ import httpcore
 import pytest
 from hostile_farm import PUBLIC_IP, Farm, FarmSettings
 
-from checker.fetch import guard
+from rxcheck.fetch import guard
 
 
 def _is_loopback(host: Any) -> bool:

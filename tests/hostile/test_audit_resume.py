@@ -15,14 +15,14 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from checker.cli import app
+from rxcheck.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 WARC = ROOT / "fixtures" / "sites.warc.gz"
 
 
 def audit_command(urls: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "checker", "audit", str(urls), "--replay", str(WARC), "--out", str(out),
+    return [sys.executable, "-m", "rxcheck", "audit", str(urls), "--replay", str(WARC), "--out", str(out),
             "--concurrency", "4", *extra]  # fmt: skip
 
 

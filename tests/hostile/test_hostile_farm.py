@@ -13,11 +13,11 @@ import pytest
 from hostile_farm import EXPECTED, FROM_PUBLIC, PHARMACY_VERDICTS, PUBLIC_IP, Farm
 from typer.testing import CliRunner
 
-from checker.cli import app
-from checker.fetch.limits import ANY_PORT, FetchLimits
-from checker.fetch.live import LiveFetcher
-from checker.pipeline import Checker
-from checker.result import Result
+from rxcheck.cli import app
+from rxcheck.fetch.limits import ANY_PORT, FetchLimits
+from rxcheck.fetch.live import LiveFetcher
+from rxcheck.pipeline import Checker
+from rxcheck.result import Result
 
 # Short deadlines keep the suite fast; the farm's drip and tarpit send more often than the read timeout, so only
 # the total page deadline can stop them.
@@ -126,8 +126,8 @@ def test_api_answers_each_hostile_server_with_a_typed_result(farm: Farm, tmp_pat
 
     from starlette.exceptions import StarletteDeprecationWarning
 
-    from api.app import create_app
-    from api.settings import Settings
+    from rxcheck.api.app import create_app
+    from rxcheck.api.settings import Settings
 
     settings = Settings(
         db_path=tmp_path / "api.sqlite",

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 import pytest
 from hostile_farm import PUBLIC_IP
 
-from checker.errors import BlockedAddress
-from checker.fetch.limits import FetchLimits
-from checker.fetch.live import LiveFetcher
+from rxcheck.errors import BlockedAddress
+from rxcheck.fetch.limits import FetchLimits
+from rxcheck.fetch.live import LiveFetcher
 
 LIMITS = FetchLimits(page_deadline=3.0)
 

@@ -14,15 +14,15 @@ import httpx
 import psycopg
 import pytest
 
-from api import distributed
-from api.app import create_app
-from api.cache import VerdictCache
-from api.distributed import CONTEXT_KEY, QUEUE, QueuedAudits, WorkerServices, make_app
-from api.settings import Settings
-from api.storage import QuotaExceeded, open_storage
-from api.storage.postgres import PostgresStorage
-from api.verdicts import VerdictService
-from checker.result import Result
+from rxcheck.api import distributed
+from rxcheck.api.app import create_app
+from rxcheck.api.cache import VerdictCache
+from rxcheck.api.distributed import CONTEXT_KEY, QUEUE, QueuedAudits, WorkerServices, make_app
+from rxcheck.api.settings import Settings
+from rxcheck.api.storage import QuotaExceeded, open_storage
+from rxcheck.api.storage.postgres import PostgresStorage
+from rxcheck.api.verdicts import VerdictService
+from rxcheck.result import Result
 
 KEY = "k"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -282,7 +282,7 @@ async def test_a_long_list_streams_in_through_the_upload_route(db: str | Path) -
 def test_workers_and_queued_audits_refuse_sqlite_in_one_line(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from checker.cli import app as cli
+    from rxcheck.cli import app as cli
 
     urls = tmp_path / "urls.txt"
     urls.write_text("https://a.example/\n")

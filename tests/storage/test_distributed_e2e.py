@@ -24,8 +24,8 @@ import httpx
 import psycopg
 import pytest
 
-from checker.audit import read_urls
-from checker.urls import normalize_url
+from rxcheck.audit import read_urls
+from rxcheck.urls import normalize_url
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -66,7 +66,7 @@ class Processes:
 
     def api(self, name: str) -> httpx.Client:
         port = _free_port()
-        command = [sys.executable, "-m", "api.server", "--host", "127.0.0.1", "--port", str(port)]
+        command = [sys.executable, "-m", "rxcheck.api.server", "--host", "127.0.0.1", "--port", str(port)]
         process = self._start(name, [*command, "--replay", str(self.warc), "--db", self.db, "--log-level", "warning"])
         http = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=60)
         self.clients.append(http)
@@ -74,7 +74,7 @@ class Processes:
         return http
 
     def worker(self, name: str, concurrency: int = 2) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "checker", "worker", "--db", self.db, "--replay", str(self.warc)]
+        command = [sys.executable, "-m", "rxcheck", "worker", "--db", self.db, "--replay", str(self.warc)]
         return self._start(name, [*command, "--concurrency", str(concurrency), "--name", name])
 
     def logs(self) -> str:
@@ -130,7 +130,7 @@ def _fixture_urls() -> list[str]:
 def single_process_verdicts(fixture_warc: Path) -> dict[str, str]:
     """The verdict of every fixture URL from a plain `rxcheck audit` (one process, no database)."""
     out = subprocess.run(
-        [sys.executable, "-m", "checker", "audit", str(FIXTURES / "urls.txt"), "--replay", str(fixture_warc)],
+        [sys.executable, "-m", "rxcheck", "audit", str(FIXTURES / "urls.txt"), "--replay", str(fixture_warc)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,

@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.storage import CachedRow, PendingURL, QuotaExceeded, Storage, StoreError, open_storage
-from api.storage.postgres import MIGRATIONS as PG_MIGRATIONS
-from api.storage.postgres import PostgresStorage
-from api.storage.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from rxcheck.api.storage import CachedRow, PendingURL, QuotaExceeded, Storage, StoreError, open_storage
+from rxcheck.api.storage.postgres import MIGRATIONS as PG_MIGRATIONS
+from rxcheck.api.storage.postgres import PostgresStorage
+from rxcheck.api.storage.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 
 AUDIT = "a" * 32
 
