@@ -69,6 +69,7 @@ async def check_url(context: JobContext, audit_id: str, position: int) -> str:
         return "skipped"
     await services.storage.mark_running(audit_id, time.time())
     result = await services.verdicts.result_for(item.url, jurisdiction=item.jurisdiction)
+    result = result.model_copy(update={"input_index": position + 1})  # a copy: the cache may share the result
     status = await services.storage.record_result(
         audit_id, position, verdict=result.verdict, result_json=result.model_dump_json(), now=time.time()
     )

@@ -126,6 +126,7 @@ class AuditRunner:
             self._started.add(item.audit_id)
             await self._store.mark_running(item.audit_id, time.time())
         result = await self._verdicts.result_for(item.url, jurisdiction=item.jurisdiction)
+        result = result.model_copy(update={"input_index": item.position + 1})  # a copy: the cache may share it
         status = await self._store.record_result(
             item.audit_id,
             item.position,

@@ -110,8 +110,9 @@ class Result(BaseModel):
     notes: list[Note] = Field(default_factory=list)
     input_index: int | None = Field(
         default=None,
-        description="In an audit: the line of the input list this URL is on (1-based, every line "
-        "counted: a CSV header, blank lines and comments too), to join results back to the list; null elsewhere.",
+        description="In an audit, where this URL is in its input, to join results back to it: the line of the list "
+        "given to `rxcheck audit` (1-based, every line counted: a CSV header, blank lines and comments too), or the "
+        "1-based position in the list of an API audit; null elsewhere.",
     )
 
     @model_validator(mode="after")

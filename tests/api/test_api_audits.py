@@ -125,6 +125,7 @@ def test_results_stream_in_submission_order_across_pages(client: TestClient) -> 
 
     assert wait_for_audit(client, audit_id)["done"] == 450
     assert [line["url"] for line in results(client, audit_id)] == [f"https://{u}/" for u in urls]
+    assert [line["input_index"] for line in results(client, audit_id)] == list(range(1, 451))
 
 
 def test_too_many_urls_is_413(make_client: Callable[..., TestClient]) -> None:

@@ -4,6 +4,7 @@ locks, cancelling, and the API's audit routes on PostgreSQL. The site checker is
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,7 @@ async def test_a_queued_audit_is_checked_once_per_url_in_batches(storage: Postgr
     assert audit is not None and (audit.status, audit.total, audit.done) == ("done", 35, 35)
     assert audit.counts == {"legitimate": 34, "rogue": 1}
     assert [position for position, _ in results] == list(range(35))
+    assert [json.loads(result)["input_index"] for _, result in results] == list(range(1, 36))
     assert sorted(checker.calls) == sorted(urls)  # each URL crawled once (no two share a site)
     check_jobs = await _jobs(storage, "task_name = 'rxcheck.check_url'")
     assert sorted(args["position"] for _, _, _, args in check_jobs) == list(range(35))  # one job per URL
