@@ -83,11 +83,7 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     if checker is None:
-        from rxcheck.pipeline import Checker
-
-        checker = Checker(
-            rules_dirs=settings.rules_dirs, max_pages=settings.max_pages, deadline=crawl_deadline(settings)
-        )
+        checker = site_checker(settings)
     pack: Any = checker.pack  # type: ignore[attr-defined]
     services = Services(
         settings=settings,
@@ -266,6 +262,13 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     deadline = min(settings.page_deadline_s, crawl_deadline(settings))
     ports = frozenset(settings.ports) if settings.ports else None
     return FetchLimits(page_deadline=deadline, site_deadline=crawl_deadline(settings), ports=ports)
+
+
+def site_checker(settings: Settings) -> Any:
+    """The checker the settings describe (`rxcheck.pipeline.Checker`, imported only when needed)."""
+    from rxcheck.pipeline import Checker
+
+    return Checker(rules_dirs=settings.rules_dirs, max_pages=settings.max_pages, deadline=crawl_deadline(settings))
 
 
 def crawl_deadline(settings: Settings) -> float:

@@ -26,7 +26,7 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from rxcheck.api.app import create_app
+from rxcheck.api.app import create_app, site_checker
 from rxcheck.api.protocol import guarded_h11
 from rxcheck.api.settings import Settings
 from rxcheck.api.storage import open_storage
@@ -63,7 +63,9 @@ def serve(
         )
     if not logging.getLogger().handlers:
         logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    app = create_app(settings)
+    checker = site_checker(settings)
+    checker.warm_up()  # the first site a person asks about does not pay for what is built on first use
+    app = create_app(settings, checker=checker)
     asyncio.run(_check_database(settings.db_path))
     # The rule pack and lexicons are a large, permanent heap (~130,000 objects). Out of the collector's sight, the full
     # collections that crawls' garbage triggers scan only what came after, instead of stalling every connection for

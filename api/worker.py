@@ -34,10 +34,10 @@ async def run_worker(settings: Settings, *, concurrency: int, name: str | None =
     """Run jobs until interrupted. Raises `StoreError` when the database is not a reachable PostgreSQL."""
     if not is_postgres_url(settings.db_path):
         raise StoreError(f"workers need a PostgreSQL database (--db postgresql://...), not {settings.db_path}")
-    from rxcheck.api.app import crawl_deadline
-    from rxcheck.pipeline import Checker
+    from rxcheck.api.app import site_checker
 
-    checker = Checker(rules_dirs=settings.rules_dirs, max_pages=settings.max_pages, deadline=crawl_deadline(settings))
+    checker = site_checker(settings)
+    checker.warm_up()
     async with AsyncExitStack() as stack:
         # each running job may hold a connection for its site lock and another for its queries
         storage = await open_storage(settings.db_path, pool_size=2 * concurrency + 4)

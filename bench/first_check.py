@@ -3,7 +3,8 @@ browser extension asks for a site nobody has checked yet (`GET /v1/verdict`, not
 
     python -m bench.first_check URL [--proxy URL] [--allow-private] [--proxy-resolves-names]
 
-Prints one JSON line: the seconds the pack took to load (paid once per process) and the seconds of the check itself
+Prints one JSON line: the seconds the pack took to load and warm up (paid once per process, as `serve` pays them at
+start-up) and the seconds of the check itself
 (crawl, parse, facts, rules, verdict), with the verdict and the pages fetched.
 """
 
@@ -21,6 +22,7 @@ from rxcheck.pipeline import Checker
 async def first_check(url: str, **fetcher_options: object) -> dict:
     started = time.perf_counter()
     checker = Checker()
+    checker.warm_up()  # as `rxcheck serve` does at start-up
     loaded = time.perf_counter()
     async with open_fetcher(**fetcher_options) as fetcher:
         result = await checker.check(url, fetcher)

@@ -52,6 +52,14 @@ class Checker:
         if self.pool is not None:
             self.pool.start()
 
+    def warm_up(self) -> None:
+        """Assess, once, a site made of the pack's own rule test pages, so that what is built on first use (lazily
+        compiled patterns, the regex engine's tables) is paid at start-up, not by the first site a person asks
+        about. For long-running processes (`serve`, workers); a one-off check gains nothing."""
+        from rxcheck.engine.ruletests import warm_up_site
+
+        self.assess(warm_up_site(self.pack))
+
     def close(self) -> None:
         """Stop the worker processes, if any."""
         if self.pool is not None:

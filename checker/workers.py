@@ -64,6 +64,7 @@ def _start(rules_dirs: tuple[Path, ...], policy: Policy | None, parent: int) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="rxcheck-parent-watch").start()
     _checker = Checker(rules_dirs=rules_dirs, policy=policy)
+    _checker.warm_up()  # while the first sites are being fetched
 
 
 def _exit_with(parent: int) -> None:

@@ -102,3 +102,14 @@ async def test_bad_url_and_bad_jurisdiction_are_reported_not_raised(checker):
     async with LiveFetcher() as fetcher:
         assert (await checker.check("ftp://x.example/", fetcher)).error.type == "invalid_url"
         assert (await checker.check(f"{SHOP}/", fetcher, jurisdiction="XX")).verdict == "unreachable"
+
+
+async def test_a_warmed_up_checker_judges_exactly_as_a_cold_one(fixture_warc):
+    from rxcheck.fetch.archive import ArchiveFetcher
+
+    cold, warm = Checker(), Checker()
+    warm.warm_up()
+    async with ArchiveFetcher(fixture_warc) as fetcher:
+        for url in ("https://www.hartwellpharmacy.co.uk/", "https://www.leanlinepens.com/"):
+            first, second = await cold.check(url, fetcher), await warm.check(url, fetcher)
+            assert first.model_dump(exclude={"checked_at"}) == second.model_dump(exclude={"checked_at"})
