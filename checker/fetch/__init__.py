@@ -174,6 +174,8 @@ async def follow_redirects(
             exc.partial = PartialFetch(url, tuple(exchanges), failed_url=current)  # type: ignore[attr-defined]
             raise
         exchanges.append(hop)
+        refresh = hop.status not in REDIRECT_STATUSES  # a page's meta refresh, not an HTTP redirect
+        target = None
         try:
             target = redirect_target(hop)
             if target is None:
@@ -183,18 +185,20 @@ async def follow_redirects(
             if len(exchanges) > max_redirects:
                 raise TooManyRedirects(f"too many redirects (>{max_redirects}) from {url}")
         except FetchError as exc:
+            if refresh and target is not None:  # the page itself is what a browser would go on showing
+                return _stay(url, exchanges, target, exc)
             exc.partial = PartialFetch(url, tuple(exchanges))  # type: ignore[attr-defined]
             raise
         if check_target is not None:
             try:
                 target = await check_target(target)
             except FetchError as exc:
-                if hop.status not in REDIRECT_STATUSES:  # a refresh a browser could not follow leaves the page shown
+                if refresh:  # a refresh a browser could not follow leaves the page shown
                     return _stay(url, exchanges, target, exc)
                 exc.partial = PartialFetch(url, tuple(exchanges), failed_url=target)  # type: ignore[attr-defined]
                 raise
         visited[target] += 1
-        if hop.status not in REDIRECT_STATUSES:
+        if refresh:
             try:
                 followed = await follow_redirects(
                     target, fetch_hop, max_redirects=max_redirects - len(exchanges), check_target=check_target

@@ -467,3 +467,15 @@ async def test_a_meta_refresh_to_a_private_address_is_refused_like_a_redirect(
     result = await fetcher.fetch("https://club.example/")
     assert result.redirect_chain == ["https://club.example/"]
     assert len(httpx_mock.get_requests()) == 1
+
+
+async def test_a_meta_refresh_after_the_last_redirect_allowed_leaves_the_page(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        url="https://club.example/", status_code=301, headers={"Location": "https://club.example/a"}
+    )
+    refresh = '<html><head><meta http-equiv="refresh" content="0; url=https://store.example/"></head><p>a</p></html>'
+    httpx_mock.add_response(url="https://club.example/a", html=refresh)
+    async with LiveFetcher(limits=FetchLimits(max_redirects=1)) as live:
+        result = await live.fetch("https://club.example/")
+    assert result.redirect_chain == ["https://club.example/", "https://club.example/a"]
+    assert "was not followed" in result.notes[0]
