@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -31,7 +31,7 @@ from rxcheck.api.routes_lists import router as lists_router
 from rxcheck.api.routes_meta import health_router, rules_router
 from rxcheck.api.routes_verdict import router as verdict_router
 from rxcheck.api.settings import Settings
-from rxcheck.api.storage import open_storage
+from rxcheck.api.storage import Storage, open_storage
 from rxcheck.api.storage.postgres import PostgresStorage
 from rxcheck.api.verdicts import SiteChecker, VerdictService
 from rxcheck.fetch import Fetcher
@@ -124,35 +124,8 @@ def create_app(
             await store.purge_expired(time.time())
             site_fetcher = fetcher
             if site_fetcher is None:
-                site_fetcher = await stack.enter_async_context(
-                    open_fetcher(
-                        replay=settings.replay,
-                        limits=fetch_limits(settings),
-                        proxy=settings.proxy,
-                        ca_bundle=settings.ca_bundle,
-                        allow_private=settings.allow_private_addresses,
-                        proxy_resolves_names=settings.proxy_resolves_names,
-                    )
-                )
-            cache = VerdictCache(
-                store,
-                ttl_s=settings.cache_ttl_s,
-                unreachable_ttl_s=settings.unreachable_ttl_s,
-                memory_entries=settings.memory_cache_entries,
-                memory_bytes=settings.memory_cache_bytes,
-                recheck_s=settings.memory_cache_recheck_s,
-            )
-            verdicts = VerdictService(
-                checker=checker,
-                fetcher=site_fetcher,
-                cache=cache,
-                rules_version=services.rules_version,
-                deadline_s=settings.verdict_deadline_s,
-                resolve_hosts=settings.replay is None,
-                allow_private=settings.allow_private_addresses,
-                ports=effective_ports(fetch_limits(settings).ports, allow_private=settings.allow_private_addresses),
-                checks_per_client=settings.checks_per_client,
-            )
+                site_fetcher = await stack.enter_async_context(open_site_fetcher(settings))
+            verdicts = verdict_service(settings, checker, site_fetcher, store)
             stack.push_async_callback(verdicts.aclose)
             audits: Audits
             if isinstance(store, PostgresStorage):  # workers check the sites: here audits are only queued
@@ -262,6 +235,42 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     deadline = min(settings.page_deadline_s, crawl_deadline(settings))
     ports = frozenset(settings.ports) if settings.ports else None
     return FetchLimits(page_deadline=deadline, site_deadline=crawl_deadline(settings), ports=ports)
+
+
+def open_site_fetcher(settings: Settings) -> AbstractAsyncContextManager[Fetcher]:
+    """The fetcher the settings describe: a WARC replay, or a guarded live fetcher within the settings' limits."""
+    return open_fetcher(
+        replay=settings.replay,
+        limits=fetch_limits(settings),
+        proxy=settings.proxy,
+        ca_bundle=settings.ca_bundle,
+        allow_private=settings.allow_private_addresses,
+        proxy_resolves_names=settings.proxy_resolves_names,
+    )
+
+
+def verdict_service(settings: Settings, checker: SiteChecker, fetcher: Fetcher, store: Storage) -> VerdictService:
+    """Verdicts as the settings describe them, cached in `store`: for the API's lookups and audits, and for the
+    workers of distributed audits alike."""
+    cache = VerdictCache(
+        store,
+        ttl_s=settings.cache_ttl_s,
+        unreachable_ttl_s=settings.unreachable_ttl_s,
+        memory_entries=settings.memory_cache_entries,
+        memory_bytes=settings.memory_cache_bytes,
+        recheck_s=settings.memory_cache_recheck_s,
+    )
+    return VerdictService(
+        checker=checker,
+        fetcher=fetcher,
+        cache=cache,
+        rules_version=str(checker.pack.version),  # type: ignore[attr-defined]
+        deadline_s=settings.verdict_deadline_s,
+        resolve_hosts=settings.replay is None,
+        allow_private=settings.allow_private_addresses,
+        ports=effective_ports(fetch_limits(settings).ports, allow_private=settings.allow_private_addresses),
+        checks_per_client=settings.checks_per_client,
+    )
 
 
 def site_checker(settings: Settings) -> Any:

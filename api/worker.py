@@ -17,13 +17,10 @@ from contextlib import AsyncExitStack
 
 from procrastinate import App
 
-from rxcheck.api.cache import VerdictCache
 from rxcheck.api.distributed import CONTEXT_KEY, QUEUE, WorkerServices, make_app
 from rxcheck.api.settings import Settings
 from rxcheck.api.storage import StoreError, describe, is_postgres_url, open_storage
 from rxcheck.api.storage.postgres import PostgresStorage
-from rxcheck.api.verdicts import VerdictService
-from rxcheck.fetch.factory import open_fetcher
 
 log = logging.getLogger("rxcheck.worker")
 
@@ -34,7 +31,7 @@ async def run_worker(settings: Settings, *, concurrency: int, name: str | None =
     """Run jobs until interrupted. Raises `StoreError` when the database is not a reachable PostgreSQL."""
     if not is_postgres_url(settings.db_path):
         raise StoreError(f"workers need a PostgreSQL database (--db postgresql://...), not {settings.db_path}")
-    from rxcheck.api.app import site_checker
+    from rxcheck.api.app import open_site_fetcher, site_checker, verdict_service
 
     checker = site_checker(settings)
     checker.warm_up()
@@ -43,31 +40,8 @@ async def run_worker(settings: Settings, *, concurrency: int, name: str | None =
         storage = await open_storage(settings.db_path, pool_size=2 * concurrency + 4)
         assert isinstance(storage, PostgresStorage)
         stack.push_async_callback(storage.close)
-        fetcher = await stack.enter_async_context(
-            open_fetcher(
-                replay=settings.replay,
-                proxy=settings.proxy,
-                ca_bundle=settings.ca_bundle,
-                allow_private=settings.allow_private_addresses,
-            )
-        )
-        cache = VerdictCache(
-            storage,
-            ttl_s=settings.cache_ttl_s,
-            unreachable_ttl_s=settings.unreachable_ttl_s,
-            memory_entries=settings.memory_cache_entries,
-            memory_bytes=settings.memory_cache_bytes,
-            recheck_s=settings.memory_cache_recheck_s,
-        )
-        verdicts = VerdictService(
-            checker=checker,
-            fetcher=fetcher,
-            cache=cache,
-            rules_version=str(checker.pack.version),
-            deadline_s=settings.verdict_deadline_s,
-            resolve_hosts=settings.replay is None,
-            allow_private=settings.allow_private_addresses,
-        )
+        fetcher = await stack.enter_async_context(open_site_fetcher(settings))
+        verdicts = verdict_service(settings, checker, fetcher, storage)
         stack.push_async_callback(verdicts.aclose)
         app = make_app()
         await app.open_async(storage.pool)
