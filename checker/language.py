@@ -130,13 +130,9 @@ class Language:
         return bool(text) and self.warning.search(text)
 
     def _open_quotes(self, text: str, lo: int, start: int) -> int:
-        """Quote marks before the phrase in its sentence; apostrophes (a mark between letters) left out."""
-        return sum(
-            1
-            for i in range(lo, start)
-            if text[i] in self.quotes
-            and not (0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha())
-        )
+        """Quote marks before the phrase in its sentence (text[lo:start]); apostrophes left out."""
+        marks = _quote_marks(text, self.quotes)
+        return bisect_left(marks, start) - bisect_left(marks, lo)
 
     def _inside_long_quote(self, text: str, start: int) -> bool:
         """Whether text[start] sits inside a quotation opened in an earlier sentence of the block and closed after it,
