@@ -309,14 +309,8 @@ class Lexicon:
 
     def tagged_hits(self, lists: Sequence[tuple[str, str]], text: str) -> list[tuple[str, Hit]]:
         """Every hit of several lists, each tagged (tag, list name), list by list; within `one_pass` only the
-        lists that hit the text are searched."""
-        scan = self.scan(text)
-        found: list[tuple[str, Hit]] = []
-        for tag, name in lists:
-            matcher = self.matcher(name)
-            if scan is None or matcher.slot in scan.lists:
-                found.extend((tag, hit) for hit in matcher.finditer(text))
-        return found
+        lists that hit the text are searched (`TermMatcher.finditer` asks the scan)."""
+        return [(tag, hit) for tag, name in lists for hit in self.matcher(name).finditer(text)]
 
     def languages(self, name: str) -> list[str]:
         return sorted({t.language for t in self.matcher(name).terms})
