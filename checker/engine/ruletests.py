@@ -50,19 +50,9 @@ def site_from_test(case: RuleTest, matcher: RoleMatcher) -> Site:
 def warm_up_site(pack: RulePack, max_pages: int = 400) -> Site:
     """One site whose pages are the first pages of the pack's own rule test cases, in every language the rules are
     tested in: assessing it once exercises nearly every pattern, list and check of the pack."""
-    site = Site(url="https://warm-up.invalid/", start_url="https://warm-up.invalid/")
-    for rule in pack.rules:
-        for case in [*rule.tests.match, *rule.tests.no_match]:
-            html = case.html if case.html is not None else next(iter(case.pages.values()), "")
-            html = html if isinstance(html, str) else html.get("html", "")
-            url = f"https://warm-up.invalid/{len(site.pages)}"
-            hops = (Exchange(url=url, status=200, headers=HTML, body=html.encode()),)
-            site.pages.append(
-                Page.from_fetch(FetchResult(url=url, exchanges=hops), "home" if not site.pages else "other")
-            )
-            if len(site.pages) >= max_pages:
-                return site
-    return site
+    cases = [case for rule in pack.rules for case in (*rule.tests.match, *rule.tests.no_match)]
+    pages = [site_from_test(case, pack.roles).pages[0] for case in cases[:max_pages]]
+    return Site(url="https://warm-up.invalid/", start_url="https://warm-up.invalid/", pages=pages)
 
 
 def run_case(rule: Rule, case: RuleTest, checker: Checker) -> bool:
