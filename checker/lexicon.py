@@ -17,12 +17,14 @@ lists; it never removes bundled terms.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ahocorasick
 import re2
 import yaml
 
@@ -166,7 +168,7 @@ class TermMatcher:
         self._regexes: list[tuple[re2._Regexp, Term]] = []
         self._scanner: Lexicon | None = None  # the lexicon whose one-pass scans cover this list, at `slot`
         self.slot = -1
-        alternatives: list[str] = []
+        self.expressions: list[str] = []  # the regular expressions and open-ended phrases, as RE2 alternatives
         for term in self.terms:
             if term.regex or "*" in term.text:
                 pattern = term.text if term.regex else _phrase_pattern(term.text)
@@ -176,16 +178,19 @@ class TermMatcher:
                     raise RuleError(f"lexicon list {name!r} ({term.language}): invalid regular expression "
                                     f"{term.text!r}: {exc}") from None  # fmt: skip
                 self._regexes.append((single, term))
-                alternatives.append(f"(?:{pattern})")
+                self.expressions.append(f"(?:{pattern})")
             else:
                 key = _phrase_key(term.text)
                 if key and key not in self._phrases:
                     self._phrases[key] = term
-                    alternatives.append(_phrase_pattern(term.text))
-        self.pattern = (
-            f"(?:^|{BOUNDARY})((?:{'|'.join(alternatives)}))(?:$|{BOUNDARY})" if alternatives else None
-        )  # fmt: skip
+        alternatives = [_phrase_pattern(key) for key in self._phrases] + self.expressions
+        self.pattern = _whole_words(alternatives)
         self._program = re2.compile(self.pattern, OPTIONS) if self.pattern else None
+
+    @property
+    def phrases(self) -> list[str]:
+        """The plain phrases, as `_phrase_key` writes them."""
+        return list(self._phrases)
 
     def __repr__(self) -> str:
         return f"TermMatcher({self.name!r}, {len(self.terms)} terms)"
@@ -243,31 +248,88 @@ class TermMatcher:
         return next((t for program, t in self._regexes if program.fullmatch(matched)), None)
 
 
+def _whole_words(alternatives: Sequence[str]) -> str | None:
+    """One RE2 pattern finding any of the alternatives as whole words (group 1: the words)."""
+    return f"(?:^|{BOUNDARY})((?:{'|'.join(alternatives)}))(?:$|{BOUNDARY})" if alternatives else None
+
+
+GAP_RUN = re.compile(r"[\t\n\f\r \-]+")  # RE2's `[\s\-]+`: RE2's \s is these five
+WORD = re.compile(r"([^\W_]+)")  # a run of letters and digits (\pL\pN)
+EDGE = "\0"
+
+
+def _word_marked(folded: str) -> str:
+    """Folded text with one space for each gap, one apostrophe, and EDGE around each run of letters and digits.
+
+    In this form a phrase is found as whole words by plain substring search: `_word_marked("buy viagra")` is
+    "\0buy\0 \0viagra\0", found in the text of "Buy  Viagra!" but not of "buy viagras" (no EDGE after "viagra").
+    """
+    text = GAP_RUN.sub(" ", folded.replace(EDGE, "\x01").replace("’", "'"))
+    return EDGE.join(WORD.split(text))
+
+
+class ListIndex:
+    """Which lists hit a text, in one pass over it, with a cost fixed when the pack loads.
+
+    Every plain phrase of every list is in one Aho-Corasick automaton over `_word_marked` text, where a hit is a
+    whole-word hit; the few regular expressions and open-ended phrases are in one RE2 set. (One RE2 set of whole
+    lists was tried first: it builds its automaton lazily, state by state, and on text it has not seen it cost about
+    1 microsecond a byte, several seconds per worker before it had seen enough; its cache grew to tens of MB.)
+    """
+
+    def __init__(self, matchers: Sequence[TermMatcher]) -> None:
+        phrases: dict[str, set[int]] = {}
+        self._expressions = re2.Set.SearchSet(OPTIONS)
+        self._expression_slots: list[int] = []
+        for matcher in matchers:
+            for phrase in matcher.phrases:
+                phrases.setdefault(_word_marked(phrase), set()).add(matcher.slot)
+            if matcher.expressions:
+                self._expressions.Add(_whole_words(matcher.expressions))
+                self._expression_slots.append(matcher.slot)
+        if self._expression_slots:
+            self._expressions.Compile()
+        self._phrases = ahocorasick.Automaton()
+        for marked, slots in phrases.items():
+            # a phrase that starts (ends) with a mark such as "." needs no letter or digit just before (after) it
+            edges = (marked[0] != EDGE, marked[-1] != EDGE)
+            self._phrases.add_word(marked, (len(marked), *edges, frozenset(slots)))
+        self._has_phrases = bool(phrases)
+        if self._has_phrases:
+            self._phrases.make_automaton()
+
+    def lists(self, folded: str, data: bytes) -> frozenset[int]:
+        """Slots of the lists with a whole-word hit in the text (`data` is `folded` in UTF-8)."""
+        found: set[int] = set()
+        if self._expression_slots:
+            found.update(self._expression_slots[i] for i in self._expressions.Match(data) or ())
+        if self._has_phrases:
+            marked = _word_marked(folded)
+            for end, (length, open_start, open_end, slots) in self._phrases.iter(marked):
+                start = end - length + 1
+                if open_start and start > 0 and marked[start - 1] == EDGE:
+                    continue
+                if open_end and end + 1 < len(marked) and marked[end + 1] == EDGE:
+                    continue
+                found.update(slots)
+        return frozenset(found)
+
+
 class Lexicon:
     """Every term list of a pack, each compiled once."""
 
     def __init__(self, lists: dict[str, list[Term]], digest: str = "") -> None:
         self.digest = digest
         self._matchers = {name: TermMatcher(name, terms) for name, terms in sorted(lists.items())}
-        self._set = self._one_program()
-
-    def _one_program(self) -> re2.Set | None:
-        """Every list's program in one RE2 set: which lists hit a text, in one pass over it."""
-        every = re2.Set.SearchSet(OPTIONS)
-        for matcher in self._matchers.values():
-            if matcher.pattern is not None:
-                matcher.slot = every.Add(matcher.pattern)
-        if not any(matcher.slot >= 0 for matcher in self._matchers.values()):
-            return None
-        every.Compile()
-        for matcher in self._matchers.values():
+        for slot, matcher in enumerate(m for m in self._matchers.values() if m.pattern is not None):
+            matcher.slot = slot
             matcher._scanner = self
-        return every
+        self._index = ListIndex([m for m in self._matchers.values() if m.slot >= 0])
 
     def scan(self, text: str) -> Scan | None:
         """The text's scan within `one_pass` (made on first use), or None outside it or past its budget."""
         scans = _SCANS.get()
-        if scans is None or self._set is None:
+        if scans is None:
             return None
         key = (id(self), text)
         found = scans.texts.get(key)
@@ -277,7 +339,7 @@ class Lexicon:
             scans.budget -= len(text)
             folded = fold(text)
             data = folded.encode("utf-8")
-            found = scans.texts[key] = Scan(folded, data, frozenset(self._set.Match(data) or ()))
+            found = scans.texts[key] = Scan(folded, data, self._index.lists(folded, data))
         return found
 
     def has(self, name: str) -> bool:

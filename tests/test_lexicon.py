@@ -189,3 +189,25 @@ def test_past_its_budget_one_pass_matches_each_text_directly(monkeypatch):
         assert lexicon.scan(ONE_PASS_TEXTS[0]) is not None
         assert lexicon.scan(ONE_PASS_TEXTS[1]) is None  # nothing left for it
         assert [[*lexicon.matcher("negation").finditer(text)] for text in ONE_PASS_TEXTS] == alone
+
+
+EDGE_TERMS = {
+    "words": ["buy viagra", "l'ordonnance", "e-mail", "24/7"],
+    "marks": [".com", "£ off", "(rx)"],
+    "open": ["pharmac*", {"re": r"\d+ ?mg"}],
+}
+EDGE_TEXTS = [
+    "Buy  Viagra!", "buy-viagra", "buyviagra", "buy viagras", "rebuy viagra", "buy\x00viagra", "buy\tviagra",
+    "sans l’ordonnance", "l'ordonnances", "E - Mail us", "email", "open 24/7.", "124/7", "24/75",
+    "shop.com", "shop .com", ".com", "x£ off", "£ off", "(rx) only", "a(rx)", "pharmacy", "apharmacy", "50mg", "x50 mg",
+    "", " ", "\x00", "ß 漢字 buy viagra 漢字",
+]  # fmt: skip
+
+
+def test_one_pass_agrees_with_each_list_on_edges_of_words_marks_and_gaps():
+    lexicon = Lexicon({name: [Term(t["re"], "en", True) if isinstance(t, dict) else Term(t, "en") for t in terms]
+                       for name, terms in EDGE_TERMS.items()})  # fmt: skip
+    alone = {(name, text): lexicon.matcher(name).search(text) for name in EDGE_TERMS for text in EDGE_TEXTS}
+    assert 0 < sum(alone.values()) < len(alone)
+    with one_pass():
+        assert {key: lexicon.matcher(key[0]).search(key[1]) for key in alone} == alone
