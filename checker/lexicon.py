@@ -138,6 +138,7 @@ SCAN_BUDGET = 2_000_000  # characters of text one `one_pass` keeps scans for (me
 class _Scans:
     budget: int
     texts: dict[tuple[int, str], Scan] = field(default_factory=dict)  # (id of the lexicon, text)
+    last: tuple[int, str, Scan] | None = None
 
 
 _SCANS: ContextVar[_Scans | None] = ContextVar("lexicon_scans", default=None)
@@ -213,12 +214,16 @@ class TermMatcher:
         scan = self._scan(text)
         if scan is None:
             return self._find(fold(text))
+        return iter(self.hits_in(scan))
+
+    def hits_in(self, scan: Scan) -> tuple[Hit, ...]:
+        """The list's hits in a scanned text, found on first use."""
         if self.slot not in scan.lists:
-            return iter(())
+            return ()
         hits = scan.hits.get(self.slot)
         if hits is None:
             hits = scan.hits[self.slot] = tuple(self._find(scan.folded, scan.data))
-        return iter(hits)
+        return hits
 
     def _find(self, folded: str, data: bytes | None = None) -> Iterator[Hit]:
         assert self._program is not None
@@ -331,6 +336,9 @@ class Lexicon:
         scans = _SCANS.get()
         if scans is None:
             return None
+        last = scans.last  # most lookups ask again about the text just asked about
+        if last is not None and last[1] is text and last[0] == id(self):
+            return last[2]
         key = (id(self), text)
         found = scans.texts.get(key)
         if found is None:
@@ -340,6 +348,7 @@ class Lexicon:
             folded = fold(text)
             data = folded.encode("utf-8")
             found = scans.texts[key] = Scan(folded, data, self._index.lists(folded, data))
+        scans.last = (id(self), text, found)
         return found
 
     def has(self, name: str) -> bool:
@@ -371,8 +380,11 @@ class Lexicon:
 
     def tagged_hits(self, lists: Sequence[tuple[str, str]], text: str) -> list[tuple[str, Hit]]:
         """Every hit of several lists, each tagged (tag, list name), list by list; within `one_pass` only the
-        lists that hit the text are searched (`TermMatcher.finditer` asks the scan)."""
-        return [(tag, hit) for tag, name in lists for hit in self.matcher(name).finditer(text)]
+        lists that hit the text are searched, the text's scan looked up once."""
+        scan = self.scan(text)
+        if scan is None:
+            return [(tag, hit) for tag, name in lists for hit in self.matcher(name).finditer(text)]
+        return [(tag, hit) for tag, name in lists for hit in self.matcher(name).hits_in(scan)]
 
     def languages(self, name: str) -> list[str]:
         return sorted({t.language for t in self.matcher(name).terms})
