@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import ahocorasick
@@ -186,7 +187,12 @@ class TermMatcher:
                     self._phrases[key] = term
         alternatives = [_phrase_pattern(key) for key in self._phrases] + self.expressions
         self.pattern = _whole_words(alternatives)
-        self._program = re2.compile(self.pattern, OPTIONS) if self.pattern else None
+
+    @cached_property
+    def _program(self) -> re2._Regexp | None:
+        """Compiled on first use: a process that loads the pack uses few of its lists (an audit's fetching process,
+        a one-off check), and the one-pass scan finds which lists hit without it."""
+        return re2.compile(self.pattern, OPTIONS) if self.pattern else None
 
     @property
     def phrases(self) -> list[str]:
