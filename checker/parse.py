@@ -208,24 +208,38 @@ def css_path(element: _Element | Tag, max_depth: int = MAX_LOCATOR_DEPTH, steps:
     proportional to the page, however deep a hostile page nests.
     """
     steps = steps or _Steps()
-    path: list[str] = []
+    path = located_path(element, max_depth)
+    names = [steps.step(_parent(node), node) for node in path.nodes]  # type: ignore[arg-type]
+    joined = " > ".join(reversed([*names, path.top]))
+    return joined if len(joined) <= MAX_LOCATOR else "… > " + joined[-MAX_LOCATOR:].split(" > ", 1)[-1]
+
+
+@dataclass(frozen=True)
+class LocatedPath:
+    """The elements a locator names, from the element up: `nodes` by their position, then `top` ("#id", "html",
+    "body", or "…" past the depth limit), which is `top_node` (None for "…")."""
+
+    nodes: list
+    top: str
+    top_node: _Element | Tag | None
+
+
+def located_path(element: _Element | Tag, max_depth: int = MAX_LOCATOR_DEPTH) -> LocatedPath:
+    """The walk up the tree that `css_path` writes out, without the writing: for code that asks what holds an
+    element (its table row, its parent) as its locator would say, at the cost of a few steps up."""
+    nodes: list = []
     node = element
     while True:
         node_id = node.get("id")
         parent = _parent(node)
         if isinstance(node_id, str) and ID_SELECTOR.fullmatch(node_id):
-            path.append(f"#{node_id}")
-            break
+            return LocatedPath(nodes, f"#{node_id}", node)
         if _name(node) in ("html", "body") or parent is None:
-            path.append(_name(node))
-            break
-        if len(path) >= max_depth:
-            path.append("…")
-            break
-        path.append(steps.step(parent, node))
+            return LocatedPath(nodes, _name(node), node)
+        if len(nodes) >= max_depth:
+            return LocatedPath(nodes, "…", None)
+        nodes.append(node)
         node = parent
-    joined = " > ".join(reversed(path))
-    return joined if len(joined) <= MAX_LOCATOR else "… > " + joined[-MAX_LOCATOR:].split(" > ", 1)[-1]
 
 
 def _is_hidden(element: _Element) -> bool:

@@ -13,7 +13,7 @@ import re2
 
 from rxcheck.language import fold, heading_context, sentence_bounds, snippet
 from rxcheck.lexicon import group_spans
-from rxcheck.parse import Block
+from rxcheck.parse import Block, Located
 from rxcheck.result import Evidence
 from rxcheck.snapshot import Page, Site
 
@@ -24,7 +24,10 @@ RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.max_mem = 32 << 20
 
 
-def evidence(page: Page, text: str, locator: str, start: int = 0, end: int | None = None) -> Evidence:
+def evidence(page: Page, text: str, where: Located | str, start: int = 0, end: int | None = None) -> Evidence:
+    """Evidence of text[start:end] on the page, found `where` (a block or link, or a locator as written): a
+    block's locator is worked out here, for the few blocks that give a fact."""
+    locator = where if isinstance(where, str) else where.locator
     return Evidence(url=page.final_url, snippet=snippet(text, start, end), locator=locator)
 
 

@@ -99,7 +99,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if is_cart(text):
                 add(
                     ("cart_button", page.final_url),
-                    _commerce(page, "cart_button", text, evidence(page, text, block.locator), rx_order),
+                    _commerce(page, "cart_button", text, evidence(page, text, block), rx_order),
                 )
             priced = len(text) <= PRICED_BLOCK and PRICE_HINT.search(text) and buy_word.search(text)
             if (
@@ -109,7 +109,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             ):
                 add(
                     ("price_with_buy", page.final_url),
-                    _commerce(page, "price_with_buy", text, evidence(page, text, block.locator), rx_order),
+                    _commerce(page, "price_with_buy", text, evidence(page, text, block), rx_order),
                 )
             seen = (text, bool(cue.is_warning(context[i])))
             if seen in read:  # a block repeated on every page: its steps and claims are in already
@@ -120,7 +120,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 attrs = {"type": kind, "via": "text", "status": status}
                 add(
                     ("step", kind, status),
-                    Fact("prescription_step", kind, attrs, evidence(page, text, block.locator, hit.start, hit.end)),
+                    Fact("prescription_step", kind, attrs, evidence(page, text, block, hit.start, hit.end)),
                 )
             otc_ranges: list | None = None
             for hit in no_prescription.finditer(text):
@@ -145,9 +145,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 }
                 add(
                     ("no_rx", fold(claim), status, attrs["medicine"]),
-                    Fact(
-                        "no_prescription_claim", claim, attrs, evidence(page, text, block.locator, hit.start, hit.end)
-                    ),
+                    Fact("no_prescription_claim", claim, attrs, evidence(page, text, block, hit.start, hit.end)),
                 )
         for link in page.links:
             if _message_order(lex.matcher("order_word"), link.href, link.text):
@@ -158,13 +156,21 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if not link.href.startswith(("http://", "https://")) or registrable_domain(link.href) not in domains:
                 continue
             short = len(link.text) <= CART_TEXT_LIMIT
-            ev = Evidence(url=page.final_url, snippet=f"link “{link.text}” to {link.href}"[:300], locator=link.locator)
-            if is_cart(link.text):
-                add(("cart_button", page.final_url), _commerce(page, "cart_button", link.text, ev, rx_order))
-            if checkout_url.search(urlsplit(link.href).path) or (short and _whole_label(checkout_label, link.text)):
-                add(("checkout_link", page.final_url), _commerce(page, "checkout_link", link.text, ev, rx_order))
-            if short and _whole_label(order_link, link.text):
-                add(("order_link", page.final_url), _commerce(page, "order_link", link.text, ev, rx_order))
+            signals = [
+                signal
+                for signal, found in (
+                    ("cart_button", is_cart(link.text)),
+                    ("checkout_link", checkout_url.search(urlsplit(link.href).path)
+                     or (short and _whole_label(checkout_label, link.text))),
+                    ("order_link", short and _whole_label(order_link, link.text)),
+                )
+                if found
+            ]  # fmt: skip
+            if signals:
+                snippet = f"link “{link.text}” to {link.href}"[:300]
+                ev = Evidence(url=page.final_url, snippet=snippet, locator=link.locator)
+                for signal in signals:
+                    add((signal, page.final_url), _commerce(page, signal, link.text, ev, rx_order))
         for form in page.doc.forms if page.doc else []:
             same_site = registrable_domain(form.action) in domains
             ev = Evidence(url=page.final_url, snippet=f"form to {form.action}: {form.text}"[:300], locator=form.locator)

@@ -32,6 +32,7 @@ from rxcheck.facts.domain import site_domains
 from rxcheck.facts.licences import find_licences
 from rxcheck.language import fold
 from rxcheck.lexicon import Hit, Term, TermMatcher
+from rxcheck.parse import Located
 from rxcheck.result import Evidence
 from rxcheck.snapshot import Page, Site
 from rxcheck.urls import registrable_domain
@@ -249,26 +250,24 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 continue
             read.add((block.text, previous))
             if DIGIT.search(block.text):  # every postcode and phone pattern needs a digit
-                for key, fact in _addresses(p, page, block.text, block.locator, previous, hint):
+                for key, fact in _addresses(p, page, block.text, block, previous, hint):
                     facts.setdefault(key, fact)
-                for key, fact in _phones(p, page, block.text, block.locator, hint):
+                for key, fact in _phones(p, page, block.text, block, hint):
                     facts.setdefault(key, fact)
-            for key, fact in _emails(p, page, block.text, block.locator, domains):
+            for key, fact in _emails(p, page, block.text, block, domains):
                 facts.setdefault(key, fact)
-            for key, fact in _companies(p, page, block.text, block.locator):
+            for key, fact in _companies(p, page, block.text, block):
                 facts.setdefault(key, fact)
             previous = block.text if len(block.text) <= 80 else ""
         for link in page.links:
             if link.href.startswith("tel:"):
                 number = unquote(link.href[4:]).strip()
-                key, fact = _phone_fact(page, number, f"{link.text} ({number})", link.locator, hint, "link")
+                key, fact = _phone_fact(page, number, f"{link.text} ({number})", link, hint, "link")
                 facts.setdefault(key, fact)
             elif link.href.startswith("mailto:"):
                 address = unquote(link.href[7:]).split("?")[0].strip()
                 if "@" in address:
-                    key, fact = _email_fact(
-                        p.free_mail, page, address, f"{link.text} ({address})", link.locator, domains
-                    )
+                    key, fact = _email_fact(p.free_mail, page, address, f"{link.text} ({address})", link, domains)
                     facts.setdefault(key, fact)
         for item in _postal_addresses(page.doc.json_ld if page.doc else []):
             key, fact = _json_ld_address(p, page, item)
@@ -280,7 +279,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
 
 
 def _addresses(
-    p: Patterns, page: Page, text: str, locator: str, previous: str, hint: str | None
+    p: Patterns, page: Page, text: str, where: Located, previous: str, hint: str | None
 ) -> Iterator[tuple[tuple, Fact]]:
     taken: list[tuple[int, int]] = []
     for country, pattern, needs_street in POSTCODES:
@@ -309,7 +308,7 @@ def _addresses(
             attrs = {"country": code, "postcode": m.group("pc"), "po_box": po_box, "via": "text"}
             yield (
                 ("address", code, m.group("pc").replace(" ", "")),
-                Fact("address", value, attrs, evidence(page, text, locator, m.start(), m.end())),
+                Fact("address", value, attrs, evidence(page, text, where, m.start(), m.end())),
             )
 
 
@@ -391,7 +390,7 @@ def _phone_word(p: Patterns, before: str) -> Hit | None:
     return None if any(c.isdigit() or c == "+" for c in before[last.end :]) else last
 
 
-def _phones(p: Patterns, page: Page, text: str, locator: str, hint: str | None) -> Iterator[tuple[tuple, Fact]]:
+def _phones(p: Patterns, page: Page, text: str, where: Located, hint: str | None) -> Iterator[tuple[tuple, Fact]]:
     taken: list[tuple[int, int]] = []
     for i, pattern in enumerate(PHONE_PATTERNS):
         for m in pattern.finditer(text):
@@ -407,7 +406,7 @@ def _phones(p: Patterns, page: Page, text: str, locator: str, hint: str | None) 
                 continue
             taken.append(m.span())
             fax = bool(context and p.fax_word.search(context.term))
-            key, fact = _phone_fact(page, m.group(0), text, locator, hint, "text", m.span(), fax)
+            key, fact = _phone_fact(page, m.group(0), text, where, hint, "text", m.span(), fax)
             yield key, fact
 
 
@@ -415,7 +414,7 @@ def _phone_fact(
     page: Page,
     number: str,
     text: str,
-    locator: str,
+    where: Located | str,
     hint: str | None,
     via: str,
     span: tuple[int, int] | None = None,
@@ -440,7 +439,7 @@ def _phone_fact(
         toll = digits.startswith(("0800", "0808")) or (country == "FR" and digits.startswith("0805"))
     attrs = {"country": country, "international": international, "toll_free": toll, "fax": fax, "via": via}
     start, end = span or (0, len(text))
-    return ("phone", digits[-9:]), Fact("phone", number.strip(), attrs, evidence(page, text, locator, start, end))
+    return ("phone", digits[-9:]), Fact("phone", number.strip(), attrs, evidence(page, text, where, start, end))
 
 
 def _nanp_country(area: str, toll_free: bool) -> str | None:
@@ -453,11 +452,11 @@ def _nanp_country(area: str, toll_free: bool) -> str | None:
 # --- emails ---
 
 
-def _emails(p: Patterns, page: Page, text: str, locator: str, domains: set[str]) -> Iterator[tuple[tuple, Fact]]:
+def _emails(p: Patterns, page: Page, text: str, where: Located, domains: set[str]) -> Iterator[tuple[tuple, Fact]]:
     for m in p.email.finditer(text):
         address = p.disguised_dot.sub(".", p.disguised_at.sub("@", m.group(0)))
         if "@" in address:
-            yield _email_fact(p.free_mail, page, address, text, locator, domains, m.span())
+            yield _email_fact(p.free_mail, page, address, text, where, domains, m.span())
 
 
 def _email_fact(
@@ -465,7 +464,7 @@ def _email_fact(
     page: Page,
     address: str,
     text: str,
-    locator: str,
+    where: Located | str,
     domains: set[str],
     span: tuple[int, int] | None = None,
 ) -> tuple[tuple, Fact]:
@@ -478,7 +477,7 @@ def _email_fact(
         "same_site": registrable in domains,
     }
     start, end = span or (0, len(text))
-    return ("email", address), Fact("email", address, attrs, evidence(page, text, locator, start, end))
+    return ("email", address), Fact("email", address, attrs, evidence(page, text, where, start, end))
 
 
 # --- companies ---
@@ -491,7 +490,7 @@ def _form_ends(p: Patterns, after: str) -> bool:
     return not (after[:1].isspace() and p.not_after_form.opening(after[:40]))
 
 
-def _companies(p: Patterns, page: Page, text: str, locator: str) -> Iterator[tuple[tuple, Fact]]:
+def _companies(p: Patterns, page: Page, text: str, where: Located) -> Iterator[tuple[tuple, Fact]]:
     if not p.company.search(text):
         return
     numbers = [lic for lic in find_licences(text, p.pack) if lic[2]["scheme"] == "company_number"]
@@ -519,4 +518,4 @@ def _companies(p: Patterns, page: Page, text: str, locator: str) -> Iterator[tup
             "registration_valid": registration[2]["valid_format"] if registration else None,
         }
         value = f"{name} {form}"
-        yield ("company", value.lower()), Fact("company", value, attrs, evidence(page, text, locator, *m.span()))
+        yield ("company", value.lower()), Fact("company", value, attrs, evidence(page, text, where, *m.span()))

@@ -36,6 +36,7 @@ from rxcheck.errors import RuleError
 from rxcheck.facts import Fact
 from rxcheck.facts._common import RE2_OPTIONS, evidence, fold, heading_context
 from rxcheck.lexicon import Lexicon, Term
+from rxcheck.parse import Located
 from rxcheck.snapshot import Site
 
 if TYPE_CHECKING:
@@ -260,11 +261,9 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             for start, end, attrs in found:
                 key = (attrs["scheme"], attrs["jurisdiction"], attrs["number"])
                 if key not in licences:
-                    licences[key] = Fact(
-                        "licence", text[start:end], attrs, evidence(page, text, block.locator, start, end)
-                    )
+                    licences[key] = Fact("licence", text[start:end], attrs, evidence(page, text, block, start, end))
             for person in people.find(text):
-                fact = _person(person, found, pack, page, text, block.locator)
+                fact = _person(person, found, pack, page, text, block)
                 if fact is not None:
                     persons.setdefault((fact.attrs["role"], fact.value), fact)
             for hit in pack.lexicon.matcher("licence_claim").finditer(text):
@@ -273,9 +272,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 if key in claims:
                     continue
                 attrs = {"has_number": bool(found), "status": cue.status(text, hit.start, hit.end, context[i])}
-                claims[key] = Fact(
-                    "licence_claim", claim, attrs, evidence(page, text, block.locator, hit.start, hit.end)
-                )
+                claims[key] = Fact("licence_claim", claim, attrs, evidence(page, text, block, hit.start, hit.end))
     return [*licences.values(), *persons.values(), *claims.values()]
 
 
@@ -459,7 +456,7 @@ class People:
         return kept
 
 
-def _person(named: Named, licences: list, pack: RulePack, page, text: str, locator: str) -> Fact | None:
+def _person(named: Named, licences: list, pack: RulePack, page, text: str, where: Located) -> Fact | None:
     lex = pack.lexicon
     not_name = lex.matcher("not_a_name_word")
     words = named.name.split()
@@ -486,7 +483,7 @@ def _person(named: Named, licences: list, pack: RulePack, page, text: str, locat
         "registration_scheme": registration[2]["scheme"] if registration else None,
         "valid_format": registration[2]["valid_format"] if registration else None,
     }
-    return Fact("person", name, attrs, evidence(page, text, locator, named.start, named.end))
+    return Fact("person", name, attrs, evidence(page, text, where, named.start, named.end))
 
 
 def _personal(registers: Registers, scheme: str) -> bool:

@@ -28,6 +28,7 @@ from rxcheck.facts import Fact
 from rxcheck.facts._common import PRICE_HINT, evidence, find_terms, fold, terms_pattern
 from rxcheck.language import Language
 from rxcheck.lexicon import TermMatcher
+from rxcheck.parse import Located
 from rxcheck.snapshot import Page, Site
 
 if TYPE_CHECKING:
@@ -155,20 +156,18 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             has_buy = bool(cart_phrase.search(block.text) or (short and buy_verb.search(block.text)))
             strength = (2 if page.role == "product" else 0) + (1 if has_price or has_buy else 0)
             for mention in mentions:
-                _note(seen, mention, page, block.text, block.locator, strength)
+                _note(seen, mention, page, block.text, block, strength)
                 via = _offer_via(page, block.tag, has_price, has_buy, title_mentions, mention)
                 if via in ("price", "buy_wording") and not _asserted(cue, block.text, mention):
                     via = None
                 if via and _better(generic, offered.get(mention.medicine.name), folded, mention):
-                    offered[mention.medicine.name] = _offer(
-                        generic, page, block.text, block.locator, mention, via, folded
-                    )
+                    offered[mention.medicine.name] = _offer(generic, page, block.text, block, mention, via, folded)
         if page.role == "category":
             for link in page.links:
                 for mention in index.find(link.text):
                     if mention.medicine.name not in offered:
                         offered[mention.medicine.name] = _offer(
-                            generic, page, link.text, link.locator, mention, "category_page", fold(link.text)
+                            generic, page, link.text, link, mention, "category_page", fold(link.text)
                         )
         offers.extend(offered.values())
     facts = [_medicine_fact(name, info) for name, info in seen.items()]
@@ -200,7 +199,9 @@ def _offer_via(
     return None
 
 
-def _offer(generic: TermMatcher, page: Page, text: str, locator: str, mention: Mention, via: str, folded: str) -> Fact:
+def _offer(
+    generic: TermMatcher, page: Page, text: str, where: Located, mention: Mention, via: str, folded: str
+) -> Fact:
     med = mention.medicine
     return Fact(
         kind="offer",
@@ -217,12 +218,12 @@ def _offer(generic: TermMatcher, page: Page, text: str, locator: str, mention: M
             "generic_of_brand_only": is_generic_of_brand_only(generic, folded, mention),
             "role": page.role,
         },
-        evidence=evidence(page, text, locator, mention.start, mention.end),
+        evidence=evidence(page, text, where, mention.start, mention.end),
     )
 
 
 def _note(
-    seen: dict[str, dict[str, Any]], mention: Mention, page: Page, text: str, locator: str, strength: int
+    seen: dict[str, dict[str, Any]], mention: Mention, page: Page, text: str, where: Located, strength: int
 ) -> None:
     info = seen.setdefault(
         mention.medicine.name,
@@ -232,7 +233,7 @@ def _note(
     bucket.setdefault(mention.written.lower(), mention.written)
     info["pages"][page.final_url] = page.role
     if info["best"] is None or strength > info["best"][0]:
-        info["best"] = (strength, evidence(page, text, locator, mention.start, mention.end))
+        info["best"] = (strength, evidence(page, text, where, mention.start, mention.end))
 
 
 def _medicine_fact(name: str, info: dict[str, Any]) -> Fact:

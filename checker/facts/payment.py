@@ -129,9 +129,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 attrs = {"via": "text", "status": status}
                 key = ("payment_method", method, "text", status)
                 if key not in facts:
-                    facts[key] = Fact(
-                        "payment_method", method, attrs, evidence(page, text, block.locator, hit.start, hit.end)
-                    )
+                    facts[key] = Fact("payment_method", method, attrs, evidence(page, text, block, hit.start, hit.end))
             for hit in descriptor_cue.finditer(text):
                 named = DESCRIPTOR_NAME.match(text[hit.end : hit.end + DESCRIPTOR_REACH])
                 name = (named.group("name") if named else "").strip() or None
@@ -143,7 +141,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 }
                 facts.setdefault(
                     ("masked_descriptor", name),
-                    Fact("masked_descriptor", name, attrs, evidence(page, text, block.locator, hit.start, end)),
+                    Fact("masked_descriptor", name, attrs, evidence(page, text, block, hit.start, end)),
                 )
             for hit in fee.finditer(text):
                 start, end = _sentence(text, hit.start, hit.end)
@@ -154,7 +152,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 key = ("after_order_fee", text[start:end])
                 phrase = text[hit.start : hit.end]
                 facts.setdefault(
-                    key, Fact("after_order_fee", phrase, attrs, evidence(page, text, block.locator, hit.start, hit.end))
+                    key, Fact("after_order_fee", phrase, attrs, evidence(page, text, block, hit.start, hit.end))
                 )
         for key, fact in _images(p, lex, page):
             facts.setdefault(key, fact)

@@ -34,7 +34,7 @@ from rxcheck.facts import Fact
 from rxcheck.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
 from rxcheck.facts.medicines import MedicineIndex, Mention, generic_before
 from rxcheck.lexicon import Lexicon, Offsets
-from rxcheck.parse import Block
+from rxcheck.parse import Block, Located, located_path
 from rxcheck.snapshot import Page, Site
 
 if TYPE_CHECKING:
@@ -272,7 +272,7 @@ class Context:
     """A stretch of text prices are read from, and the texts around it where the medicine may be named."""
 
     text: str
-    locator: str
+    where: Located  # the block, or a row's first cell
     kind: str  # block | row
     around: list[str]  # card siblings, heading, page title: searched in order for a medicine and strength
     cells: list[str] | None = None
@@ -313,13 +313,13 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
                 attrs = {"count": count, "status": cue.status(ctx.text, start, end, ctx.heading)}
                 facts.setdefault(
                     ("bonus_pills", count, ctx.text),
-                    Fact("bonus_pills", count, attrs, evidence(page, ctx.text, ctx.locator, start, end)),
+                    Fact("bonus_pills", count, attrs, evidence(page, ctx.text, ctx.where, start, end)),
                 )
             for percent, start, end in _discounts(pack, ctx.text):
                 attrs = {"percent": percent, "status": cue.status(ctx.text, start, end, ctx.heading)}
                 facts.setdefault(
                     ("discount", percent, ctx.text),
-                    Fact("discount", percent, attrs, evidence(page, ctx.text, ctx.locator, start, end)),
+                    Fact("discount", percent, attrs, evidence(page, ctx.text, ctx.where, start, end)),
                 )
     return list(facts.values())
 
@@ -351,61 +351,56 @@ def _discounts(pack: RulePack, text: str) -> Iterator[tuple[int, int, int]]:
 def _contexts(page: Page) -> Iterator[Context]:
     """Blocks, with table cells joined into rows (and the header row kept), and the text around each."""
     blocks = page.blocks
-    parents: dict[str, list[Block]] = {}
+    holders = {id(block): _holders(block) for block in blocks}
+    parents: dict[object, list[Block]] = {}
+    rows: dict[object, list[Block]] = {}
     for block in blocks:
-        parents.setdefault(_parent(block.locator), []).append(block)
-    rows: dict[str, list[Block]] = {}
-    for block in blocks:
-        row = _row(block.locator)
-        if row:
+        parent, row, _ = holders[id(block)]
+        parents.setdefault(parent, []).append(block)
+        if row is not None:
             rows.setdefault(row, []).append(block)
     heading = ""
     title = page.title if page.role == "product" else ""
-    done_rows: set[str] = set()
-    headers: dict[str, list[str]] = {}
+    done_rows: set[int] = set()
+    headers: dict[object, list[str]] = {}
     label = ""  # the last short text before a table: often the name of what the table prices
     for block in blocks:
         if block.tag in ("h1", "h2", "h3", "h4"):
             heading = block.text
-        row = _row(block.locator)
-        if row:
-            if row in done_rows:
+        parent, row, table = holders[id(block)]
+        if row is not None:
+            if id(row) in done_rows:
                 continue
-            done_rows.add(row)
+            done_rows.add(id(row))
             cells = [b.text for b in rows[row]]
-            table = _table(row)
             if not any(PRICE_HINT.search(c) for c in cells):
                 headers.setdefault(table, cells)
                 continue
             yield Context(
-                " | ".join(cells), rows[row][0].locator, "row", [label, heading, title], cells, headers.get(table),
+                " | ".join(cells), rows[row][0], "row", [label, heading, title], cells, headers.get(table),
                 f"{heading} | {page.title}",
             )  # fmt: skip
             continue
         if len(block.text) <= SHORT_LABEL:
             label = block.text
-        siblings = parents.get(_parent(block.locator), [])
+        siblings = parents.get(parent, [])
         card = " | ".join(b.text for b in siblings if b is not block) if len(siblings) <= MAX_CARD_BLOCKS else ""
-        yield Context(block.text, block.locator, "block", [card, heading, title], heading=f"{heading} | {page.title}")
+        yield Context(block.text, block, "block", [card, heading, title], heading=f"{heading} | {page.title}")
 
 
-def _parent(locator: str) -> str:
-    return locator.rsplit(" > ", 1)[0] if " > " in locator else ""
-
-
-def _table(row: str) -> str:
-    steps = row.split(" > ")[:-1]  # drop the tr
-    while steps and steps[-1].split(":")[0] in ("thead", "tbody", "tfoot"):
-        steps.pop()
-    return " > ".join(steps)
-
-
-def _row(locator: str) -> str | None:
-    steps = locator.split(" > ")
-    for i in range(len(steps) - 1, -1, -1):
-        if steps[i] == "tr" or steps[i].startswith("tr:"):
-            return " > ".join(steps[: i + 1])
-    return None
+def _holders(block: Block) -> tuple[object, object | None, object | None]:
+    """The block's parent, table row and table, as its locator names them: a row or table above the element's
+    nearest id is not the block's (a layout table around a whole column is not a price table)."""
+    path = located_path(block.element)
+    if not path.nodes:
+        return "", None, None
+    parent = path.nodes[1] if len(path.nodes) > 1 else (path.top_node if path.top_node is not None else path.top)
+    at = next((i for i, node in enumerate(path.nodes) if node.tag == "tr"), None)
+    if at is None:
+        return parent, None, None
+    above = [node for node in path.nodes[at + 1 :] if node.tag not in ("thead", "tbody", "tfoot")]
+    table = above[0] if above else (path.top_node if path.top_node is not None else path.top)
+    return parent, path.nodes[at], table
 
 
 def _prices(page: Page, ctx: Context, rules: RulePack) -> Iterator[Fact]:
@@ -556,7 +551,7 @@ def _fact(
                 reference_source=ref["source"],
                 ratio=round(per_unit / ref["per_unit"], 3),
             )
-    return Fact("price", amount, attrs, evidence(page, ctx.text, ctx.locator, m.start, m.end))
+    return Fact("price", amount, attrs, evidence(page, ctx.text, ctx.where, m.start, m.end))
 
 
 def _medicine_near(

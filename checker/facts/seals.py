@@ -114,13 +114,15 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
         return named[label]
 
     for page in site.html_pages():
-        block_text = {block.locator: block.text for block in page.blocks}
+        block_text: dict[str, str] | None = None  # by locator, for the few badges with no label
         image_links = set()
         for image in page.images:
             name = urlsplit(image.src).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             issuer = by_name(f"{image.alt} | {image.title} | {name}") or _by_link(known, image.link_href)
             nearby = ""
             if issuer is None and not (image.alt or image.title):  # an unlabelled badge: read its caption
+                if block_text is None:
+                    block_text = {block.locator: block.text for block in page.blocks}
                 nearby = _nearby(block_text, image.locator)
                 issuer = by_name(nearby) if claim_words.search(nearby) else None
             if issuer is None:
@@ -153,7 +155,7 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
             if issuer is not None and ("seal_claim", issuer.key) not in facts:
                 attrs = {"issuer": issuer.key, "jurisdiction": issuer.jurisdiction, "text": block.text[:200]}
                 facts[("seal_claim", issuer.key)] = Fact("seal_claim", issuer.key, attrs,
-                                                         evidence(page, block.text, block.locator))  # fmt: skip
+                                                         evidence(page, block.text, block))  # fmt: skip
     return list(facts.values())
 
 
