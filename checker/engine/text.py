@@ -106,22 +106,35 @@ class TextHit:
 
 
 class PageText:
-    """A page's text as sentences, each with its heading context. Built once per page, shared by rules."""
+    """A page's text as sentences, each with its heading context. Built once per page, shared by rules; a block is
+    cut into sentences the first time a rule's words are in it."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.joined = page.text
-        self.sentences: list[Sentence] = []
-        for block, context in zip(page.blocks, heading_context(page), strict=True):
-            for lo, hi in sentence_spans(block.text):
-                self.sentences.append(Sentence(text=block.text[lo:hi], block=block, context=context, offset=lo))
+        self.blocks = list(zip(page.blocks, heading_context(page), strict=True))
+        self._sentences: dict[int, list[Sentence]] = {}
+
+    def sentences(self, i: int) -> list[Sentence]:
+        """The sentences of the page's i-th block."""
+        found = self._sentences.get(i)
+        if found is None:
+            block, context = self.blocks[i]
+            found = self._sentences[i] = [
+                Sentence(text=block.text[lo:hi], block=block, context=context, offset=lo)
+                for lo, hi in sentence_spans(block.text)
+            ]
+        return found
 
     def find(self, program: TextProgram, language: Language) -> Iterator[TextHit]:
         if not program.search(self.joined):
             return
-        for sentence in self.sentences:
-            for start, end in program.spans(sentence.text):
-                # judged in the whole block, where a quotation may have opened a sentence or two before
-                at = sentence.offset
-                status = language.status(sentence.block.text, at + start, at + end, sentence.context)
-                yield TextHit(self.page, sentence, start, end, status)
+        for i, (block, _) in enumerate(self.blocks):
+            if not program.search(block.text):  # the block's own scan, shared with the facts
+                continue
+            for sentence in self.sentences(i):
+                for start, end in program.spans(sentence.text):
+                    # judged in the whole block, where a quotation may have opened a sentence or two before
+                    at = sentence.offset
+                    status = language.status(sentence.block.text, at + start, at + end, sentence.context)
+                    yield TextHit(self.page, sentence, start, end, status)
