@@ -58,14 +58,17 @@ def load_yaml(path: Path, raw: bytes | None = None) -> tuple[Any, yaml.Node | No
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RuleError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        node = yaml.compose(text, Loader=LOADER)
-        if node is not None and expanded_size(node) > MAX_YAML_NODES:
+    loader = LOADER(text)
+    try:  # parsed once: the data is constructed from the node tree the size check walked
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        if expanded_size(node) > MAX_YAML_NODES:
             raise RuleError(
                 f"{path}:{node.start_mark.line + 1}: refused: its aliases expand to more than {MAX_YAML_NODES:,} "
                 "values (a YAML bomb?)"
             )
-        return yaml.load(text, Loader=LOADER), node
+        return loader.construct_document(node), node
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -73,3 +76,5 @@ def load_yaml(path: Path, raw: bytes | None = None) -> tuple[Any, yaml.Node | No
         if isinstance(exc, yaml.constructor.ConstructorError):
             problem = f"{problem} (rule packs are plain data: tags that build objects are refused)"
         raise RuleError(f"{where}: invalid YAML: {problem}") from None
+    finally:
+        loader.dispose()
