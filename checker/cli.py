@@ -12,11 +12,8 @@ from typing import Annotated
 
 import typer
 
-from rxcheck import report
 from rxcheck.cli_help import PlainCommand, PlainGroup
 from rxcheck.errors import RxcheckError
-from rxcheck.fetch.factory import open_fetcher
-from rxcheck.result import VERDICT_RANK
 
 app = typer.Typer(
     name="rxcheck",
@@ -250,6 +247,9 @@ def check(
     max_body_bytes: MaxBodyOpt = 3_000_000,
 ) -> None:
     """Check one pharmacy website and explain the verdict."""
+    from rxcheck import report  # here, not at the top: `--help` and the other commands do without the fetcher
+    from rxcheck.fetch.factory import open_fetcher
+    from rxcheck.result import VERDICT_RANK
     from rxcheck.urls import normalize_url
 
     try:
@@ -334,8 +334,10 @@ def audit(
     With --queue, the list is streamed into the database instead and the audit's id printed; follow it with
     `GET /v1/audits/` and that id (using --api-key's key).
     """
+    from rxcheck import report
     from rxcheck.audit import audit as run_audit
     from rxcheck.audit import audit_urls, done_urls, write_line
+    from rxcheck.fetch.factory import open_fetcher
 
     if queue:
         _queue_audit(source, db, api_key, jurisdiction.value)
