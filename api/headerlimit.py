@@ -1,6 +1,6 @@
 """Refuse requests whose header block is too large, by field count or by bytes, with 431.
 
-The HTTP parser bounds what it buffers of a head still arriving (`rxcheck serve` runs h11 with
+The server bounds what it buffers of a head still arriving (`rxcheck serve` counts it against
 `max_header_bytes`, see `api/server.py`), but a head that arrives whole in one read is parsed whatever its size;
 this bounds what reaches the routes, and the number of fields, which a small block can still make large.
 """
