@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from starlette.types import Receive, Scope, Send
 
 from rxcheck.api.auth import KeyRing
 from rxcheck.api.bodylimit import BodyLimitMiddleware
@@ -165,23 +166,30 @@ def create_app(
     app.state.services = services
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     install_error_handlers(app)
-    app.add_middleware(CachedVerdictMiddleware, services=services)  # innermost: every other layer still applies
+    cors = {
+        "allow_origins": list(settings.cors_origins),
+        "allow_origin_regex": settings.cors_origin_regex,
+        "allow_methods": ["GET", "POST", "DELETE"],
+        "allow_headers": ["Authorization", "Content-Type"],
+        "expose_headers": ["Retry-After"],
+        "allow_credentials": False,
+    }
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         path_limits={"/v1/audits/upload": settings.max_upload_bytes},
     )
-    app.add_middleware(
-        JSONErrorCORSMiddleware,
-        allow_origins=list(settings.cors_origins),
-        allow_origin_regex=settings.cors_origin_regex,
-        allow_methods=["GET", "POST", "DELETE"],
-        allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["Retry-After"],
-        allow_credentials=False,
-    )
+    app.add_middleware(JSONErrorCORSMiddleware, **cors)
     app.add_middleware(HeaderLimitMiddleware, max_headers=settings.max_headers, max_bytes=settings.max_header_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: its headers are on every answer
+    app.add_middleware(SecurityHeadersMiddleware)  # its headers are on every answer
+    # Outermost: cached verdicts are answered before the four layers above, with the headers they would add.
+    app.add_middleware(
+        CachedVerdictMiddleware,
+        services=services,
+        cors=JSONErrorCORSMiddleware(_no_app, **cors),
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+    )
     app.include_router(verdict_router)
     app.include_router(audits_router)
     app.include_router(lists_router)
@@ -224,6 +232,10 @@ def operation_id(route: APIRoute) -> str:
     """The operationId of a route: its function's name in camelCase (`get_verdict` -> `getVerdict`)."""
     first, *rest = route.name.split("_")
     return first + "".join(word.capitalize() for word in rest)
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("the fast path's CORS policy only computes headers")
 
 
 def _forget(services: Services) -> None:

@@ -20,3 +20,14 @@ class JSONErrorCORSMiddleware(CORSMiddleware):
         origin = request_headers.get("origin", "")
         message = f"CORS preflight refused ({refused}) for origin {origin!r}"
         return error_response(400, "cors_refused", message, headers=headers)
+
+    def simple_headers_for(self, origin: str | None) -> dict[str, str]:
+        """The headers `send` adds to the answer of a simple (not preflight) request from `origin`, when that
+        answer has no `Vary` of its own: for answers built without passing through this middleware."""
+        if origin is None:
+            return {"Vary": "Origin"}
+        headers = dict(self.simple_headers)
+        if self.allow_credentials if self.allow_all_origins else self.is_allowed_origin(origin):
+            headers["Access-Control-Allow-Origin"] = origin
+        headers["Vary"] = "Origin"
+        return headers

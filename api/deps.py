@@ -59,13 +59,13 @@ async def get_audits(services: Annotated[Services, Depends(get_services)]) -> Au
     return services.audits
 
 
-def _bucket(request: Request, services: Services) -> tuple[str, bool]:
-    """The rate-limit bucket a request is charged to: its API key's when it carries a valid key, else its
-    address's. Returns (bucket, keyed)."""
-    key = services.keys.identify(bearer_token(request.headers.get("authorization")))
+def _bucket(services: Services, authorization: str | None, address: str | None) -> tuple[str, bool]:
+    """The rate-limit bucket a request is charged to: its API key's when it carries a valid key (`authorization`
+    is its `Authorization` header), else its address's. Returns (bucket, keyed)."""
+    key = services.keys.identify(bearer_token(authorization))
     if key is not None:
         return "key:" + key, True
-    return "ip:" + (request.client.host if request.client else "unknown"), False
+    return "ip:" + (address or "unknown"), False
 
 
 def _charge(limiter: RateLimiter, bucket: str, what: str) -> None:
@@ -75,15 +75,19 @@ def _charge(limiter: RateLimiter, bucket: str, what: str) -> None:
         raise ApiError(429, "rate_limited", f"too many {what}; retry in {retry} s", headers={"Retry-After": str(retry)})
 
 
-def charge_request(request: Request, services: Services) -> None:
-    """Charge the request to its key's or its address's bucket (a 429 `ApiError` when empty)."""
-    bucket, keyed = _bucket(request, services)
+def charge_request(services: Services, *, authorization: str | None, address: str | None) -> None:
+    """Charge a request to its key's or its address's bucket (a 429 `ApiError` when empty)."""
+    bucket, keyed = _bucket(services, authorization, address)
     _charge(services.key_limiter if keyed else services.ip_limiter, bucket, "requests")
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 async def rate_limit(request: Request, services: Annotated[Services, Depends(get_services)]) -> None:
     """Charge the request to its key's or its address's bucket (429 when empty)."""
-    charge_request(request, services)
+    charge_request(services, authorization=request.headers.get("authorization"), address=_address(request))
 
 
 CrawlCharge = Callable[[], None]
@@ -91,7 +95,7 @@ CrawlCharge = Callable[[], None]
 
 async def crawl_charge(request: Request, services: Annotated[Services, Depends(get_services)]) -> CrawlCharge:
     """What to call before a verdict crawls: charges the caller's crawl bucket, or raises a 429 `ApiError`."""
-    bucket, keyed = _bucket(request, services)
+    bucket, keyed = _bucket(services, request.headers.get("authorization"), _address(request))
     limiter = services.crawl_key_limiter if keyed else services.crawl_ip_limiter
     return lambda: _charge(limiter, bucket, "crawls (cache misses or fresh=true)")
 

@@ -7,11 +7,19 @@ answers unexpected exceptions outside the middleware stack.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 NO_STORE = ("Cache-Control", "no-store")
+_ADDED = tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (NOSNIFF, NO_STORE))
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def with_security_headers(headers: RawHeaders) -> RawHeaders:
+    """`headers` (an ASGI response's, names lower-case) with the security headers it does not set itself."""
+    present = {name.lower() for name, _ in headers}
+    return headers + [header for header in _ADDED if header[0] not in present]
 
 
 def verdict_cache_control(*, max_age_s: int, age_s: int, shared: bool) -> str:
@@ -36,10 +44,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in (NOSNIFF, NO_STORE):
-                    if name not in headers:
-                        headers[name] = value
+                message["headers"] = with_security_headers(list(message.get("headers", ())))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

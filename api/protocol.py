@@ -1,11 +1,16 @@
-"""uvicorn's h11 protocol with read deadlines: slow clients are cut off.
+"""uvicorn's httptools protocol with read deadlines and a bound on the request head: slow or oversized clients are
+cut off.
 
 uvicorn has a keep-alive timeout between requests, but nothing bounds how long a request takes to arrive: a
-client trickling one header byte at a time keeps its connection (and its slot) forever. `guarded_h11` gives
+client trickling one header byte at a time keeps its connection (and its slot) forever. `guarded_httptools` gives
 uvicorn a protocol class where a request's line and headers must arrive within `header_timeout_s` of the
 connection opening or of the previous response (then 408 and close), and its body within `body_timeout_s` of
-its headers (then close). The size of the header block is bounded by h11 itself (`h11_max_incomplete_event_size`,
-the `max_header_bytes` setting); see `api/server.py`.
+its headers (then close).
+
+httptools (llhttp) does not bound a head either: it gathers each header field until it is complete. So a head
+still arriving is counted here, every read after the one it began in, and refused past `max_head_bytes` (400 and
+close): what is buffered of an unfinished head stays under that bound plus one read. A head that arrived whole is
+parsed whatever its size; `rxcheck.api.headerlimit` answers it 431.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ import asyncio
 import json
 from typing import Any, Literal
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 Phase = Literal["head", "body"] | None
+Message = Literal["idle", "head", "body", "done"]  # where the latest request is: not begun, in its head...
 
 _TIMEOUT_BODY = json.dumps(
     {"error": {"code": "request_timeout", "message": "the request headers did not arrive in time"}}
@@ -27,23 +32,29 @@ TIMEOUT_RESPONSE = (
     b"x-content-type-options: nosniff\r\ncache-control: no-store\r\n"
     b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n\r\n" + _TIMEOUT_BODY
 )
+HEAD_TOO_LARGE = "Request headers too large."
 
 
-def guarded_h11(*, header_timeout_s: float, body_timeout_s: float) -> type[H11Protocol]:
-    """An `H11Protocol` subclass with these deadlines, for `uvicorn.Config(http=...)`."""
+def guarded_httptools(
+    *, header_timeout_s: float, body_timeout_s: float, max_head_bytes: int
+) -> type[HttpToolsProtocol]:
+    """A `HttpToolsProtocol` subclass with these deadlines and this head bound, for `uvicorn.Config(http=...)`."""
     return type(
-        "GuardedH11Protocol",
-        (GuardedH11Protocol,),
-        {"header_timeout_s": header_timeout_s, "body_timeout_s": body_timeout_s},
+        "GuardedHttpToolsProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"header_timeout_s": header_timeout_s, "body_timeout_s": body_timeout_s, "max_head_bytes": max_head_bytes},
     )
 
 
-class GuardedH11Protocol(H11Protocol):
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
     header_timeout_s: float = 10.0
     body_timeout_s: float = 60.0
+    max_head_bytes: int = 16 * 1024
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._message: Message = "idle"
+        self._head_bytes = 0
         self._phase: Phase = None
         self._deadline: asyncio.TimerHandle | None = None
 
@@ -52,21 +63,54 @@ class GuardedH11Protocol(H11Protocol):
         self._follow()
 
     def data_received(self, data: bytes) -> None:
+        if self._message == "head":
+            self._head_bytes += len(data)
         super().data_received(data)
+        if self.transport.is_closing():
+            return
+        if self._message == "head" and self._head_bytes > self.max_head_bytes:
+            self.logger.info("closing a connection: the request head is larger than %d bytes", self.max_head_bytes)
+            if self._answering():
+                self.transport.close()
+            else:
+                self.send_400_response(HEAD_TOO_LARGE)
+            return
         self._follow()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._message, self._head_bytes = "head", 0
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._message = "body"
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._message = "done"
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self._message == "done" and not self._answering():
+            self._message = "idle"
         self._follow()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
+    def _answering(self) -> bool:
+        """Whether a response is still owed for a request received (the app is at work)."""
+        return self.cycle is not None and not self.cycle.response_complete
+
     def _follow(self) -> None:
-        """Start the deadline of what the client is sending now, when that changed."""
-        state = self.conn.their_state
-        phase: Phase = "head" if state is h11.IDLE else "body" if state is h11.SEND_BODY else None
+        """Start the deadline of what the client is sending now, when that changed. While the app works on a
+        request, the client is not timed."""
+        phase: Phase = None
+        if self._message == "body":
+            phase = "body"
+        elif self._message in ("idle", "head") and not self._answering():
+            phase = "head"
         if phase == self._phase:
             return
         self._disarm()
@@ -84,8 +128,7 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        partial_head = self._phase == "head" and bool(self.conn.trailing_data[0])
         self.logger.info("closing a connection: the request %s did not arrive in time", self._phase)
-        if partial_head:
+        if self._phase == "head" and self._message == "head":  # part of a head arrived
             self.transport.write(TIMEOUT_RESPONSE)
         self.transport.close()

@@ -6,11 +6,10 @@ environment variables (`api/settings.py`). A broken rule pack (`RuleError`), an 
 (`SettingsError`) or an unusable database (`StoreError`), all `RxcheckError`s with a one-line message, is
 raised before the port is bound.
 
-uvicorn runs the h11 parser with read deadlines (`rxcheck.api.protocol`): a request's headers must arrive within
-`header_timeout_s` (408, closed) and its body within `body_timeout_s`; a head larger than `max_header_bytes` is
-refused (h11 stops buffering it: 400 and closed; or 431 from `rxcheck.api.headerlimit` when it arrived whole), as is one
-with more than `max_headers` fields (431). h11 is slower per request than httptools, uvicorn's default; it is
-the parser that bounds what it buffers.
+uvicorn runs the httptools parser with read deadlines and a bound on the request head (`rxcheck.api.protocol`): a
+request's headers must arrive within `header_timeout_s` (408, closed) and its body within `body_timeout_s`; a head
+still arriving past `max_header_bytes` is refused (400 and closed; or 431 from `rxcheck.api.headerlimit` when it
+arrived whole), as is one with more than `max_headers` fields (431).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from rxcheck.api.app import create_app, site_checker
-from rxcheck.api.protocol import guarded_h11
+from rxcheck.api.protocol import guarded_httptools
 from rxcheck.api.settings import Settings
 from rxcheck.api.storage import open_storage
 from rxcheck.errors import RxcheckError
@@ -94,8 +93,8 @@ def uvicorn_config(
     proxy_headers: bool = False,
     forwarded_allow_ips: str | None = None,
 ) -> uvicorn.Config:
-    """uvicorn's configuration for the API: the h11 parser, whose header-block limit is `max_header_bytes`, with
-    the header and body deadlines of `rxcheck.api.protocol`, the keep-alive timeout, and no WebSocket upgrades."""
+    """uvicorn's configuration for the API: the httptools parser with the head bound (`max_header_bytes`) and the
+    header and body deadlines of `rxcheck.api.protocol`, the keep-alive timeout, and no WebSocket upgrades."""
     return uvicorn.Config(
         app,
         host=host,
@@ -103,8 +102,11 @@ def uvicorn_config(
         log_level=log_level,
         proxy_headers=proxy_headers or bool(settings.trusted_proxies),
         forwarded_allow_ips=forwarded_allow_ips or ",".join(settings.trusted_proxies) or None,
-        http=guarded_h11(header_timeout_s=settings.header_timeout_s, body_timeout_s=settings.body_timeout_s),
-        h11_max_incomplete_event_size=settings.max_header_bytes,
+        http=guarded_httptools(
+            header_timeout_s=settings.header_timeout_s,
+            body_timeout_s=settings.body_timeout_s,
+            max_head_bytes=settings.max_header_bytes,
+        ),
         timeout_keep_alive=settings.keep_alive_s,
         ws="none",
     )

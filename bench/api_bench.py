@@ -8,7 +8,8 @@ a burst of 200 concurrent cached lookups from one address under the default rate
    cached lookups for those sites in turn.
 2. `python -m bench.api_bench --minimal-app`: a FastAPI app with one route returning the same verdict body (a dict,
    serialised per request as FastAPI does), under the same uvicorn settings as the API
-   (`rxcheck.api.server.uvicorn_config`: the same h11 protocol class, one worker, the same log level); the same wrk run.
+   (`rxcheck.api.server.uvicorn_config`: the same guarded httptools protocol class, one worker, the same log
+   level); the same wrk run.
 3. The API again on the same database (its cache still filled) with the DEFAULT rate limits: 200 concurrent cached
    lookups from 127.0.0.1 (all should be 200), then 10 concurrent `fresh=true` lookups (crawls: some should be 429).
 """

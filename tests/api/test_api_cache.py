@@ -36,33 +36,89 @@ def test_a_hit_is_the_same_json_as_the_model_would_write(client: TestClient) -> 
     assert first.content != hit.content and first.json()["cache"]["hit"] is False
 
 
-def test_the_fast_path_answers_as_the_route_does(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    client.get("/v1/verdict", params={"url": "pharmacy.example"})
-    routed_lookups: list[str] = []
+def _routed_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs `VerdictService.lookup` is called with from now on: the requests the fast path left to the route."""
+    routed: list[str] = []
     lookup = VerdictService.lookup
 
     async def counted(self: VerdictService, url: str, **kwargs: Any) -> Any:
-        routed_lookups.append(url)
+        routed.append(url)
         return await lookup(self, url, **kwargs)
 
     monkeypatch.setattr(VerdictService, "lookup", counted)
+    return routed
 
-    fast = client.get("/v1/verdict", params={"url": "pharmacy.example"}, headers={"Origin": "https://a.example"})
+
+def _headers(response: Any) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k != "date"}
+
+
+@pytest.mark.parametrize(
+    ("cors", "origin"),
+    [
+        ({}, None),
+        ({}, "https://a.example"),
+        ({"cors_origins": ("https://a.example",)}, "https://a.example"),
+        ({"cors_origins": ("https://a.example",)}, "https://b.example"),
+        ({"cors_origins": (), "cors_origin_regex": r"chrome-extension://\w+"}, "chrome-extension://abc"),
+        ({"cors_origins": ()}, "chrome-extension://abc"),
+    ],
+)
+def test_the_fast_path_answers_as_the_route_does(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch, cors: dict[str, Any], origin: str | None
+) -> None:
+    client = make_client(**cors)
+    client.get("/v1/verdict", params={"url": "pharmacy.example"})
+    routed_lookups = _routed_lookups(monkeypatch)
+    headers = {"Origin": origin} if origin else {}
+
+    fast = client.get("/v1/verdict", params={"url": "pharmacy.example"}, headers=headers)
     # An unknown parameter leaves the request to FastAPI's route, which ignores it.
-    routed = client.get(
-        "/v1/verdict", params={"url": "pharmacy.example", "x": "1"}, headers={"Origin": "https://a.example"}
-    )
+    routed = client.get("/v1/verdict", params={"url": "pharmacy.example", "x": "1"}, headers=headers)
 
     assert routed_lookups == ["pharmacy.example"]  # the first was answered before the route
     assert fast.status_code == routed.status_code == 200
     assert fast.content == routed.content
-    drop = {"date"}
-    assert {k: v for k, v in fast.headers.items() if k not in drop} == {
-        k: v for k, v in routed.headers.items() if k not in drop
-    }
+    assert list(_headers(fast).items()) == list(_headers(routed).items())
     assert fast.headers["cache-control"] == "public, max-age=86400"
     assert fast.headers["x-content-type-options"] == "nosniff"
-    assert fast.headers["access-control-allow-origin"] == "*"
+    assert fast.headers["vary"] == "Origin"
+
+
+def test_the_fast_path_refuses_as_the_route_does(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(ip_rate_per_min=1, ip_burst=1, cors_origins=("https://a.example",))
+    origin = {"Origin": "https://a.example"}
+    assert client.get("/v1/verdict", params={"url": "pharmacy.example"}).status_code == 200
+    routed_lookups = _routed_lookups(monkeypatch)
+
+    fast = client.get("/v1/verdict", params={"url": "pharmacy.example"}, headers=origin)  # a hit, over the limit
+    routed = client.get("/v1/verdict", params={"url": "other.example"}, headers=origin)  # a miss, over the limit
+
+    assert routed_lookups == []  # the rate limit refused the miss before the route looked it up
+    assert fast.status_code == routed.status_code == 429
+    assert fast.content.replace(b"retry in 60", b"") == routed.content.replace(b"retry in 60", b"")
+    assert _headers(fast).keys() == _headers(routed).keys()
+    assert fast.headers["access-control-allow-origin"] == "https://a.example"
+
+
+def test_hits_the_other_layers_would_refuse_are_left_to_them(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(max_headers=20, max_body_bytes=100)
+    client.get("/v1/verdict", params={"url": "pharmacy.example"})
+    routed_lookups = _routed_lookups(monkeypatch)
+    params = {"url": "pharmacy.example"}
+
+    too_many = client.get("/v1/verdict", params=params, headers={f"x-{i}": "a" for i in range(30)})
+    too_large = client.request("GET", "/v1/verdict", params=params, content=b"x" * 101)
+    with_body = client.request("GET", "/v1/verdict", params=params, content=b"x" * 10)
+
+    assert too_many.status_code == 431
+    assert too_large.status_code == 413
+    assert with_body.status_code == 200 and with_body.json()["cache"]["hit"] is True
+    assert routed_lookups == ["pharmacy.example"]  # only the one with a small body reached the route
 
 
 def test_invalid_requests_still_get_the_routes_errors(client: TestClient) -> None:
