@@ -1,21 +1,28 @@
 """Facts, rules and verdicts in worker processes, so an audit uses every core while the event loop keeps fetching.
 
-Each worker loads the rule pack once (its initializer) and gets, per site, only what was fetched: the raw
-responses, which it parses again. A parsed page holds a tree that cannot cross a process boundary, and parsing
-again costs little beside facts and rules; the results are the same as in-process, since both run
-`Checker.assess` on the same pages.
+The workers are forked from the audit's process once it has loaded the rule pack and warmed it up, before it starts
+any other thread or fetches anything: they start at once and share the pack's pages with it (copy-on-write; the
+pack's objects are frozen out of the garbage collector's reach first, so that its passes do not write to, and so
+copy, every shared page). Where that is not safe (the process already runs other threads or an event loop, as when
+the pool is started afresh after a worker died) they come from a fork server instead, and each loads the pack itself.
+
+Each worker gets, per site, only what was fetched: the raw responses, which it parses again. A parsed page holds a
+tree that cannot cross a process boundary, and parsing again costs little beside facts and rules; the results are the
+same as in-process, since both run `Checker.assess` on the same pages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import multiprocessing
 import os
 import select
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -26,6 +33,7 @@ from rxcheck.fetch import FetchResult
 from rxcheck.snapshot import Page, Site
 
 if TYPE_CHECKING:
+    from rxcheck.engine.loader import RulePack
     from rxcheck.pipeline import Checker
     from rxcheck.result import Result
     from rxcheck.verdict import Policy
@@ -54,17 +62,33 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-_checker: Checker | None = None  # the worker process's own, built once by `_start`
+_checker: Checker | None = None  # the worker process's own, set once by `_start`
 
 
-def _start(rules_dirs: tuple[Path, ...], policy: Policy | None, parent: int) -> None:
+def _start(inherited: Checker | None, rules_dirs: tuple[Path, ...], policy: Policy | None, parent: int) -> None:
+    """A worker's initializer: `inherited` is the parent's warmed-up checker in a forked worker (passed in memory,
+    never pickled); None in one from the fork server, which loads and warms up its own pack."""
     global _checker
-    from rxcheck.pipeline import Checker
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="rxcheck-parent-watch").start()
-    _checker = Checker(rules_dirs=rules_dirs, policy=policy)
-    _checker.warm_up()  # while the first sites are being fetched
+    if inherited is None:
+        from rxcheck.pipeline import Checker
+
+        inherited = Checker(rules_dirs=rules_dirs, policy=policy)
+        inherited.warm_up()  # while the first sites are being fetched
+    _checker = inherited
+
+
+def may_fork() -> bool:
+    """Whether forking this process is safe: it runs no other thread (whose locks a child would inherit held) and no
+    event loop (whose sockets it would inherit)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    try:
+        threads = len(os.listdir("/proc/self/task"))  # threads started outside Python's threading module count too
+    except OSError:
+        threads = threading.active_count()
+    return threads == 1 and asyncio._get_running_loop() is None  # noqa: SLF001 (the one way to ask without a loop)
 
 
 def _exit_with(parent: int) -> None:
@@ -95,7 +119,28 @@ def _ready() -> None:
 
 def _assess(fetched: FetchedSite, jurisdiction: str) -> Result:
     assert _checker is not None, "worker started without its initializer"
-    return _checker.assess(fetched.site(), jurisdiction)
+    try:
+        return _checker.assess(fetched.site(), jurisdiction)
+    finally:
+        release_free_memory()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc's
+    except (OSError, AttributeError):
+        return None
+
+
+_trim = _malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Give the C allocator's free pages back to the system. glibc keeps what is freed for reuse, so a worker's
+    resident memory would stay at the most that any one site's trees and texts needed, and a parent's freed pages
+    would be copied into each forked worker the first time it reuses them. Costs microseconds when nothing is free."""
+    if _trim is not None:
+        _trim(0)
 
 
 class AssessPool:
@@ -106,28 +151,48 @@ class AssessPool:
     reports as that site's internal error. Close it with `close()` (or `with pool:`).
     """
 
-    def __init__(self, workers: int, rules_dirs: Sequence[Path] = (), policy: Policy | None = None) -> None:
+    def __init__(
+        self, workers: int, rules_dirs: Sequence[Path] = (), policy: Policy | None = None, pack: RulePack | None = None
+    ) -> None:
+        """`pack`: the pack this process loaded from `rules_dirs`, which forked workers share; the fork server's
+        workers load their own from `rules_dirs`."""
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
-        self._initargs = (tuple(rules_dirs), policy, os.getpid())
+        self._rules_dirs = tuple(rules_dirs)
+        self._policy = policy
+        self._pack = pack
         self._executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
-        """Start the workers now, so they load the pack while the first sites are fetched."""
-        pool = self._pool()
+        """Start the workers now: forked from this process if that is safe (see `may_fork`), so that they share its
+        pack; otherwise from the fork server, and they load the pack while the first sites are fetched."""
+        forked = self._pack is not None and may_fork()
+        pool = self._pool(self._forked() if forked else None)
         for _ in range(self.workers):
-            pool.submit(_ready)
+            pool.submit(_ready)  # with fork, the first submit forks every worker, here, before any thread starts
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _forked(self) -> Checker:
+        """The checker forked workers inherit, warmed up here once for all of them, its objects frozen."""
+        from rxcheck.pipeline import Checker
+
+        checker = Checker(pack=self._pack, policy=self._policy)
+        checker.warm_up()
+        gc.collect()
+        gc.freeze()  # what exists now is never collected: the collector then writes to none of the shared pages
+        release_free_memory()  # loading the pack freed about 40 MB, which each worker would otherwise copy
+        return checker
+
+    def _pool(self, inherited: Checker | None = None) -> ProcessPoolExecutor:
         if self._executor is None:
-            # forkserver: the workers do not inherit the event loop's threads and sockets, as fork would; the server
-            # imports rxcheck once, so each worker starts with it imported (and shares those pages)
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["rxcheck.pipeline"])
+            if inherited is not None:
+                context = multiprocessing.get_context("fork")
+            else:  # a fork server that has imported rxcheck: its workers share those pages, and load the pack
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["rxcheck.pipeline"])
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context,
-                initializer=_start, initargs=self._initargs,
+                initializer=_start, initargs=(inherited, self._rules_dirs, self._policy, os.getpid()),
             )  # fmt: skip
         return self._executor
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,60 @@ async def test_a_killed_worker_costs_no_result(pooled, checker, fixture_warc):
 def test_workers_take_the_pack_from_rules_dirs():
     with pytest.raises(ValueError, match="rules_dirs"):
         Checker(workers=2, pack=Checker().pack)
+
+
+IN_AND_OUT = """
+import asyncio, json, os, sys
+from rxcheck.audit import audit
+from rxcheck.fetch.archive import ArchiveFetcher
+from rxcheck.pipeline import Checker
+
+async def results(checker, urls):
+    found = {}
+    async with ArchiveFetcher(sys.argv[1]) as fetcher:
+        await audit(urls, checker, fetcher, on_result=lambda r: found.setdefault(r.url, r.model_dump(
+            mode="json", exclude={"checked_at"})))
+    return found
+
+if __name__ == "__main__":
+    urls = sys.argv[2:]
+    pooled = Checker(workers=2)  # first, in a process with one thread: forked workers
+    parents = {f.result() for f in [pooled.pool._pool().submit(os.getppid) for _ in range(8)]}
+    out = {"forked": parents == {os.getpid()}, "pooled": asyncio.run(results(pooled, urls))}
+    pooled.close()
+    out["in_process"] = asyncio.run(results(Checker(), urls))
+    print(json.dumps(out))
+"""
+
+
+def test_forked_workers_share_the_pack_and_judge_as_in_process(tmp_path, fixture_warc):
+    script = tmp_path / "in_and_out.py"
+    script.write_text(IN_AND_OUT)
+    done = subprocess.run([sys.executable, str(script), str(fixture_warc), *URLS], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)  # fmt: skip
+    out = json.loads(done.stdout)
+    assert out["forked"]  # each worker's parent is the process that loaded the pack, not the fork server
+    assert out["pooled"] == out["in_process"]
+    assert {r["verdict"] for r in out["in_process"].values()} - {"unreachable"}
+
+
+WITH_A_THREAD = """
+import os, threading
+from rxcheck.pipeline import Checker
+if __name__ == "__main__":
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+    checker = Checker(workers=2)
+    print(os.getpid() in {f.result() for f in [checker.pool._pool().submit(os.getppid) for _ in range(8)]})
+    checker.close()
+"""
+
+
+def test_a_process_running_threads_takes_its_workers_from_the_fork_server(tmp_path):
+    script = tmp_path / "with_a_thread.py"
+    script.write_text(WITH_A_THREAD)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)  # fmt: skip
+    assert done.stdout.strip() == "False"  # no worker is this process's child: they are the fork server's
 
 
 STARTS_WORKERS = """
