@@ -21,7 +21,7 @@ from rxcheck.sitetype import decide_site_type, untested_site_type
 from rxcheck.snapshot import Site
 from rxcheck.urls import normalize_url
 from rxcheck.verdict import UNREACHABLE_SCORE, Policy, judge, operator_override
-from rxcheck.workers import AssessPool
+from rxcheck.workers import AssessPool, FetchedSite
 
 JURISDICTIONS = ("auto", "GB", "EU", "US", "CA")
 
@@ -91,7 +91,9 @@ class Checker:
         except RxcheckError as exc:
             return self.failed(url, exc, jurisdiction)
         if self.pool is not None:
-            return await self.pool.assess(site, jurisdiction)
+            fetched = FetchedSite.of(site)
+            del site  # its parsed trees are not kept while it waits for a worker (most of the in-flight sites do)
+            return await self.pool.assess_fetched(fetched, jurisdiction)
         return await asyncio.to_thread(self.assess, site, jurisdiction)
 
     def assess(self, site: Site, jurisdiction: str = "auto") -> Result:

@@ -119,10 +119,7 @@ def _ready() -> None:
 
 def _assess(fetched: FetchedSite, jurisdiction: str) -> Result:
     assert _checker is not None, "worker started without its initializer"
-    try:
-        return _checker.assess(fetched.site(), jurisdiction)
-    finally:
-        release_free_memory()
+    return _checker.assess(fetched.site(), jurisdiction)
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -136,9 +133,8 @@ _trim = _malloc_trim()
 
 
 def release_free_memory() -> None:
-    """Give the C allocator's free pages back to the system. glibc keeps what is freed for reuse, so a worker's
-    resident memory would stay at the most that any one site's trees and texts needed, and a parent's freed pages
-    would be copied into each forked worker the first time it reuses them. Costs microseconds when nothing is free."""
+    """Give the C allocator's free pages back to the system. glibc keeps what is freed for reuse: pages that loading
+    the pack freed would otherwise stay resident and be copied into each forked worker that reuses them."""
     if _trim is not None:
         _trim(0)
 
@@ -197,7 +193,10 @@ class AssessPool:
         return self._executor
 
     async def assess(self, site: Site, jurisdiction: str = "auto") -> Result:
-        fetched = FetchedSite.of(site)
+        return await self.assess_fetched(FetchedSite.of(site), jurisdiction)
+
+    async def assess_fetched(self, fetched: FetchedSite, jurisdiction: str = "auto") -> Result:
+        """`assess` of what was fetched: the caller may drop the parsed site meanwhile."""
         for attempt in range(2):  # a dead worker fails every site it queued: each gets one more try on a new pool
             executor = self._pool()
             try:
