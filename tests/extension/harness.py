@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,14 @@ REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "extension"
 FIXTURES = REPO / "fixtures"
 CHROMIUM = Path(os.environ.get("RXCHECK_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# the README's screenshots are rewritten only when asked (RXCHECK_UPDATE_SCREENSHOT=1); otherwise each run's go to a
+# scratch folder, so a test run leaves the checkout as it found it
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("RXCHECK_UPDATE_SCREENSHOT")
+    else Path(tempfile.gettempdir()) / "rxcheck-extension-screenshots"
+)
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 ROGUE = "https://buy-viagra-online-rx.com/"
 LEGITIMATE = "https://www.hartwellpharmacy.co.uk/"
