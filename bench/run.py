@@ -259,8 +259,9 @@ def table(figures: dict) -> str:
     if f := figures.get("first_check"):
         lines.append(row("first check, 12 pages at 100 ms", f"{f['seconds']:.2f} s through the CLI (its startup "
                          f"{f['cli_startup_s']:.2f} s)", TARGETS["first_check"], f["seconds"] < 1.0))  # fmt: skip
-        lines.append(row("  the same, pack loaded (`serve`)", f"{f['loaded_check_s']:.2f} s (after "
-                         f"{f['pack_load_s']:.2f} s of pack load and warm-up)", "", None))  # fmt: skip
+        lines.append(row("  in `serve`, pack loaded", f"{f['loaded_check_s']:.2f} s (after "
+                         f"{f['pack_load_s']:.2f} s of pack load and warm-up)", TARGETS["first_check"],
+                         f["loaded_check_s"] < 1.0))  # fmt: skip
     return "\n".join(lines)
 
 
