@@ -109,18 +109,9 @@ class Crawler:
 
     async def _fetch(self, url: str, role: str, *, first: bool = False) -> Page | FetchError:
         """The page, or the error that says why it could not be had. Pages found by discovery were already
-        checked against robots.txt; the start and home pages are checked here, while they are fetched (one round
-        trip, not two): a page robots.txt disallows is dropped unread."""
-        if not first or self.robots is None:
-            return await self._get(url, role)
-        async with asyncio.TaskGroup() as group:
-            allowed = group.create_task(self.robots.allowed(url))
-            page = group.create_task(self._get(url, role))
-        if not allowed.result():
+        checked against robots.txt; the start and home pages are checked here."""
+        if first and self.robots is not None and not await self.robots.allowed(url):
             return RobotsDisallowed(f"robots.txt disallows {url}")
-        return page.result()
-
-    async def _get(self, url: str, role: str) -> Page | FetchError:
         try:
             result = await self.fetcher.fetch(url)
         except FetchError as exc:

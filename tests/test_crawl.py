@@ -1,12 +1,10 @@
 """Discovery and crawling: which pages a check fetches, with which role, within its limits."""
 
-import asyncio
-
 import pytest
 
 from rxcheck.crawl import Crawler, CrawlSettings
 from rxcheck.engine.loader import load_pack
-from rxcheck.errors import FetchError, RobotsDisallowed
+from rxcheck.errors import FetchError
 from rxcheck.fetch.live import LiveFetcher
 
 MATCHER = load_pack().roles
@@ -79,36 +77,6 @@ async def test_robots_txt_is_obeyed(site):
     result = await crawl()
     assert not any(p.final_url.endswith("/impressum") for p in result.pages)
     assert any("robots.txt disallows" in message for _, message in result.errors)
-
-
-async def test_a_start_page_robots_txt_disallows_is_fetched_but_dropped(httpx_mock):
-    httpx_mock.add_response(url=f"{SHOP}/robots.txt", text="User-agent: *\nDisallow: /\n")
-    httpx_mock.add_response(url=f"{SHOP}/", html=HOME)  # asked for at once, with robots.txt
-    with pytest.raises(RobotsDisallowed, match="robots.txt disallows"):
-        await crawl()
-
-
-class Recording:
-    """A fetcher that notes which fetches are in flight together (the 100 ms of a slow server, without the 100 ms)."""
-
-    def __init__(self, inner: LiveFetcher) -> None:
-        self.inner, self.in_flight, self.overlaps = inner, set(), []
-
-    async def fetch(self, url: str):
-        self.in_flight.add(url)
-        self.overlaps.append(sorted(self.in_flight))
-        await asyncio.sleep(0)  # let the other task start its fetch
-        try:
-            return await self.inner.fetch(url)
-        finally:
-            self.in_flight.discard(url)
-
-
-async def test_robots_txt_and_the_start_page_are_fetched_at_once(site):
-    async with LiveFetcher() as live:
-        fetcher = Recording(live)
-        await Crawler(fetcher, MATCHER, CrawlSettings()).crawl(f"{SHOP}/", f"{SHOP}/")
-    assert [f"{SHOP}/", f"{SHOP}/robots.txt"] in fetcher.overlaps
 
 
 async def test_page_cap_is_respected(site):
