@@ -27,12 +27,11 @@ from pathlib import Path
 
 import ahocorasick
 import re2
-import yaml
 
 from rxcheck.errors import RuleError
 from rxcheck.language import fold
+from rxcheck.safeyaml import load_yaml
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 OPTIONS = re2.Options()
 OPTIONS.case_sensitive = False
 OPTIONS.longest_match = True
@@ -423,12 +422,7 @@ def load_lexicon(rule_dirs: Sequence[Path]) -> Lexicon:
     for path in lexicon_files(rule_dirs):
         raw = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + raw)
-        try:
-            data = yaml.load(raw, Loader=LOADER) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark else ""
-            raise RuleError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = load_yaml(path, raw)[0] or {}  # bounded and plain data, as every file of a pack
         if not isinstance(data, dict):
             raise RuleError(f"{path}:1: a lexicon file maps list names to lists of terms")
         for name, terms in data.items():

@@ -77,10 +77,17 @@ def test_unknown_list_is_a_clear_error():
         Lexicon({}).matcher("no_such_list")
 
 
+YAML_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]\n" for previous, name in zip("abcdef", "bcdefg", strict=True)
+)  # 10 to the 7th values once its aliases are expanded
+
+
 @pytest.mark.parametrize(
     "content, message",
     [("cart: [{re: '(unclosed'}]\n", "invalid regular expression"), ("cart: [{regex: x}]\n", "a term is a phrase"),
-     ("cart: buy\n", "expected a list"), ("- a\n", "maps list names"), ("cart: [a\n", "invalid YAML")],
+     ("cart: buy\n", "expected a list"), ("- a\n", "maps list names"), ("cart: [a\n", "invalid YAML"),
+     ("cart: !!python/object:os.system [x]\n", "tags that build objects are refused"),
+     (YAML_BOMB, "YAML bomb")],
 )  # fmt: skip
 def test_broken_lexicon_files_fail_at_load_with_the_file(tmp_path, content, message):
     (tmp_path / "reference" / "lexicon").mkdir(parents=True)
