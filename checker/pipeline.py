@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rxcheck.crawl import Crawler, CrawlSettings
@@ -53,6 +54,9 @@ class Checker:
         self.pool = AssessPool(workers, rules_dirs, self.policy, self.pack) if workers > 1 else None
         if self.pool is not None:
             self.pool.start()
+        # without workers, sites are assessed in this process one at a time, on one thread of their own: assessing
+        # is CPU work under one GIL, and several at once on the default pool's threads only contend for it
+        self._assessor = ThreadPoolExecutor(1, thread_name_prefix="rxcheck-assess") if self.pool is None else None
 
     def warm_up(self) -> None:
         """Assess, once, a site made of the pack's own rule test pages, so that what is built on first use (lazily
@@ -63,9 +67,11 @@ class Checker:
         self.assess(warm_up_site(self.pack))
 
     def close(self) -> None:
-        """Stop the worker processes, if any."""
+        """Stop the worker processes, or the assessing thread."""
         if self.pool is not None:
             self.pool.close()
+        if self._assessor is not None:
+            self._assessor.shutdown(wait=True)
 
     async def check(self, url: str, fetcher: Fetcher, *, jurisdiction: str = "auto") -> Result:
         """Check one site. Never raises for a bad URL or a dead site: the result says `unreachable` and why."""
@@ -94,7 +100,8 @@ class Checker:
             fetched = FetchedSite.of(site)
             del site  # its parsed trees are not kept while it waits for a worker (most of the in-flight sites do)
             return await self.pool.assess_fetched(fetched, jurisdiction)
-        return await asyncio.to_thread(self.assess, site, jurisdiction)
+        assert self._assessor is not None
+        return await asyncio.get_running_loop().run_in_executor(self._assessor, self.assess, site, jurisdiction)
 
     def assess(self, site: Site, jurisdiction: str = "auto") -> Result:
         """Facts, rules and verdict for a site already fetched."""
