@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PARTS = ("scrapy", "rxcheck", "memory", "cost", "api", "first-check")
 CONCURRENCY = 16
-WORKERS: int | None = None  # rxcheck audit --workers (None: its default, one per core)
+WORKERS: int | None = None  # rxcheck audit --workers (None: its default, one per core but one)
 HOSTS_MOUNT = False  # set by main: whether children get the farm's /etc/hosts (see in_farm)
 TARGETS = {
     "ratio": "rxcheck/Scrapy >= 1.0 (aim 1.5)",
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, help="alternating rounds of Scrapy and rxcheck (default 2; --quick 1)")
     parser.add_argument("--short-sites", type=int, help="sites of the short audit for the memory figure (default 50)")
     parser.add_argument("--only", action="append", choices=[*PARTS, "audit"], help="run only these parts")
-    parser.add_argument("--workers", type=int, help="rxcheck audit --workers (default: rxcheck's own, one per core)")
+    parser.add_argument("--workers", type=int, help="rxcheck audit --workers (default: rxcheck's own)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few sites, one round, short wrk runs")
     parser.add_argument(
         "--system-dns",

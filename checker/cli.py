@@ -302,7 +302,7 @@ def audit(
             metavar="N",
             min=0,
             max=64,
-            help="Processes that judge fetched sites (default: one per core; 0 or 1: in this process).",
+            help="Processes that judge fetched sites (default: one per core but one; 0: in this process).",
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip URLs already in --out; append the rest.")] = False,

@@ -41,17 +41,17 @@ class Checker:
         pack: RulePack | None = None,
         workers: int = 0,
     ) -> None:
-        """`workers` > 1 assesses sites in that many processes; 0 or 1 assesses them in this process. Either way the
+        """`workers` >= 1 assesses sites in that many processes; 0 assesses them in this process. Either way the
         results are the same. The workers start at once, forked from this process once the pack is loaded and warmed
         up, so that they share it (create the Checker before starting threads or an event loop: otherwise each
         worker loads the pack itself, see `rxcheck.workers`). Call this in a module's `if __name__ == "__main__":`
         block, as multiprocessing requires, and call `close()` when done."""
-        if workers > 1 and pack is not None:
-            raise ValueError("workers > 1 may load the pack from rules_dirs in a worker; it cannot take `pack`")
+        if workers >= 1 and pack is not None:
+            raise ValueError("workers >= 1 may load the pack from rules_dirs in a worker; it cannot take `pack`")
         self.pack: RulePack = pack or load_pack(rules_dirs)
         self.settings = CrawlSettings(max_pages=max_pages, deadline=deadline, obey_robots=obey_robots)
         self.policy = policy or Policy()
-        self.pool = AssessPool(workers, rules_dirs, self.policy, self.pack) if workers > 1 else None
+        self.pool = AssessPool(workers, rules_dirs, self.policy, self.pack) if workers >= 1 else None
         if self.pool is not None:
             self.pool.start()
         # without workers, sites are assessed in this process one at a time, on one thread of their own: assessing
