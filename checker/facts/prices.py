@@ -351,27 +351,25 @@ def _discounts(pack: RulePack, text: str) -> Iterator[tuple[int, int, int]]:
 def _contexts(page: Page) -> Iterator[Context]:
     """Blocks, with table cells joined into rows (and the header row kept), and the text around each."""
     blocks = page.blocks
-    holders = {id(block): _holders(block) for block in blocks}
+    holders = [_holders(block) for block in blocks]
     parents: dict[object, list[Block]] = {}
     rows: dict[object, list[Block]] = {}
-    for block in blocks:
-        parent, row, _ = holders[id(block)]
+    for block, (parent, row, _) in zip(blocks, holders, strict=True):
         parents.setdefault(parent, []).append(block)
         if row is not None:
             rows.setdefault(row, []).append(block)
     heading = ""
     title = page.title if page.role == "product" else ""
-    done_rows: set[int] = set()
+    done_rows: set[object] = set()
     headers: dict[object, list[str]] = {}
     label = ""  # the last short text before a table: often the name of what the table prices
-    for block in blocks:
+    for block, (parent, row, table) in zip(blocks, holders, strict=True):
         if block.tag in ("h1", "h2", "h3", "h4"):
             heading = block.text
-        parent, row, table = holders[id(block)]
         if row is not None:
-            if id(row) in done_rows:
+            if row in done_rows:
                 continue
-            done_rows.add(id(row))
+            done_rows.add(row)
             cells = [b.text for b in rows[row]]
             if not any(PRICE_HINT.search(c) for c in cells):
                 headers.setdefault(table, cells)
@@ -394,12 +392,13 @@ def _holders(block: Block) -> tuple[object, object | None, object | None]:
     path = located_path(block.element)
     if not path.nodes:
         return "", None, None
-    parent = path.nodes[1] if len(path.nodes) > 1 else (path.top_node if path.top_node is not None else path.top)
+    top = path.top_node if path.top_node is not None else path.top  # past the depth limit, "…" stands for it
+    parent = path.nodes[1] if len(path.nodes) > 1 else top
     at = next((i for i, node in enumerate(path.nodes) if node.tag == "tr"), None)
     if at is None:
         return parent, None, None
     above = [node for node in path.nodes[at + 1 :] if node.tag not in ("thead", "tbody", "tfoot")]
-    table = above[0] if above else (path.top_node if path.top_node is not None else path.top)
+    table = above[0] if above else top
     return parent, path.nodes[at], table
 
 
