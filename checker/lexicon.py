@@ -299,13 +299,13 @@ class ListIndex:
                 self._expression_slots.append(matcher.slot)
         if self._expression_slots:
             self._expressions.Compile()
-        self._phrases = ahocorasick.Automaton()
-        for marked, slots in phrases.items():
-            # a phrase that starts (ends) with a mark such as "." needs no letter or digit just before (after) it
-            edges = (marked[0] != EDGE, marked[-1] != EDGE)
-            self._phrases.add_word(marked, (len(marked), *edges, frozenset(slots)))
-        self._has_phrases = bool(phrases)
-        if self._has_phrases:
+        self._phrases: ahocorasick.Automaton | None = None
+        if phrases:
+            self._phrases = ahocorasick.Automaton()
+            for marked, slots in phrases.items():
+                # a phrase that starts (ends) with a mark such as "." needs no letter or digit just before (after) it
+                edges = (marked[0] != EDGE, marked[-1] != EDGE)
+                self._phrases.add_word(marked, (len(marked), *edges, frozenset(slots)))
             self._phrases.make_automaton()
 
     def lists(self, folded: str, data: bytes) -> frozenset[int]:
@@ -313,7 +313,7 @@ class ListIndex:
         found: set[int] = set()
         if self._expression_slots:
             found.update(self._expression_slots[i] for i in self._expressions.Match(data) or ())
-        if self._has_phrases:
+        if self._phrases is not None:
             marked = _word_marked(folded)
             for end, (length, open_start, open_end, slots) in self._phrases.iter(marked):
                 start = end - length + 1
