@@ -414,7 +414,7 @@ def _phone_fact(
     page: Page,
     number: str,
     text: str,
-    where: Located | str,
+    where: Located,
     hint: str | None,
     via: str,
     span: tuple[int, int] | None = None,
@@ -464,7 +464,7 @@ def _email_fact(
     page: Page,
     address: str,
     text: str,
-    where: Located | str,
+    where: Located,
     domains: set[str],
     span: tuple[int, int] | None = None,
 ) -> tuple[tuple, Fact]:

@@ -223,7 +223,7 @@ def _offer(
 
 
 def _note(
-    seen: dict[str, dict[str, Any]], mention: Mention, page: Page, text: str, where: Located, strength: int
+    seen: dict[str, dict[str, Any]], mention: Mention, page: Page, text: str, where: Located | str, strength: int
 ) -> None:
     info = seen.setdefault(
         mention.medicine.name,
