@@ -220,11 +220,18 @@ class _TextSignals:
     def add_counted(
         self, found: _Collector, signal: str, list_name: str | None, hits: Iterable[tuple[Evidence, str]] = ()
     ) -> None:
-        """The signal, when at least `min_hits` distinct hits (a term in a place) show it."""
-        items = list(self.hits(list_name)) if list_name else list(hits)
-        distinct = {(evidence.url, evidence.snippet, term) for evidence, term in items}
-        if items and len(distinct) >= found.policy.min_hits.get(signal, 1):
-            found.add(signal, items[0][0])
+        """The signal, when at least `min_hits` distinct hits (a term in a place) show it, shown by the first hit.
+        Hits are looked for only until that many are found."""
+        needed = found.policy.min_hits.get(signal, 1)
+        first: Evidence | None = None
+        distinct: set[tuple[str, str, str]] = set()
+        for evidence, term in self.hits(list_name) if list_name else hits:
+            if first is None:
+                first = evidence
+            distinct.add((evidence.url, evidence.snippet, term))
+            if len(distinct) >= needed:
+                found.add(signal, first)
+                return
 
     def seller_voice(self, evidence: Evidence) -> bool:
         """Whether the evidence speaks as a seller, outside quoted blocks: a seller's statement in the first person

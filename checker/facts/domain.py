@@ -127,8 +127,15 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
 def _medicine_in(labels: list[str], pack: RulePack) -> tuple[str | None, str | None]:
     best: tuple[int, str, str] | None = None
     filler = pack.compiled("domain_filler", _filler)
+    # a name in a label is in it with hyphens and digits removed: most names fail this test, at C speed
+    letters = LABEL_SPLIT.sub("", " ".join(labels))
     for name, medicine in pack.medicines.domain_names():
-        if len(name) >= 4 and name_in_labels(name, labels, filler) and (best is None or len(name) > best[0]):
+        if (
+            len(name) >= 4
+            and name in letters
+            and name_in_labels(name, labels, filler)
+            and (best is None or len(name) > best[0])
+        ):
             best = (len(name), medicine.name, name)
     return (best[1], best[2]) if best else (None, None)
 
