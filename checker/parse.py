@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
@@ -572,6 +572,7 @@ def _alt_text(tag: _Element) -> str:
     return clean(img.get("alt") or "") if img is not None else ""
 
 
+@lru_cache(maxsize=4096)  # a page repeats its menus' links, and a crawl fetches pages one base at a time
 def _join(base: str, href: str) -> str | None:
     """`href` made absolute against `base`, without its fragment; None when either is malformed (an unclosed
     IPv6 bracket, a port out of range) and no fetch could use it."""
