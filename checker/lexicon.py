@@ -28,6 +28,7 @@ from pathlib import Path
 import ahocorasick
 import re2
 
+from rxcheck import regex
 from rxcheck.errors import RuleError
 from rxcheck.language import fold
 from rxcheck.safeyaml import load_yaml
@@ -40,7 +41,7 @@ OPTIONS.log_errors = False
 BOUNDARY = r"[^\pL\pN]"
 GAP = r"(?:[\s\-]+)"
 APOSTROPHES = "'’"
-SPLIT = re2.compile(r"[\s\-]+")
+SPLIT = regex.compile(r"[\s\-]+")
 
 
 class UnknownList(LookupError):
@@ -101,7 +102,7 @@ class Offsets:
         return self.char
 
 
-def group_spans(program: re2._Regexp, text: str, data: bytes | None = None) -> Iterator[tuple[int, int]]:
+def group_spans(program: regex.Pattern, text: str, data: bytes | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) of group 1 of each match, in character offsets, each search resuming where the last group
     ended (so a boundary character that a match consumed after its group can start the next). The text is encoded
     once (or given encoded as `data`): linear in the text, whatever the number of hits."""
@@ -166,7 +167,7 @@ class TermMatcher:
         self.name = name
         self.terms = tuple(terms)
         self._phrases: dict[str, Term] = {}
-        self._regexes: list[tuple[re2._Regexp, Term]] = []
+        self._regexes: list[tuple[regex.Pattern, Term]] = []
         self._scanner: Lexicon | None = None  # the lexicon whose one-pass scans cover this list, at `slot`
         self.slot = -1
         self.expressions: list[str] = []  # the regular expressions and open-ended phrases, as RE2 alternatives
@@ -174,7 +175,7 @@ class TermMatcher:
             if term.regex or "*" in term.text:
                 pattern = term.text if term.regex else _phrase_pattern(term.text)
                 try:
-                    single = re2.compile(f"(?:{pattern})", OPTIONS)
+                    single = regex.compile(f"(?:{pattern})", OPTIONS)
                 except re2.error as exc:
                     raise RuleError(f"lexicon list {name!r} ({term.language}): invalid regular expression "
                                     f"{term.text!r}: {exc}") from None  # fmt: skip
@@ -188,10 +189,10 @@ class TermMatcher:
         self.pattern = _whole_words(alternatives)
 
     @cached_property
-    def _program(self) -> re2._Regexp | None:
+    def _program(self) -> regex.Pattern | None:
         """Compiled on first use: a process that loads the pack uses few of its lists (an audit's fetching process,
         a one-off check), and the one-pass scan finds which lists hit without it."""
-        return re2.compile(self.pattern, OPTIONS) if self.pattern else None
+        return regex.compile(self.pattern, OPTIONS) if self.pattern else None
 
     @property
     def phrases(self) -> list[str]:

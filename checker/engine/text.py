@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import re2
 
+from rxcheck import regex
 from rxcheck.language import Language, heading_context, sentence_spans
 from rxcheck.lexicon import TermMatcher
 from rxcheck.parse import Block
@@ -38,20 +39,20 @@ def whole_word(text: str, start: int, end: int) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def compile_any(phrases: tuple[str, ...], regexes: tuple[str, ...]) -> re2._Regexp:
+def compile_any(phrases: tuple[str, ...], regexes: tuple[str, ...]) -> regex.Pattern:
     """One RE2 program for a set of phrases and regular expressions (linear time, whatever the input)."""
     parts = [phrase_pattern(p) for p in phrases] + [f"({r})" for r in regexes]
     try:
-        return re2.compile("|".join(parts), RE2_OPTIONS)
+        return regex.compile("|".join(parts), RE2_OPTIONS)
     except re2.error as exc:
         raise ValueError(f"invalid regular expression: {_reason(exc)}") from None
 
 
 @lru_cache(maxsize=4096)
-def compile_regex(pattern: str) -> re2._Regexp:
+def compile_regex(pattern: str) -> regex.Pattern:
     """One regular expression of a rule pack (a link's href, a host, a fact's `matches`), on RE2."""
     try:
-        return re2.compile(pattern, RE2_OPTIONS)
+        return regex.compile(pattern, RE2_OPTIONS)
     except re2.error as exc:
         raise ValueError(f"invalid regular expression {pattern!r}: {_reason(exc)}") from None
 
@@ -64,7 +65,7 @@ def _reason(exc: re2.error) -> str:
 class TextProgram:
     """What one `TextMatch` looks for: its phrases and regular expressions (one RE2 program) and its lexicon lists."""
 
-    def __init__(self, program: re2._Regexp | None, lists: Sequence[TermMatcher] = ()) -> None:
+    def __init__(self, program: regex.Pattern | None, lists: Sequence[TermMatcher] = ()) -> None:
         self.program = program
         self.lists = tuple(lists)
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import re2
 
+from rxcheck import regex
 from rxcheck.language import fold, heading_context, sentence_bounds, snippet
 from rxcheck.lexicon import group_spans
 from rxcheck.parse import Block, Located
@@ -38,16 +39,16 @@ def page_blocks(site: Site) -> Iterator[tuple[Page, Block]]:
             yield page, block
 
 
-def terms_pattern(terms: Iterable[str]) -> re2._Regexp | None:
+def terms_pattern(terms: Iterable[str]) -> regex.Pattern | None:
     """One RE2 program matching any of `terms` as whole words in `fold`ed text (longest first)."""
     folded = sorted({fold(t.strip()) for t in terms if t and t.strip()}, key=len, reverse=True)
     if not folded:
         return None
     alternatives = "|".join(r"[\s\-]+".join(re2.escape(w) for w in term.split()) for term in folded)
-    return re2.compile(r"(?:^|[^a-z0-9])(" + alternatives + r")(?:$|[^a-z])", RE2_OPTIONS)
+    return regex.compile(r"(?:^|[^a-z0-9])(" + alternatives + r")(?:$|[^a-z])", RE2_OPTIONS)
 
 
-def find_terms(pattern: re2._Regexp | None, folded: str) -> Iterator[tuple[int, int, str]]:
+def find_terms(pattern: regex.Pattern | None, folded: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, matched folded text) for each whole-word hit of a `terms_pattern` in folded text."""
     if pattern is None:
         return

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import re2
-
+from rxcheck import regex
 from rxcheck.facts import Fact
 from rxcheck.facts._common import RE2_OPTIONS as OPTIONS
 from rxcheck.facts._common import evidence
@@ -142,7 +141,7 @@ WORD = r"[\pL\pN_&'’\-]+(?:\.[\pL\pN_&'’\-]+)*"  # inner dots only: "Ltd." e
 class LegalForm:
     group: str
     country: str | None
-    pattern: re2._Regexp  # its written forms, whole
+    pattern: regex.Pattern  # its written forms, whole
 
 
 @dataclass(frozen=True)
@@ -157,19 +156,19 @@ class Patterns:
 
     countries: TermMatcher
     country_of: dict[str, str]  # a country name as written in countries.yaml -> its ISO code
-    street: re2._Regexp
-    street_language: list[tuple[str, re2._Regexp]]
-    po_box: re2._Regexp
+    street: regex.Pattern
+    street_language: list[tuple[str, regex.Pattern]]
+    po_box: regex.Pattern
     phone_word: TermMatcher
     fax_word: TermMatcher
-    company: re2._Regexp
+    company: regex.Pattern
     legal_forms: list[LegalForm]
     lead_words: TermMatcher
     not_after_form: TermMatcher
     free_mail: FreeMail
-    email: re2._Regexp  # an address, also written "name [at] shop (dot) com" with the lexicon's words
-    disguised_at: re2._Regexp
-    disguised_dot: re2._Regexp
+    email: regex.Pattern  # an address, also written "name [at] shop (dot) com" with the lexicon's words
+    disguised_at: regex.Pattern
+    disguised_dot: regex.Pattern
     pack: RulePack  # for the licence numbers next to a company
 
 
@@ -195,11 +194,11 @@ def _patterns(pack: RulePack) -> Patterns:
     )
     street_lists = ("street_suffix", "street_type_before_number", "street_prefix", "street_type_after_number")
     street_language = [
-        (language, re2.compile("(?i)" + "|".join(lex.alternation(name, language) for name in street_lists), OPTIONS))
+        (language, regex.compile("(?i)" + "|".join(lex.alternation(name, language) for name in street_lists), OPTIONS))
         for language in sorted({lang for name in street_lists for lang in lex.languages(name)})
     ]
     forms = [
-        LegalForm(entry["group"], entry.get("country"), re2.compile("|".join(f"(?:{f})" for f in entry["forms"])))
+        LegalForm(entry["group"], entry.get("country"), regex.compile("|".join(f"(?:{f})" for f in entry["forms"])))
         for entry in pack.reference.get("legal_forms") or []
     ]
     all_forms = "|".join(f"(?:{f})" for entry in pack.reference.get("legal_forms") or [] for f in entry["forms"])
@@ -211,20 +210,20 @@ def _patterns(pack: RulePack) -> Patterns:
     return Patterns(
         countries=TermMatcher("countries", [Term(name, "") for name in country_of]),
         country_of={_folded(name): code for name, code in country_of.items()},
-        street=re2.compile(street, OPTIONS),
+        street=regex.compile(street, OPTIONS),
         street_language=street_language,
-        po_box=re2.compile(rf"(?i)\b{lex.alternation('po_box')}\s*\d+", OPTIONS),
+        po_box=regex.compile(rf"(?i)\b{lex.alternation('po_box')}\s*\d+", OPTIONS),
         phone_word=lex.matcher("phone_word"),
         fax_word=lex.matcher("fax_word"),
-        company=re2.compile(company, OPTIONS),
+        company=regex.compile(company, OPTIONS),
         legal_forms=forms,
         lead_words=lex.matcher("company_lead_word"),
         not_after_form=lex.matcher("not_after_legal_form"),
         pack=pack,
         free_mail=FreeMail(frozenset(free.get("domains", [])), frozenset(free.get("names", []))),
-        email=re2.compile(email, OPTIONS),
-        disguised_at=re2.compile(at, OPTIONS),
-        disguised_dot=re2.compile(dot, OPTIONS),
+        email=regex.compile(email, OPTIONS),
+        disguised_at=regex.compile(at, OPTIONS),
+        disguised_dot=regex.compile(dot, OPTIONS),
     )
 
 
@@ -312,7 +311,7 @@ def _addresses(
             )
 
 
-def _last(pattern: re2._Regexp, text: str) -> Any:
+def _last(pattern: regex.Pattern, text: str) -> Any:
     found = None
     for found in pattern.finditer(text):  # noqa: B007 - keep the last one
         pass

@@ -23,8 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import re2
-
+from rxcheck import regex
 from rxcheck.facts import Fact
 from rxcheck.facts._common import RE2_OPTIONS
 from rxcheck.result import Evidence
@@ -41,9 +40,9 @@ MIN_SUBSTRING = (
 )
 
 
-def _filler(pack: RulePack) -> re2._Regexp:
+def _filler(pack: RulePack) -> regex.Pattern:
     """Nothing but filler words, run together (a domain label has no spaces)."""
-    return re2.compile(f"^(?:{pack.lexicon.alternation('domain_filler_word')})*$", RE2_OPTIONS)
+    return regex.compile(f"^(?:{pack.lexicon.alternation('domain_filler_word')})*$", RE2_OPTIONS)
 
 
 def site_domains(site: Site) -> set[str]:
@@ -52,7 +51,7 @@ def site_domains(site: Site) -> set[str]:
     return {registrable_domain(url) for url in urls}
 
 
-def name_in_labels(name: str, labels: list[str], filler: re2._Regexp) -> bool:
+def name_in_labels(name: str, labels: list[str], filler: regex.Pattern) -> bool:
     """Whether `name` (lowercase, no spaces) is in the domain labels: as a whole part (labels split on hyphens and
     digits), or inside a part or the concatenated label after filler words ("buyviagraonline", "walgreensrx"), so
     "hartwellpharmacy" is not "wellpharmacy" and "specialist" is not "cialis"."""

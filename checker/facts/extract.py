@@ -10,8 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-import re2
-
+from rxcheck import regex
 from rxcheck.facts import Fact, Facts, commerce, contact, domain, licences, medicines, payment, policies, prices, seals
 from rxcheck.facts._common import RE2_OPTIONS
 from rxcheck.lexicon import one_pass
@@ -82,14 +81,14 @@ MIN_SCORE = 1.5
 CUE_WEIGHTS = (("claims", 2), ("services", 1))  # see reference/jurisdiction_cues.yaml
 
 
-def _cues(pack: RulePack) -> dict[str, re2._Regexp | None]:
+def _cues(pack: RulePack) -> dict[str, regex.Pattern | None]:
     """One RE2 program per kind of cue in `jurisdiction_cues.yaml`, a named group per jurisdiction."""
     table = pack.reference.get("jurisdiction_cues") or {}
-    programs: dict[str, re2._Regexp | None] = {}
+    programs: dict[str, regex.Pattern | None] = {}
     for kind in ("claims", "services", "domain_words"):
         groups = "|".join(f"(?P<{code}>{'|'.join(f'(?:{p})' for p in patterns)})"
                           for code, patterns in (table.get(kind) or {}).items())  # fmt: skip
-        programs[kind] = re2.compile(groups, RE2_OPTIONS) if groups else None
+        programs[kind] = regex.compile(groups, RE2_OPTIONS) if groups else None
     return programs
 
 

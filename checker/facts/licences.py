@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import re2
 
+from rxcheck import regex
 from rxcheck.errors import RuleError
 from rxcheck.facts import Fact
 from rxcheck.facts._common import RE2_OPTIONS, evidence, fold, heading_context
@@ -161,7 +162,7 @@ def _program(pattern: str | None) -> Any:
     if pattern is None:
         return None
     try:
-        return re2.compile(pattern, RE2_OPTIONS)
+        return regex.compile(pattern, RE2_OPTIONS)
     except re2.error as exc:
         raise RuleError(f"reference/licences.yaml or lexicon: invalid pattern: {exc}") from None
 
@@ -198,7 +199,7 @@ def _name_sets(key: str, spec: Any) -> Iterable[tuple[NameSet, str, str]]:
 
 def _format(key: str, pattern: Any) -> Any:
     try:
-        return re2.compile(str(pattern), RE2_OPTIONS)
+        return regex.compile(str(pattern), RE2_OPTIONS)
     except re2.error as exc:
         raise RuleError(f"reference/licences.yaml: scheme {key!r}: invalid format {pattern!r}: {exc}") from None
 
@@ -294,14 +295,14 @@ def find_licences(text: str, pack: RulePack) -> list[tuple[int, int, dict]]:
     return found
 
 
-def _street_after(pack: RulePack) -> re2._Regexp:
+def _street_after(pack: RulePack) -> regex.Pattern:
     """A street right after a number: the number is a house number, not a licence. Either a few words then a street
     type (`street_after_house_number`: "77 South High Street"), or a street word right after it, alone or ending
     a compound (`street_word_after_house_number`: "12 rue de la Paix", "5 Hauptstraße")."""
     lex = pack.lexicon
     after_name = lex.alternation("street_after_house_number")
     word = lex.alternation("street_word_after_house_number")
-    return re2.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{after_name}\b|\s*(?:[a-zäöüß]*(?:{word}))\b", RE2_OPTIONS)
+    return regex.compile(rf"(?i)\s+(?:[a-z]+\s+){{0,3}}{after_name}\b|\s*(?:[a-zäöüß]*(?:{word}))\b", RE2_OPTIONS)
 
 
 def _number_after(text: str, pos: int, pack: RulePack, registers: Registers) -> re.Match[str] | None:
@@ -410,12 +411,12 @@ class People:
         initial = rf"(?:\s+[{UPPER}]\.)?"  # "Alicia R. Moreno"
         name = rf"{NAME_WORD}{initial}(?:\s+(?:(?:{particle})\s+)*{NAME_WORD}){{1,3}}"
         title = rf"(?:{lex.alternation('person_title')}|{lex.alternation('pharmacist_title')})\.?"
-        self.after_role = re2.compile(
+        self.after_role = regex.compile(
             rf"^(?P<sep>\s*[:\-–,]\s*|\s+(?i:{lex.alternation('person_is')})\s+|\s+)(?P<title>{title}\s+)?"
             rf"(?P<name>{name})",
             RE2_OPTIONS,
         )
-        self.doctor = re2.compile(
+        self.doctor = regex.compile(
             rf"\b(?P<dr>(?:{lex.alternation('doctor_title')})\.?)\s+(?P<name>{name})", RE2_OPTIONS
         )
         self.roles = [(role, f"role_{role}") for role in ROLES]
@@ -424,7 +425,7 @@ class People:
             (role, pattern, pattern.groupindex)
             for role in ROLES
             if not lex.missing([f"credential_{role}"])
-            for pattern in [re2.compile(rf"(?P<name>{name}),?\s+(?P<cred>{lex.alternation(f'credential_{role}')})"
+            for pattern in [regex.compile(rf"(?P<name>{name}),?\s+(?P<cred>{lex.alternation(f'credential_{role}')})"
                                         r"(?:$|[^\pL\pN])", RE2_OPTIONS)]
         ]  # fmt: skip
         self.after_role_groups, self.doctor_groups = self.after_role.groupindex, self.doctor.groupindex

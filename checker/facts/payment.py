@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import re2
-
+from rxcheck import regex
 from rxcheck.facts import Fact
 from rxcheck.facts._common import RE2_OPTIONS as OPTIONS
 from rxcheck.facts._common import evidence, fold, heading_context
@@ -52,11 +51,11 @@ class Patterns:
 
     methods: list[str]
     text_lists: list[tuple[str, str]]  # (method, lexicon list)
-    exact_case: re2._Regexp | None  # names whose case matters (Visa, iDEAL), one named group per method
-    image: re2._Regexp | None
-    form_fields: dict[str, re2._Regexp]
-    sensitive_fields: dict[str, re2._Regexp]
-    checkout_path: re2._Regexp | None
+    exact_case: regex.Pattern | None  # names whose case matters (Visa, iDEAL), one named group per method
+    image: regex.Pattern | None
+    form_fields: dict[str, regex.Pattern]
+    sensitive_fields: dict[str, regex.Pattern]
+    checkout_path: regex.Pattern | None
 
 
 def _patterns(pack: RulePack) -> Patterns:
@@ -71,15 +70,15 @@ def _patterns(pack: RulePack) -> Patterns:
         text_lists=[(m, f"payment_{m}") for m in methods if pack.lexicon.has(f"payment_{m}")],
         exact_case=_named(r"\b(?:", exact, r")\b") if exact else None,
         image=_named(r"(?:^|[^a-z])(?:", {m: [p] for m, p in image.items()}, r")(?:$|[^a-z])") if image else None,
-        form_fields={m: re2.compile(nocase + p, OPTIONS) for m, p in fields.items()},
-        sensitive_fields={k: re2.compile(nocase + p, OPTIONS) for k, p in sensitive.items()},
-        checkout_path=re2.compile(nocase + table["checkout_path"], OPTIONS) if table.get("checkout_path") else None,
+        form_fields={m: regex.compile(nocase + p, OPTIONS) for m, p in fields.items()},
+        sensitive_fields={k: regex.compile(nocase + p, OPTIONS) for k, p in sensitive.items()},
+        checkout_path=regex.compile(nocase + table["checkout_path"], OPTIONS) if table.get("checkout_path") else None,
     )
 
 
-def _named(head: str, table: dict[str, list[str]], tail: str) -> re2._Regexp:
+def _named(head: str, table: dict[str, list[str]], tail: str) -> regex.Pattern:
     alternatives = "|".join(f"(?P<{method}>{'|'.join(patterns)})" for method, patterns in table.items())
-    return re2.compile(head + alternatives + tail, OPTIONS)
+    return regex.compile(head + alternatives + tail, OPTIONS)
 
 
 def _before_word(matcher: TermMatcher, after: str) -> bool:

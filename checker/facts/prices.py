@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import re2
 
+from rxcheck import regex
 from rxcheck.facts import Fact
 from rxcheck.facts._common import PRICE_HINT, RE2_OPTIONS, evidence, fold
 from rxcheck.facts.medicines import MedicineIndex, Mention, generic_before
@@ -84,7 +85,7 @@ class Prices:
         symbols = "|".join(re2.escape(s) for s in sorted(self.symbols, key=len, reverse=True))
         codes = "|".join(sorted(self.rates, key=len, reverse=True))
         words = "|".join(sorted(self.words, key=len, reverse=True)) or "(?!)"
-        self.money = re2.compile(
+        self.money = regex.compile(
             rf"(?:(?P<sym>{symbols})|\b(?P<code>{codes})\b)\s?(?P<amt>{AMOUNT})"
             rf"|(?:^|[^\w.,])(?P<amt2>{AMOUNT})\s?(?:(?P<sym2>{symbols})|(?P<code2>{codes})\b|(?i:(?P<word>{words}))\b)",
             RE2_OPTIONS,
@@ -189,8 +190,8 @@ class Units:
         def words(name: str) -> str:
             return lex.alternation(name, folded=True)
 
-        def program(pattern: str) -> re2._Regexp:
-            return re2.compile(pattern, RE2_OPTIONS)
+        def program(pattern: str) -> regex.Pattern:
+            return regex.compile(pattern, RE2_OPTIONS)
 
         self.matchers = [(name, lex.matcher(f"unit_{name}")) for name in UNIT_NAMES]
         unit = "|".join(words(f"unit_{name}") for name in UNIT_NAMES)
@@ -324,12 +325,12 @@ def extract(site: Site, pack: RulePack) -> Iterable[Fact]:
     return list(facts.values())
 
 
-def _discount_pattern(pack: RulePack) -> re2._Regexp:
+def _discount_pattern(pack: RulePack) -> regex.Pattern:
     """A percentage off, on folded text: "20% off", "save up to 30%", "-15%"."""
     lex = pack.lexicon
     names = ("discount_after_percent", "discount_save", "discount_up_to")
     off, save, up_to = (lex.alternation(name, folded=True) for name in names)
-    return re2.compile(
+    return regex.compile(
         rf"(?:^|[^\pL\pN_-])(?P<a1>(?P<p1>\d{{1,2}})\s?%\s?{off})"
         rf"|(?:^|[^\pL\pN_])(?P<a2>{save}\s+(?:{up_to}\s+)?(?P<p2>\d{{1,2}})\s?%)"
         rf"|(?:^|\s)(?P<a3>[-–](?P<p3>\d{{1,2}})\s?%)",

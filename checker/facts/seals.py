@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 import re2
 
+from rxcheck import regex
 from rxcheck.facts import Fact
 from rxcheck.facts._common import RE2_OPTIONS, evidence, fold, terms_pattern
 from rxcheck.facts.domain import site_domains
@@ -70,7 +71,7 @@ class Issuer:
 
 
 def _compile(pattern: str | None) -> Any:
-    return re2.compile(f"(?i){pattern}", RE2_OPTIONS) if pattern else None
+    return regex.compile(f"(?i){pattern}", RE2_OPTIONS) if pattern else None
 
 
 def issuers_from(table: Any) -> list[Issuer]:
