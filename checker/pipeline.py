@@ -42,8 +42,8 @@ class Checker:
         workers: int = 0,
     ) -> None:
         """`workers` >= 1 assesses sites in that many processes; 0 assesses them in this process. Either way the
-        results are the same. The workers start at once, forked from this process once the pack is loaded and warmed
-        up, so that they share it (create the Checker before starting threads or an event loop: otherwise each
+        results are the same. The workers start at once, forked from this process once the pack is loaded, so that
+        they share it (create the Checker before starting threads or an event loop: otherwise each
         worker loads the pack itself, see `rxcheck.workers`). Call this in a module's `if __name__ == "__main__":`
         block, as multiprocessing requires, and call `close()` when done."""
         if workers >= 1 and pack is not None:

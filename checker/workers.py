@@ -1,10 +1,12 @@
 """Facts, rules and verdicts in worker processes, so an audit uses every core while the event loop keeps fetching.
 
-The workers are forked from the audit's process once it has loaded the rule pack and warmed it up, before it starts
-any other thread or fetches anything: they start at once and share the pack's pages with it (copy-on-write; the
-pack's objects are frozen out of the garbage collector's reach first, so that its passes do not write to, and so
-copy, every shared page). Where that is not safe (the process already runs other threads or an event loop, as when
-the pool is started afresh after a worker died) they come from a fork server instead, and each loads the pack itself.
+The workers are forked from the audit's process once it has loaded the rule pack, before it starts any other thread
+or fetches anything: they start at once and share the pack's pages with it (copy-on-write; the pack's objects are
+frozen out of the garbage collector's reach first, so that its passes do not write to, and so copy, every shared
+page). Where that is not safe (the process already runs other threads or an event loop, as when the pool is started
+afresh after a worker died) they come from a fork server instead, and each loads the pack itself. Either way each
+worker warms its checker up itself, while the audit's process is already fetching the first sites: that process
+never assesses a site, so what warming up builds would be of no use to it.
 
 Each worker gets, per site, only what was fetched: the raw responses, which it parses again. A parsed page holds a
 tree that cannot cross a process boundary, and parsing again costs little beside facts and rules; the results are the
@@ -70,8 +72,9 @@ _checker: Checker | None = None  # the worker process's own, set once by `_start
 
 
 def _start(inherited: Checker | None, rules_dirs: tuple[Path, ...], policy: Policy | None, parent: int) -> None:
-    """A worker's initializer: `inherited` is the parent's warmed-up checker in a forked worker (passed in memory,
-    never pickled); None in one from the fork server, which loads and warms up its own pack."""
+    """A worker's initializer: `inherited` is the parent's checker in a forked worker (passed in memory, never
+    pickled); None in one from the fork server, which loads its own pack. Either way the worker warms it up here,
+    while the first sites are being fetched."""
     global _checker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="rxcheck-parent-watch").start()
@@ -79,7 +82,7 @@ def _start(inherited: Checker | None, rules_dirs: tuple[Path, ...], policy: Poli
         from rxcheck.pipeline import Checker
 
         inherited = Checker(rules_dirs=rules_dirs, policy=policy)
-        inherited.warm_up()  # while the first sites are being fetched
+    inherited.warm_up()
     _checker = inherited
 
 
@@ -173,11 +176,10 @@ class AssessPool:
             pool.submit(_ready)  # with fork, the first submit forks every worker, here, before any thread starts
 
     def _forked(self) -> Checker:
-        """The checker forked workers inherit, warmed up here once for all of them, its objects frozen."""
+        """The checker forked workers inherit, its objects frozen."""
         from rxcheck.pipeline import Checker
 
         checker = Checker(pack=self._pack, policy=self._policy)
-        checker.warm_up()
         gc.collect()
         gc.freeze()  # what exists now is never collected: the collector then writes to none of the shared pages
         release_free_memory()  # loading the pack freed about 40 MB, which each worker would otherwise copy
