@@ -206,7 +206,7 @@ class TermMatcher:
         return self._scanner.scan(text) if self._scanner is not None else None
 
     def search(self, text: str) -> bool:
-        if self._program is None or not text:
+        if self.pattern is None or not text:
             return False
         scan = self._scan(text)
         if scan is not None:
@@ -215,7 +215,7 @@ class TermMatcher:
 
     def finditer(self, text: str) -> Iterator[Hit]:
         """Every whole-word hit, left to right, longest term first where several start at the same place."""
-        if self._program is None or not text:
+        if self.pattern is None or not text:
             return iter(())
         scan = self._scan(text)
         if scan is None:
