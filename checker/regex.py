@@ -12,7 +12,8 @@ This leans on two names the wrapper does not export (`_Regexp`, whose `_regexp` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 import re2
 
@@ -24,7 +25,17 @@ Match = re2._Match  # noqa: SLF001
 class Pattern(re2._Regexp):  # noqa: SLF001
     """A compiled RE2 pattern, the wrapper's in every behaviour, with a direct path where offsets need no mapping."""
 
-    __slots__ = ()
+    __slots__ = ("_names",)
+
+    @property
+    def groupindex(self) -> Mapping[str, int]:
+        """The named groups' numbers, worked out once (the wrapper builds the dict again on every call, and every
+        `match["name"]` calls it)."""
+        try:
+            return self._names
+        except AttributeError:
+            self._names = MappingProxyType(super().groupindex)
+            return self._names
 
     def _match(
         self, anchor: int, text: str | bytes, pos: int | None = None, endpos: int | None = None

@@ -53,7 +53,17 @@ def test_a_match_on_text_gives_text_and_a_match_on_bytes_gives_bytes() -> None:
 
 
 def test_a_pattern_survives_pickling_as_itself() -> None:
-    pattern = regex.compile(r"(\d+) mg", OPTIONS)
+    pattern = regex.compile(r"(?P<dose>\d+) mg", OPTIONS)
+    assert pattern.search("20 mg")["dose"] == "20"  # the named groups, worked out before pickling
     copy = pickle.loads(pickle.dumps(pattern))
     assert isinstance(copy, regex.Pattern)
     assert copy.search("20 MG").span() == (0, 5)
+    assert copy.groupindex == {"dose": 1} and copy.search("5 mg")["dose"] == "5"
+
+
+def test_named_groups_are_the_wrappers_and_cannot_be_changed() -> None:
+    pattern = regex.compile(r"(?P<amount>\d+)\s*(?P<unit>mg|ml)")
+    assert pattern.groupindex == re2.compile(r"(?P<amount>\d+)\s*(?P<unit>mg|ml)").groupindex
+    with pytest.raises(TypeError):
+        pattern.groupindex["amount"] = 2  # type: ignore[index]
+    assert pattern.search("take 20 mg")["unit"] == "mg"
