@@ -109,24 +109,9 @@ class Crawler:
 
     async def _fetch(self, url: str, role: str, *, first: bool = False) -> Page | FetchError:
         """The page, or the error that says why it could not be had. Pages found by discovery were already
-        checked against robots.txt; the start and home pages are checked here, while they are fetched: a page that
-        someone asked about is fetched as their browser would fetch it, and used only if robots.txt allows it (a
-        check takes one round trip less)."""
-        if not first or self.robots is None:
-            return await self._fetch_page(url, role)
-        page = asyncio.ensure_future(self._fetch_page(url, role))
-        try:
-            allowed = await self.robots.allowed(url)
-        except BaseException:
-            page.cancel()
-            raise
-        if not allowed:
-            page.cancel()
-            await asyncio.gather(page, return_exceptions=True)
+        checked against robots.txt; the start and home pages are checked here."""
+        if first and self.robots is not None and not await self.robots.allowed(url):
             return RobotsDisallowed(f"robots.txt disallows {url}")
-        return await page
-
-    async def _fetch_page(self, url: str, role: str) -> Page | FetchError:
         try:
             result = await self.fetcher.fetch(url)
         except FetchError as exc:

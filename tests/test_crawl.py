@@ -79,43 +79,6 @@ async def test_robots_txt_is_obeyed(site):
     assert any("robots.txt disallows" in message for _, message in result.errors)
 
 
-async def test_the_start_page_is_fetched_while_robots_txt_loads(httpx_mock):
-    import asyncio
-
-    import httpx
-
-    start_requested = asyncio.Event()
-
-    async def robots(request: httpx.Request) -> httpx.Response:
-        try:  # answered only once the start page has been asked for (or after 2 s, which fails the test)
-            await asyncio.wait_for(start_requested.wait(), 2)
-        except TimeoutError:
-            return httpx.Response(500)
-        return httpx.Response(200, text="User-agent: *\nDisallow: /impressum\n")
-
-    async def home(request: httpx.Request) -> httpx.Response:
-        start_requested.set()
-        return httpx.Response(200, html=HOME)
-
-    httpx_mock.add_callback(robots, url=f"{SHOP}/robots.txt")
-    httpx_mock.add_callback(home, url=f"{SHOP}/")
-    httpx_mock.add_response(html=page("Page"), is_optional=True, is_reusable=True)
-    result = await crawl(CrawlSettings(max_pages=12))
-    assert result.pages[0].final_url == f"{SHOP}/"
-    assert any("robots.txt disallows" in message for _, message in result.errors)  # robots.txt did answer
-    assert not any(p.final_url.endswith("/impressum") for p in result.pages)
-
-
-async def test_a_start_page_robots_txt_disallows_is_not_used(httpx_mock):
-    from rxcheck.errors import RobotsDisallowed
-
-    httpx_mock.add_response(url=f"{SHOP}/robots.txt", text="User-agent: *\nDisallow: /\n")
-    httpx_mock.add_response(url=f"{SHOP}/", html=HOME, is_optional=True)
-    with pytest.raises(RobotsDisallowed):
-        await crawl()
-    assert {r.url.path for r in httpx_mock.get_requests()} <= {"/robots.txt", "/"}  # nothing past the start page
-
-
 async def test_page_cap_is_respected(site):
     result = await crawl(CrawlSettings(max_pages=3))
     assert len(result.pages) == 3
