@@ -79,6 +79,25 @@ async def test_robots_txt_is_obeyed(site):
     assert any("robots.txt disallows" in message for _, message in result.errors)
 
 
+async def test_no_page_is_asked_for_before_robots_txt_has_answered(httpx_mock):
+    import httpx
+
+    answered: list[str] = []
+
+    def robots(request: httpx.Request) -> httpx.Response:
+        answered.append("robots.txt")
+        return httpx.Response(200, text="User-agent: *\nDisallow: /impressum\n")
+
+    def any_page(request: httpx.Request) -> httpx.Response:
+        assert answered, f"{request.url} was asked for before robots.txt answered"
+        return httpx.Response(200, html=HOME if request.url.path == "/" else page("Page"))
+
+    httpx_mock.add_callback(robots, url=f"{SHOP}/robots.txt")
+    httpx_mock.add_callback(any_page, is_reusable=True)
+    result = await crawl(start=f"{SHOP}/products/sildenafil-50mg")  # a deep start: its home page is fetched too
+    assert [p.final_url.removeprefix(SHOP) for p in result.pages][:2] == ["/products/sildenafil-50mg", "/"]
+
+
 async def test_page_cap_is_respected(site):
     result = await crawl(CrawlSettings(max_pages=3))
     assert len(result.pages) == 3
