@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from rxcheck.facts import Fact, Facts
 from rxcheck.facts.commerce import links_out
 from rxcheck.facts.domain import site_domains
 from rxcheck.language import Language, heading_context, snippet
-from rxcheck.lexicon import Lexicon
+from rxcheck.lexicon import Lexicon, Scan
+from rxcheck.parse import Block
 from rxcheck.result import Evidence, Finding, SiteType, SiteTypeEvidence
 from rxcheck.snapshot import Page, Site, not_found
 from rxcheck.urls import registrable_domain
@@ -194,18 +196,25 @@ class _TextSignals:
         self.language: Language = pack.language
         self.prices = pack.prices
 
+    @cached_property
+    def _blocks(self) -> list[tuple[Page, Block, str, Scan | None]]:
+        """Every block of the site with its heading context and its lexicon scan, looked up once for all lists."""
+        return [
+            (page, block, context, self.lexicon.scan(block.text))
+            for page in self.site.html_pages()
+            for block, context in zip(page.blocks, heading_context(page), strict=True)
+        ]
+
     def hits(self, list_name: str) -> Iterator[tuple[Evidence, str]]:
         """Each hit of the list that the page asserts, with its term."""
         matcher = self.lexicon.matcher(list_name)
-        for page in self.site.html_pages():
-            context = heading_context(page)
-            for i, block in enumerate(page.blocks):
-                found = list(matcher.finditer(block.text))
-                if not found or _quoted_block(block.locator):
-                    continue
-                for hit in found:
-                    if self.status(block.text, hit.start, hit.end, context[i]) == "asserted":
-                        yield _evidence(page, block.text, block.locator, hit.start, hit.end), hit.term
+        for page, block, context, scan in self._blocks:
+            found = matcher.hits_in(scan) if scan is not None else tuple(matcher.finditer(block.text))
+            if not found or _quoted_block(block.locator):
+                continue
+            for hit in found:
+                if self.status(block.text, hit.start, hit.end, context) == "asserted":
+                    yield _evidence(page, block.text, block.locator, hit.start, hit.end), hit.term
 
     def status(self, text: str, start: int, end: int, context: str) -> str:
         """The phrase's status, with a negation right after it counted too ("Wir verkaufen keine Arzneimittel")."""
