@@ -422,30 +422,29 @@ class People:
         self.roles = [(role, f"role_{role}") for role in ROLES]
         # a name, then the letters of a profession after it ("Alicia R. Moreno, MD", "Brian K. Osei, RPh")
         self.credentials = [
-            (role, pattern, pattern.groupindex)
+            (role, pattern)
             for role in ROLES
             if not lex.missing([f"credential_{role}"])
             for pattern in [regex.compile(rf"(?P<name>{name}),?\s+(?P<cred>{lex.alternation(f'credential_{role}')})"
                                         r"(?:$|[^\pL\pN])", RE2_OPTIONS)]
         ]  # fmt: skip
-        self.after_role_groups, self.doctor_groups = self.after_role.groupindex, self.doctor.groupindex
 
     def find(self, text: str) -> list[Named]:
         """Left to right, never overlapping; a role word before a doctor's title at the same place."""
         found: list[Named] = []
-        g = self.after_role_groups  # group numbers, not names: re2 rebuilds its name table on every lookup
+        g = self.after_role.groupindex  # group numbers, which `span` needs
         for role, hit in self.lexicon.first_hits(self.roles, text):
             m = self.after_role.match(text[hit.end : hit.end + PERSON_REACH])
             if m is not None:
                 title = (m.group(g["title"]) or "").strip() or None
                 end = hit.end + m.end()
                 found.append(Named(role, hit.start, end, m.group(g["name"]), title, m.group(g["sep"]), False))
-        name_group, dr_group = self.doctor_groups["name"], self.doctor_groups["dr"]
+        name_group, dr_group = self.doctor.groupindex["name"], self.doctor.groupindex["dr"]
         for m in self.doctor.finditer(text):
             start, end = m.span(dr_group)[0], m.span(name_group)[1]
             found.append(Named("doctor", start, end, m.group(name_group), m.group(dr_group), "", True))
-        for role, pattern, groups in self.credentials:
-            name_group, cred_group = groups["name"], groups["cred"]
+        for role, pattern in self.credentials:
+            name_group, cred_group = pattern.groupindex["name"], pattern.groupindex["cred"]
             for m in pattern.finditer(text):
                 start, end = m.span(name_group)[0], m.span(cred_group)[1]
                 found.append(Named(role, start, end, m.group(name_group), m.group(cred_group), "", True))
